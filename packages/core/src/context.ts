@@ -1,0 +1,253 @@
+import { type Clock, systemClock } from './clock';
+import type { EventHub, FallbackReason, GuardrailAction, GuardrailStage } from './events';
+import type { FailureKind } from './failure';
+import { type Usage, addUsage, zeroUsage } from './response';
+
+/** Who is calling. Ids are opaque; telemetry hashes `userId` before exporting it. */
+export interface Principal {
+  readonly userId?: string;
+  readonly orgId?: string;
+  readonly tier?: string;
+}
+
+/** The product feature a request serves; non-critical features may be degraded instead of failing. */
+export interface Feature {
+  readonly name: string;
+  readonly critical: boolean;
+}
+
+/** One call to a provider target. */
+export interface AttemptRecord {
+  /** The route target, e.g. `openai:gpt-4o`. */
+  readonly target: string;
+  readonly model: string;
+  /** 1-based, counting every attempt of the logical request (retries, hedges and fallbacks). */
+  readonly number: number;
+  readonly outcome: 'success' | 'failure';
+  readonly failure?: FailureKind;
+  readonly startedAt: number;
+  readonly durationMs: number;
+  readonly hedge?: boolean;
+}
+
+export interface FallbackRecord {
+  readonly from: string;
+  readonly to: string;
+  readonly reason: FallbackReason;
+  readonly at: number;
+}
+
+export interface GuardrailVerdict {
+  readonly name: string;
+  readonly stage: GuardrailStage;
+  readonly action: GuardrailAction;
+  readonly categories: readonly string[];
+  readonly score?: number;
+  readonly latencyMs: number;
+}
+
+/** Cost in USD, split as the price tables split it. */
+export interface Cost {
+  readonly inputUsd: number;
+  readonly outputUsd: number;
+  readonly totalUsd: number;
+}
+
+export interface RequestContextInit {
+  requestId?: string;
+  idempotencyKey?: string;
+  principal?: Principal;
+  feature?: Feature;
+  /** The operation or endpoint, e.g. `chat`; timeouts are configured per operation. */
+  operation?: string;
+  signal?: AbortSignal;
+  /** Absolute deadline in clock milliseconds. */
+  deadline?: number;
+  clock?: Clock;
+  events?: EventHub;
+}
+
+/** What all contexts derived from one logical request share. */
+interface Records {
+  attempts: AttemptRecord[];
+  fallbacks: FallbackRecord[];
+  verdicts: GuardrailVerdict[];
+  usage: Usage;
+  cost: Cost;
+  attributes: Map<string, unknown>;
+  degraded?: { reason: FailureKind };
+  downgrade?: { scope: string };
+  safeDefault?: { reason: FailureKind };
+  attemptCounter: number;
+}
+
+/** A random id, `prefix_` plus 24 hex characters. */
+export function newId(prefix: string): string {
+  return `${prefix}_${crypto.randomUUID().replaceAll('-', '').slice(0, 24)}`;
+}
+
+/**
+ * The state of one logical request as it travels through the middlewares.
+ *
+ * Recording is done through explicit recorder methods (`recordAttempt`, `recordUsage`, ...) on a
+ * context whose records are shared by every context derived from it, rather than through immutable
+ * copies. The reason is streaming and hedging: a stream's usage arrives after the handler returned,
+ * and two hedged attempts run at once, so an inner middleware must be able to record into the one
+ * request after the fact, where an immutable copy returned up the stack would be lost. Identity
+ * fields (ids, principal, feature) are read-only; `derive` makes a child with a narrower signal or
+ * deadline for one attempt while sharing every record.
+ *
+ * @example
+ * const ctx = new RequestContext({ principal: { orgId: 'acme', tier: 'pro' } });
+ * ctx.recordUsage({ inputTokens: 12, outputTokens: 40 });
+ * ctx.usage.outputTokens // 40
+ */
+export class RequestContext {
+  readonly requestId: string;
+  /** Identical on every attempt and hedge of this logical request; providers send it as `Idempotency-Key`. */
+  readonly idempotencyKey: string;
+  readonly principal: Principal;
+  readonly feature: Feature;
+  readonly operation: string;
+  readonly signal: AbortSignal;
+  readonly deadline: number | undefined;
+  readonly clock: Clock;
+  readonly events: EventHub | undefined;
+  /** The attempt number this context was derived for, when it was derived for one. */
+  readonly attempt: number | undefined;
+  readonly #records: Records;
+
+  constructor(init: RequestContextInit = {}, records?: Records, attempt?: number) {
+    this.requestId = init.requestId ?? newId('req');
+    this.idempotencyKey = init.idempotencyKey ?? newId('idem');
+    this.principal = init.principal ?? {};
+    this.feature = init.feature ?? { name: 'default', critical: true };
+    this.operation = init.operation ?? 'chat';
+    this.signal = init.signal ?? new AbortController().signal;
+    this.deadline = init.deadline;
+    this.clock = init.clock ?? systemClock;
+    this.events = init.events;
+    this.attempt = attempt;
+    this.#records = records ?? {
+      attempts: [],
+      fallbacks: [],
+      verdicts: [],
+      usage: zeroUsage,
+      cost: { inputUsd: 0, outputUsd: 0, totalUsd: 0 },
+      attributes: new Map(),
+      attemptCounter: 0,
+    };
+  }
+
+  /**
+   * A child context for one attempt or phase: same records, same ids, a narrower signal and/or
+   * deadline. A deadline never widens: the earlier of the two is kept.
+   */
+  derive(overrides: { signal?: AbortSignal; deadline?: number; attempt?: number }): RequestContext {
+    const deadline =
+      overrides.deadline === undefined
+        ? this.deadline
+        : this.deadline === undefined
+          ? overrides.deadline
+          : Math.min(this.deadline, overrides.deadline);
+    return new RequestContext(
+      {
+        requestId: this.requestId,
+        idempotencyKey: this.idempotencyKey,
+        principal: this.principal,
+        feature: this.feature,
+        operation: this.operation,
+        signal: overrides.signal ?? this.signal,
+        ...(deadline === undefined ? {} : { deadline }),
+        clock: this.clock,
+        ...(this.events ? { events: this.events } : {}),
+      },
+      this.#records,
+      overrides.attempt ?? this.attempt,
+    );
+  }
+
+  /** Milliseconds left before the deadline; `Infinity` without one. */
+  remainingMs(): number {
+    return this.deadline === undefined ? Number.POSITIVE_INFINITY : this.deadline - this.clock.now();
+  }
+
+  /** Reserves the next attempt number (1-based) for this logical request. */
+  nextAttemptNumber(): number {
+    this.#records.attemptCounter += 1;
+    return this.#records.attemptCounter;
+  }
+
+  get attempts(): readonly AttemptRecord[] {
+    return this.#records.attempts;
+  }
+  get fallbacks(): readonly FallbackRecord[] {
+    return this.#records.fallbacks;
+  }
+  get verdicts(): readonly GuardrailVerdict[] {
+    return this.#records.verdicts;
+  }
+  /** Billable usage accumulated over every completion of this request (re-asks included). */
+  get usage(): Usage {
+    return this.#records.usage;
+  }
+  get cost(): Cost {
+    return this.#records.cost;
+  }
+  get degraded(): { readonly reason: FailureKind } | undefined {
+    return this.#records.degraded;
+  }
+  get safeDefault(): { readonly reason: FailureKind } | undefined {
+    return this.#records.safeDefault;
+  }
+
+  recordAttempt(record: AttemptRecord): void {
+    this.#records.attempts.push(record);
+  }
+  recordFallback(record: FallbackRecord): void {
+    this.#records.fallbacks.push(record);
+  }
+  recordVerdict(verdict: GuardrailVerdict): void {
+    this.#records.verdicts.push(verdict);
+  }
+  /** Adds the usage of one finished completion. Provider adapters call this; nobody else should. */
+  recordUsage(usage: Usage): void {
+    this.#records.usage = addUsage(this.#records.usage, usage);
+  }
+  /** Adds a cost, computed by whoever prices the usage (the budget policy). */
+  recordCost(cost: Cost): void {
+    const c = this.#records.cost;
+    this.#records.cost = {
+      inputUsd: c.inputUsd + cost.inputUsd,
+      outputUsd: c.outputUsd + cost.outputUsd,
+      totalUsd: c.totalUsd + cost.totalUsd,
+    };
+  }
+  /**
+   * Asks the routing layer to serve this request from a cheaper route (a budget near its ceiling
+   * does this). Routing reads `downgrade` and records a `budget_downgrade` fallback.
+   */
+  requestDowngrade(scope: string): void {
+    this.#records.downgrade = { scope };
+  }
+  get downgrade(): { readonly scope: string } | undefined {
+    return this.#records.downgrade;
+  }
+  markDegraded(reason: FailureKind): void {
+    this.#records.degraded = { reason };
+  }
+  markSafeDefault(reason: FailureKind): void {
+    this.#records.safeDefault = { reason };
+  }
+
+  /** The open attribute bag, for facts no field covers. Values must hold no prompt text or PII. */
+  setAttribute(key: string, value: unknown): void {
+    this.#records.attributes.set(key, value);
+  }
+  getAttribute<T = unknown>(key: string): T | undefined {
+    return this.#records.attributes.get(key) as T | undefined;
+  }
+  get attributes(): ReadonlyMap<string, unknown> {
+    return this.#records.attributes;
+  }
+}

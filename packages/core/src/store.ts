@@ -1,0 +1,85 @@
+/**
+ * The one interface through which policies share state across instances: rate limits, budgets,
+ * reservations, breaker state and retry budgets. `MemoryStore` (here) serves one process;
+ * `RedisStore` (`@rel/redis`) serves many. Every method is one atomic step (one round trip in Redis).
+ */
+export interface StateStore {
+  /** A short name for telemetry, e.g. `memory` or `redis`. */
+  readonly name: string;
+  /**
+   * Checks every limit and consumes them all only if every one allows: all or nothing.
+   * @throws when the store is unreachable; callers choose fail-open or fail-closed.
+   */
+  acquire(ops: readonly LimitOp[]): Promise<AcquireResult>;
+  /**
+   * Ends a lease taken by `acquire`: removes its held amount from each key and records `amount`
+   * as settled in the key's window (0 releases without charging). Returns each key's total
+   * (settled + still held) after the settlement, in order. Settling an unknown or expired lease
+   * still records the amount, so a settled charge is never lost.
+   */
+  settle(leaseId: string, entries: readonly SettleEntry[]): Promise<number[]>;
+  /** Current total (settled in the window + held by live leases) for a quota key. */
+  total(key: string, windowMs: number): Promise<number>;
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  /** Sets `value` only if the current value equals `expected` (`undefined`: absent). */
+  compareAndSet(key: string, expected: string | undefined, value: string, ttlMs?: number): Promise<boolean>;
+  /** Adds `by` to a numeric counter (created at 0) and returns the new value; `ttlMs` applies on creation. */
+  increment(key: string, by: number, ttlMs: number): Promise<number>;
+  delete(key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * - `rate`: GCRA, `limit` units per `periodMs` with bursts up to `burst` (default `limit`).
+ * - `quota`: a sliding-window sum that may not pass `limit`. With `lease`, `cost` is held as a
+ *   reservation until `settle` or until the lease expires (a crashed process's reservations
+ *   expire); without, it is settled at once. `windowMs: 0` counts leases only (concurrency).
+ */
+export type LimitOp =
+  | {
+      readonly type: 'rate';
+      readonly key: string;
+      readonly limit: number;
+      readonly periodMs: number;
+      readonly burst?: number;
+      readonly cost: number;
+    }
+  | {
+      readonly type: 'quota';
+      readonly key: string;
+      readonly limit: number;
+      readonly windowMs: number;
+      readonly cost: number;
+      readonly lease?: { readonly id: string; readonly ttlMs: number };
+    };
+
+export interface LimitResult {
+  readonly key: string;
+  readonly allowed: boolean;
+  /** Units left after this decision (or now, when refused). */
+  readonly remaining: number;
+  /** Milliseconds until the limit is fully available again. */
+  readonly resetMs: number;
+  /** Milliseconds to wait before this request could pass; 0 when allowed. */
+  readonly retryAfterMs: number;
+}
+
+export interface AcquireResult {
+  readonly allowed: boolean;
+  readonly results: readonly LimitResult[];
+}
+
+export interface SettleEntry {
+  readonly key: string;
+  readonly windowMs: number;
+  readonly amount: number;
+}
+
+/** Number of buckets a sliding window is divided into, in every store. */
+export const WINDOW_BUCKETS = 60;
+
+/** Bucket width for a window; stores agree on it so they count alike. */
+export function bucketWidth(windowMs: number): number {
+  return Math.max(1, Math.ceil(windowMs / WINDOW_BUCKETS));
+}
