@@ -9,6 +9,7 @@ describe('failure taxonomy', () => {
     [{ kind: 'provider_unavailable', status: 503 }, true, 'unavailable', 503],
     [{ kind: 'provider_error', status: 200, body: 'x' }, false, 'internal', 502],
     [{ kind: 'invalid_request', param: 'messages' }, false, 'invalid_request', 400],
+    [{ kind: 'invalid_request', status: 413 }, false, 'invalid_request', 413],
     [{ kind: 'unauthorized', origin: 'client', status: 403 }, false, 'unauthorized', 403],
     [{ kind: 'unauthorized', origin: 'provider', status: 401 }, false, 'internal', 502],
     [{ kind: 'context_length_exceeded' }, false, 'invalid_request', 400],

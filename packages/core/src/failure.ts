@@ -12,7 +12,7 @@ export type RelFailure =
   | { readonly kind: 'provider_unavailable'; readonly status?: number; readonly code?: string }
   /** The provider answered something rel cannot use (not JSON, unknown error shape). `body` is cut short. */
   | { readonly kind: 'provider_error'; readonly status?: number; readonly body?: string }
-  /** The request itself is wrong; `param` names the bad field when known. */
+  /** The request itself is wrong; `param` names the bad field when known; `status` overrides 400 (408, 413). */
   | { readonly kind: 'invalid_request'; readonly param?: string; readonly status?: number }
   /** Credentials were refused. `origin` says whose: the caller's key at the gateway, or rel's key at the provider. */
   | { readonly kind: 'unauthorized'; readonly origin: 'client' | 'provider'; readonly status: 401 | 403 }
@@ -107,7 +107,7 @@ export function failureInfo(failure: RelFailure): FailureInfo {
     case 'provider_error':
       return { retryable: false, userClass: 'internal', httpStatus: 502 };
     case 'invalid_request':
-      return { retryable: false, userClass: 'invalid_request', httpStatus: 400 };
+      return { retryable: false, userClass: 'invalid_request', httpStatus: failure.status ?? 400 };
     case 'unauthorized':
       return failure.origin === 'client'
         ? { retryable: false, userClass: 'unauthorized', httpStatus: failure.status }
