@@ -35,6 +35,7 @@ export class MemoryStore implements StateStore {
   readonly #map = new Map<string, Entry>();
   readonly #clock: Clock;
   readonly #maxKeys: number;
+  #cursor: MapIterator<[string, Entry]> | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -103,9 +104,23 @@ export class MemoryStore implements StateStore {
 
   async close(): Promise<void> {
     this.#map.clear();
+    this.#cursor = undefined;
   }
 
   #planRate(op: Extract<LimitOp, { type: 'rate' }>, now: number) {
+    if (!(op.limit > 0)) {
+      // A zero limit never admits a positive cost; without this guard the interval is Infinity and
+      // the hints come out NaN.
+      const allowed = op.cost <= 0;
+      const result: LimitResult = {
+        key: op.key,
+        allowed,
+        remaining: 0,
+        resetMs: 0,
+        retryAfterMs: allowed ? 0 : Math.max(1, op.periodMs),
+      };
+      return { result, unchanged: result, commit: () => {} };
+    }
     const interval = op.periodMs / op.limit;
     const burst = op.burst ?? op.limit;
     const tolerance = burst * interval;
@@ -133,23 +148,24 @@ export class MemoryStore implements StateStore {
     const q = this.#quota(op.key, now);
     const used = this.#quotaTotal(q, op.windowMs, now);
     const allowed = used + op.cost <= op.limit;
+    const bucket = Math.floor(now / bucketWidth(op.windowMs)) * bucketWidth(op.windowMs);
+    // When the amount this decision adds will leave again: its lease's expiry, or its bucket's.
+    let added = 0;
+    if (allowed && op.cost > 0) added = op.lease ? op.lease.ttlMs : op.windowMs > 0 ? bucket + op.windowMs - now : 0;
+    const releases = this.#releases(q, op.windowMs, now);
     const result: LimitResult = {
       key: op.key,
       allowed,
       remaining: Math.max(0, op.limit - used - (allowed ? op.cost : 0)),
-      resetMs: this.#oldestExpiry(q, op.windowMs, now),
-      retryAfterMs: allowed ? 0 : Math.max(1, this.#oldestExpiry(q, op.windowMs, now)),
+      resetMs: Math.max(fullReset(releases), added),
+      retryAfterMs: allowed ? 0 : waitToFree(releases, used + op.cost - op.limit),
     };
     const commit = () => {
       if (op.lease) q.leases.set(op.lease.id, [op.cost, now + op.lease.ttlMs]);
-      else if (op.windowMs > 0) {
-        const w = bucketWidth(op.windowMs);
-        const b = Math.floor(now / w) * w;
-        q.buckets.set(b, (q.buckets.get(b) ?? 0) + op.cost);
-      }
+      else if (op.windowMs > 0) q.buckets.set(bucket, (q.buckets.get(bucket) ?? 0) + op.cost);
       this.#write(op.key, q, now + Math.max(op.windowMs, this.#maxLeaseLeft(q, now)));
     };
-    const unchanged: LimitResult = { ...result, remaining: Math.max(0, op.limit - used) };
+    const unchanged: LimitResult = { ...result, remaining: Math.max(0, op.limit - used), resetMs: fullReset(releases) };
     return { result, unchanged, commit };
   }
 
@@ -176,11 +192,12 @@ export class MemoryStore implements StateStore {
     return total;
   }
 
-  #oldestExpiry(q: QuotaState, windowMs: number, now: number): number {
-    let soonest = Number.POSITIVE_INFINITY;
-    if (windowMs > 0) for (const b of q.buckets.keys()) soonest = Math.min(soonest, b + windowMs - now);
-    for (const [, exp] of q.leases.values()) soonest = Math.min(soonest, exp - now);
-    return Number.isFinite(soonest) ? Math.max(0, Math.ceil(soonest)) : 0;
+  /** What the window will give back, and when: `[msFromNow, amount]` for each bucket and lease. */
+  #releases(q: QuotaState, windowMs: number, now: number): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    if (windowMs > 0) for (const [b, amount] of q.buckets) out.push([b + windowMs - now, amount]);
+    for (const [amount, exp] of q.leases.values()) out.push([exp - now, amount]);
+    return out;
   }
 
   #maxLeaseLeft(q: QuotaState, now: number): number {
@@ -215,12 +232,47 @@ export class MemoryStore implements StateStore {
     }
   }
 
-  /** Incremental TTL sweep: looks at the two least recently written keys on each write. */
+  /**
+   * Incremental TTL sweep: each write examines the next few keys of a cursor that walks the whole
+   * map and starts over at the end, so every key is visited within a bounded number of writes,
+   * whatever its TTL. (Looking only at the least recently written keys stalls as soon as one of
+   * them is long-lived, e.g. a monthly spend key, and lets expired keys pile up behind it.)
+   */
   #sweep(now: number): void {
-    let n = 0;
-    for (const [key, entry] of this.#map) {
-      if (++n > 2) return;
+    for (let n = 0; n < SWEEP_PER_WRITE; n++) {
+      this.#cursor ??= this.#map.entries();
+      const next = this.#cursor.next();
+      if (next.done) {
+        this.#cursor = undefined;
+        return;
+      }
+      const [key, entry] = next.value;
       if (entry.expiresAt <= now) this.#map.delete(key);
     }
   }
+}
+
+/** Keys the sweep examines per write: more than the one key a write can add, so a pass always ends. */
+const SWEEP_PER_WRITE = 4;
+
+/** Milliseconds until everything held or counted in the window has been given back. */
+function fullReset(releases: ReadonlyArray<readonly [number, number]>): number {
+  let latest = 0;
+  for (const [ms] of releases) latest = Math.max(latest, ms);
+  return Math.max(0, Math.ceil(latest));
+}
+
+/**
+ * Milliseconds until at least `need` units have been given back (buckets leave the window, leases
+ * expire), so a refused request could pass; when even a full reset does not free enough (the cost
+ * alone exceeds the limit), the full reset. Never below 1, so a refusal never says "retry now".
+ */
+function waitToFree(releases: ReadonlyArray<readonly [number, number]>, need: number): number {
+  const sorted = [...releases].sort((a, b) => a[0] - b[0]);
+  let freed = 0;
+  for (const [ms, amount] of sorted) {
+    freed += amount;
+    if (freed >= need) return Math.max(1, Math.ceil(ms));
+  }
+  return Math.max(1, fullReset(sorted));
 }

@@ -1,1 +1,2 @@
 export { FakeClock } from './fake-clock';
+export { storeConformanceCases, type StoreConformanceTarget, type ConformanceCase } from './store-conformance';

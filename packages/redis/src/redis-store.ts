@@ -1,0 +1,200 @@
+import type { AcquireResult, Clock, LimitOp, LimitResult, SettleEntry, StateStore } from '@rel/core';
+import { Redis, type Cluster } from 'ioredis';
+import { z } from 'zod';
+import { ACQUIRE_LUA, COMPARE_AND_SET_LUA, INCREMENT_LUA, SETTLE_LUA, TOTAL_LUA } from './scripts';
+
+/** The plain (serialisable) options of `RedisStore`; validated once in the constructor. */
+export const RedisStoreOptionsSchema = z.strictObject({
+  /** `redis://` or `rediss://` URL; the store then owns (and closes) its connection. */
+  url: z.string().url().optional(),
+  /**
+   * Prepended to every key. It must not contain `{` or `}`: the first `{...}` of a key is its
+   * Redis Cluster hash tag and belongs to the caller (see the README).
+   */
+  keyPrefix: z
+    .string()
+    .regex(/^[^{}]*$/, 'must not contain { or }')
+    .default('rel:'),
+  /** A command that gets no answer in this time fails, so a dead Redis never hangs a request. */
+  commandTimeoutMs: z.number().int().positive().default(500),
+  /** Time allowed to (re)connect before a connection attempt counts as failed. */
+  connectTimeoutMs: z.number().int().positive().default(2000),
+});
+export type RedisStoreConfig = z.input<typeof RedisStoreOptionsSchema>;
+
+/** Options of `RedisStore`: a URL or an existing ioredis client, plus the plain settings. */
+export interface RedisStoreOptions extends RedisStoreConfig {
+  /**
+   * An existing ioredis `Redis` or `Cluster` client, used as is and not closed by `close()`.
+   * Configure it to fail fast: `enableOfflineQueue: false`, a `commandTimeout`, and a small
+   * `maxRetriesPerRequest`.
+   */
+  client?: Redis | Cluster;
+  /**
+   * For tests only: read decision time from this clock instead of Redis `TIME`. In production
+   * leave it out, so gateway instances with skewed clocks still agree on every window.
+   */
+  clock?: Clock;
+  /** Called with connection errors (ioredis `error` events); the failing command rejects as well. */
+  onError?: (error: unknown) => void;
+}
+
+interface ScriptCommands {
+  relAcquire(numKeys: number, ...args: (string | number)[]): Promise<string[]>;
+  relSettle(numKeys: number, ...args: (string | number)[]): Promise<string[]>;
+  relTotal(key: string, now: string, windowMs: number): Promise<string>;
+  relCompareAndSet(key: string, hasExpected: string, expected: string, value: string, ttl: string): Promise<number>;
+  relIncrement(key: string, by: number, ttl: number): Promise<string>;
+}
+type Client = (Redis | Cluster) & ScriptCommands;
+
+/**
+ * The `StateStore` on Redis, so several gateway instances share one truth. Every decision is one
+ * Lua script run with EVALSHA (one atomic round trip), reading time from Redis `TIME`, with the
+ * same semantics as `MemoryStore` bucket for bucket. All keys of one `acquire` or `settle` must
+ * share a hash tag (`{org:acme}`) so a Redis Cluster keeps them in one slot. An unreachable Redis
+ * makes every method reject within `commandTimeoutMs` (no offline queue), so callers can choose
+ * fail-open or fail-closed.
+ * @throws ZodError naming the field when an option is invalid.
+ * @example
+ * const store = new RedisStore({ url: 'redis://127.0.0.1:6379', keyPrefix: 'gw:' });
+ * await store.acquire([{ type: 'rate', key: '{org:acme}:rpm', limit: 600, periodMs: 60_000, cost: 1 }]);
+ */
+export class RedisStore implements StateStore {
+  readonly name = 'redis';
+  readonly #client: Client;
+  readonly #owned: boolean;
+  readonly #prefix: string;
+  readonly #clock: Clock | undefined;
+  #ready: Promise<void> | undefined;
+
+  constructor(options: RedisStoreOptions) {
+    const { client, clock, onError, ...plain } = options;
+    const config = RedisStoreOptionsSchema.parse(plain);
+    if (!client && !config.url) throw new TypeError('RedisStore: pass either `url` or `client`');
+    this.#prefix = config.keyPrefix;
+    this.#clock = clock;
+    this.#owned = !client;
+    const redis =
+      client ??
+      new Redis(config.url as string, {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        commandTimeout: config.commandTimeoutMs,
+        connectTimeout: config.connectTimeoutMs,
+        maxRetriesPerRequest: 1,
+        retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+      });
+    if (this.#owned) redis.on('error', (error: unknown) => onError?.(error));
+    redis.defineCommand('relAcquire', { lua: ACQUIRE_LUA });
+    redis.defineCommand('relSettle', { lua: SETTLE_LUA });
+    redis.defineCommand('relTotal', { lua: TOTAL_LUA, numberOfKeys: 1 });
+    redis.defineCommand('relCompareAndSet', { lua: COMPARE_AND_SET_LUA, numberOfKeys: 1 });
+    redis.defineCommand('relIncrement', { lua: INCREMENT_LUA, numberOfKeys: 1 });
+    this.#client = redis as Client;
+  }
+
+  /** The underlying ioredis client, for diagnostics. */
+  get client(): Redis | Cluster {
+    return this.#client;
+  }
+
+  async acquire(ops: readonly LimitOp[]): Promise<AcquireResult> {
+    if (ops.length === 0) return { allowed: true, results: [] };
+    const c = await this.#connected();
+    const args: (string | number)[] = ops.map((op) => this.#key(op.key));
+    args.push(this.#now());
+    for (const op of ops) {
+      if (op.type === 'rate') args.push('r', op.limit, op.periodMs, op.burst ?? '', op.cost, '', '');
+      else args.push('q', op.limit, op.windowMs, '', op.cost, op.lease?.id ?? '', op.lease?.ttlMs ?? '');
+    }
+    const out = await c.relAcquire(ops.length, ...args);
+    const results = ops.map(
+      (op, i): LimitResult => ({
+        key: op.key,
+        allowed: out[1 + i * 4] === '1',
+        remaining: Number(out[2 + i * 4]),
+        resetMs: Number(out[3 + i * 4]),
+        retryAfterMs: Number(out[4 + i * 4]),
+      }),
+    );
+    return { allowed: out[0] === '1', results };
+  }
+
+  async settle(leaseId: string, entries: readonly SettleEntry[]): Promise<number[]> {
+    if (entries.length === 0) return [];
+    const c = await this.#connected();
+    const args: (string | number)[] = entries.map((e) => this.#key(e.key));
+    args.push(this.#now(), leaseId);
+    for (const e of entries) args.push(e.windowMs, e.amount);
+    return (await c.relSettle(entries.length, ...args)).map(Number);
+  }
+
+  async total(key: string, windowMs: number): Promise<number> {
+    const c = await this.#connected();
+    return Number(await c.relTotal(this.#key(key), this.#now(), windowMs));
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const c = await this.#connected();
+    try {
+      return (await c.get(this.#key(key))) ?? undefined;
+    } catch (error) {
+      // A quota or other non-string key reads as absent, as in MemoryStore.
+      if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return undefined;
+      throw error;
+    }
+  }
+
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    const c = await this.#connected();
+    if (ttlMs === undefined) await c.set(this.#key(key), value);
+    else if (ttlMs > 0) await c.set(this.#key(key), value, 'PX', Math.ceil(ttlMs));
+    else await c.del(this.#key(key));
+  }
+
+  async compareAndSet(key: string, expected: string | undefined, value: string, ttlMs?: number): Promise<boolean> {
+    const c = await this.#connected();
+    const has = expected === undefined ? '0' : '1';
+    const ttl = ttlMs === undefined ? '' : String(ttlMs);
+    return (await c.relCompareAndSet(this.#key(key), has, expected ?? '', value, ttl)) === 1;
+  }
+
+  async increment(key: string, by: number, ttlMs: number): Promise<number> {
+    const c = await this.#connected();
+    return Number(await c.relIncrement(this.#key(key), by, ttlMs));
+  }
+
+  async delete(key: string): Promise<void> {
+    const c = await this.#connected();
+    await c.del(this.#key(key));
+  }
+
+  /** Disconnects a connection the store opened itself; a client passed in is left open. */
+  async close(): Promise<void> {
+    if (!this.#owned) return;
+    if (this.#client.status === 'wait' || this.#client.status === 'end') {
+      this.#client.disconnect();
+      return;
+    }
+    await this.#client.quit().catch(() => this.#client.disconnect());
+  }
+
+  #key(key: string): string {
+    return this.#prefix + key;
+  }
+
+  /** The decision time to pass to a script: empty means "use Redis TIME". */
+  #now(): string {
+    return this.#clock ? String(this.#clock.now()) : '';
+  }
+
+  /** Opens a lazily created connection once; later failures surface from the commands themselves. */
+  async #connected(): Promise<Client> {
+    if (this.#owned && this.#client.status === 'wait') {
+      this.#ready ??= this.#client.connect().catch(() => {});
+    }
+    if (this.#ready) await this.#ready;
+    return this.#client;
+  }
+}
