@@ -1,0 +1,225 @@
+import {
+  type Completion,
+  type GuardrailAction,
+  type Middleware,
+  type RandomSource,
+  type RequestContext,
+  RelError,
+  type StreamChunk,
+  mapStream,
+  systemRandom,
+} from '@rel/core';
+import { z } from 'zod';
+import { createPiiDetector, PiiDetectorOptionsSchema } from '../pii/detect-pii';
+import type { PiiMatch } from '../pii/pii-types';
+import { replaceMatches, replacement } from '../pii/redact-pii';
+import { canaryLeaked, plantCanary } from './canary';
+import { recordGuardrail, worstAction } from './record-verdict';
+
+/** A guard's decision on a text. `text` replaces the examined text when the action is `redact`. */
+export interface Verdict {
+  readonly action: 'pass' | 'warn' | 'redact' | 'block';
+  readonly categories?: readonly string[];
+  readonly score?: number;
+  readonly text?: string;
+}
+
+/**
+ * A pluggable output classifier (a moderation model, a topic filter...). It sees the text about to
+ * be released (the whole answer for a completion, one segment of a stream) and, in `before`, what
+ * the caller has already received.
+ */
+export type OutputClassifier = (text: string, info: { final: boolean; before: string }) => Verdict | Promise<Verdict>;
+
+/** Options of `outputPolicy` that are data (functions are passed beside them). */
+export const OutputPolicyOptionsSchema = z.strictObject({
+  /** Denied phrases (case-insensitive, any whitespace between words) and patterns. */
+  deny: z.array(z.union([z.string().min(1), z.instanceof(RegExp)])).default([]),
+  /** A canary token to look for, or `true` to plant a fresh one in every request's system prompt. */
+  canary: z.union([z.string().min(8), z.literal(true)]).optional(),
+  /** What PII in the answer does: `block`, `redact` (typed placeholder) or `warn`; off when absent. */
+  pii: z.enum(['block', 'redact', 'warn']).optional(),
+  /** Detector options for `pii`. */
+  piiOptions: PiiDetectorOptionsSchema.partial().optional(),
+  /**
+   * Characters of a stream held back until the text after them is known. A denied phrase or PII
+   * value up to this long never reaches the caller, whatever the chunking. Raised automatically to
+   * the longest literal phrase and to the canary.
+   */
+  holdBackChars: z.number().int().min(1).max(4096).default(64),
+  /** With a classifier, a stream releases text in segments of at least this many characters. */
+  classifierMinChars: z.number().int().min(1).default(256),
+  /** The name recorded in verdicts and events. */
+  name: z.string().min(1).default('output-policy'),
+});
+/** Options of `outputPolicy`, as written by callers. */
+export type OutputPolicyOptions = z.input<typeof OutputPolicyOptionsSchema> & {
+  classifier?: OutputClassifier;
+  /** Randomness for planted canaries (default `systemRandom`). */
+  random?: RandomSource;
+};
+
+interface Outcome {
+  action: GuardrailAction;
+  categories: Set<string>;
+  latencyMs: number;
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Checks the model's answer before the caller sees it: denied phrases and patterns, a leaked
+ * system-prompt canary, PII, and an optional classifier, each verdict `pass`, `warn`, `redact` or
+ * `block`. Streams are checked incrementally: the last `holdBackChars` characters are held back
+ * until what follows them is known, so a blocked phrase split across chunks is never emitted; on
+ * block the iterator throws `guardrail_blocked` (stage `output`) instead. One verdict per answer is
+ * recorded and emitted. Tool-call arguments pass unchecked.
+ * @throws ZodError naming a bad option; RelError `guardrail_blocked` when an answer is blocked.
+ * @example
+ * const handler = compose(outputPolicy({ deny: ['internal use only', /\bAPI[-_ ]?KEY\b/i], canary: true, pii: 'redact' }))(provider);
+ */
+export function outputPolicy(options: OutputPolicyOptions = {}): Middleware {
+  const { classifier, random = systemRandom, ...data } = options;
+  const o = OutputPolicyOptionsSchema.parse(data);
+  const deny = o.deny.map((d) =>
+    typeof d === 'string'
+      ? new RegExp(d.trim().split(/\s+/).map(escapeRegExp).join('\\s+'), 'giu')
+      : new RegExp(d.source, d.flags.includes('g') ? d.flags : `${d.flags}g`),
+  );
+  const longestLiteral = Math.max(0, ...o.deny.map((d) => (typeof d === 'string' ? d.length : 0)));
+  const detect = o.pii ? createPiiDetector(o.piiOptions ?? {}) : undefined;
+  const canaryLength = typeof o.canary === 'string' ? o.canary.length : 27;
+  const holdBack = Math.max(o.holdBackChars, longestLiteral, o.canary ? canaryLength : 0);
+
+  const blockOn = (text: string, canary: string | undefined, categories: Set<string>): boolean => {
+    for (const re of deny) {
+      re.lastIndex = 0;
+      if (re.test(text)) categories.add('deny');
+    }
+    if (canary && canaryLeaked(text, canary)) categories.add('canary_leak');
+    return categories.size > 0;
+  };
+
+  const applyPii = (text: string, matches: readonly PiiMatch[], outcome: Outcome): string | 'block' => {
+    if (!o.pii || matches.length === 0) return text;
+    for (const m of matches) outcome.categories.add(`pii:${m.type}`);
+    if (o.pii === 'block') return 'block';
+    if (o.pii === 'warn') {
+      outcome.action = worstAction(outcome.action, 'warn');
+      return text;
+    }
+    outcome.action = worstAction(outcome.action, 'redact');
+    return replaceMatches(text, matches, (m, v) => replacement('redact', m.type, v));
+  };
+
+  const applyClassifier = async (text: string, final: boolean, before: string, outcome: Outcome) => {
+    if (!classifier) return text;
+    const verdict = await classifier(text, { final, before });
+    for (const c of verdict.categories ?? []) outcome.categories.add(c);
+    if (verdict.action === 'block') return 'block' as const;
+    outcome.action = worstAction(outcome.action, verdict.action);
+    return verdict.action === 'redact' ? (verdict.text ?? '[REDACTED]') : text;
+  };
+
+  const finish = (ctx: RequestContext, outcome: Outcome, blocked: boolean): void => {
+    const action = blocked ? 'block' : outcome.action;
+    const categories = [...outcome.categories].sort();
+    recordGuardrail(ctx, { name: o.name, stage: 'output', action, categories, latencyMs: outcome.latencyMs });
+    if (blocked) {
+      throw new RelError(
+        { kind: 'guardrail_blocked', stage: 'output', guardrail: o.name, categories },
+        { cause: new Error(`output blocked: ${categories.join(', ')}`) },
+      );
+    }
+  };
+
+  return (next) => async (req, ctx) => {
+    let request = req;
+    let canary = typeof o.canary === 'string' ? o.canary : undefined;
+    if (o.canary === true) {
+      const planted = plantCanary(req.messages, { random });
+      request = { ...req, messages: planted.messages };
+      canary = planted.canary;
+    }
+    const response = await next(request, ctx);
+    const outcome: Outcome = { action: 'pass', categories: new Set(), latencyMs: 0 };
+    const clock = ctx.clock;
+
+    if (response.type === 'completion') {
+      const started = clock.now();
+      const raw = response.message.content ?? '';
+      let text: string | 'block' = raw;
+      if (blockOn(raw, canary, outcome.categories)) text = 'block';
+      if (text !== 'block' && detect) text = applyPii(text, detect(text), outcome);
+      if (text !== 'block') text = await applyClassifier(text, true, '', outcome);
+      outcome.latencyMs = clock.now() - started;
+      finish(ctx, outcome, text === 'block');
+      if (text === raw || response.message.content === null) return response;
+      return { ...response, message: { ...response.message, content: text as string } } satisfies Completion;
+    }
+
+    return mapStream(response, async function* screened(chunks): AsyncIterable<StreamChunk> {
+      let pending = '';
+      let tail = '';
+      let before = '';
+      let done = false;
+      const release = async (final: boolean): Promise<string> => {
+        const started = clock.now();
+        try {
+          const window = tail + pending;
+          if (blockOn(window, canary, outcome.categories)) return 'block';
+          let cut = final ? pending.length : Math.max(0, pending.length - holdBack);
+          if (!final && classifier && cut < o.classifierMinChars) cut = 0;
+          let matches: PiiMatch[] = [];
+          if (detect) {
+            const found = detect(window)
+              .filter((m) => m.start >= tail.length)
+              .map((m) => ({ ...m, start: m.start - tail.length, end: m.end - tail.length }));
+            if (o.pii === 'block' && found.length > 0) {
+              for (const m of found) outcome.categories.add(`pii:${m.type}`);
+              return 'block';
+            }
+            for (const m of found) if (m.start < cut && m.end > cut) cut = m.start;
+            matches = found.filter((m) => m.end <= cut);
+          }
+          if (cut === 0) return '';
+          const raw = pending.slice(0, cut);
+          pending = pending.slice(cut);
+          tail = (tail + raw).slice(-holdBack);
+          const redacted = applyPii(raw, matches, outcome);
+          const out = redacted === 'block' ? 'block' : await applyClassifier(redacted, final, before, outcome);
+          if (out !== 'block') before += out;
+          return out;
+        } finally {
+          outcome.latencyMs += clock.now() - started;
+        }
+      };
+      const blocked = (): never => {
+        finish(ctx, outcome, true);
+        throw new Error('unreachable');
+      };
+      for await (const chunk of chunks) {
+        if (chunk.type === 'text-delta') {
+          pending += chunk.text;
+          const out = await release(false);
+          if (out === 'block') blocked();
+          if (out) yield { type: 'text-delta', text: out };
+        } else if (chunk.type === 'finish') {
+          const out = await release(true);
+          if (out === 'block') blocked();
+          if (out) yield { type: 'text-delta', text: out };
+          done = true;
+          finish(ctx, outcome, false);
+          yield chunk;
+        } else yield chunk;
+      }
+      if (!done && pending) {
+        // The stream ended without a finish: release what is left if it is clean, for the next
+        // layer (collectStream) to report the interruption.
+        const out = await release(true);
+        if (out === 'block') blocked();
+        if (out) yield { type: 'text-delta', text: out };
+      }
+    });
+  };
+}

@@ -1,0 +1,61 @@
+import { type CountryCode, findNumbers } from 'libphonenumber-js/max';
+import { hasContextBefore, hasLabelAfter } from './context-words';
+import type { PiiMatch } from './pii-types';
+
+const PHONE_WORDS =
+  /\b(?:phones?|tel|telephone|mobile|mob|cell|cellphone|fax|call|calling|text|sms|whats ?app|reach|dial|ring|hotline|landline|messages?)\b|\b(?:office|desk|home|work|direct|contact)\s*:/i;
+const NOT_PHONE_WORDS =
+  /\b(?:licen[cs]e|passport|account|acct|order|invoice|ssn|serial|tracking|routing|iban|card|isbn|id|ref|reference)\b/i;
+const LABEL_AFTER = /^(?:office|fax|mobile|cell|home|work|phone|tel|desk|direct)$/i;
+const CANDIDATE =
+  /(?<![\p{L}\p{N}_./+-])(?<!\d,)(?:\+ ?|00)?(?:\(\d{1,5}\)|\d{1,5})(?:[ .\u00a0-]?(?:\(\d{1,5}\)|\d{1,5})){0,7}(?: ?(?:x|ext\.?|#) ?\d{1,6})?(?![\p{L}\p{N}_]|[.,]\d)/gu;
+const DATE_INSIDE =
+  /(?:^|\D)(?:1[89]|20)\d{2}[-./]\d{1,2}[-./]\d{1,2}(?:\D|$)|(?:^|\D)\d{1,2}[-./]\d{1,2}[-./](?:1[89]|20)\d{2}(?:\D|$)/;
+const THOUSANDS = /^\d{1,3}(?:\.\d{3}){2,}$|^\d(?:[ \u00a0]\d{3})+$/;
+
+/**
+ * Phone numbers. Two sources, merged by the caller's overlap resolution:
+ * 1. libphonenumber-js (full metadata) finds numbers valid for `defaultCountry` or written in
+ *    international form (`+CC ...`).
+ * 2. A phone-shaped run of 7 to 15 digits (groups split by spaces, dots, dashes, a bracketed area
+ *    code, an optional extension) that libphonenumber cannot place without a country: it counts
+ *    when a phone word (`phone`, `mobile`, `call me on`...) labels it, or when its grouping is
+ *    unmistakably a phone's (`+` or `00` prefix, a bracketed area code, or three or more groups of
+ *    two to four digits). Dates, dotted thousands and single repeated digits never count.
+ * A number that a non-phone word (`license`, `order`, `account`...) labels is not a phone unless a
+ * phone word labels it too.
+ */
+export function detectPhones(text: string, defaultCountry: CountryCode): PiiMatch[] {
+  const out: PiiMatch[] = [];
+  for (const found of findNumbers(text, { defaultCountry, v2: true })) {
+    if (!hasContextBefore(text, found.startsAt, NOT_PHONE_WORDS, 32) || labelled(text, found.startsAt, found.endsAt)) {
+      out.push({ type: 'phone', start: found.startsAt, end: found.endsAt });
+    }
+  }
+  for (const m of text.matchAll(CANDIDATE)) {
+    const value = m[0];
+    const main = value.replace(/ ?(?:x|ext\.?|#) ?\d{1,6}$/, '');
+    const digits = main.replace(/\D/g, '');
+    if (digits.length < 7 || digits.length > 15) continue;
+    if (DATE_INSIDE.test(main) || THOUSANDS.test(main) || /^(\d)\1+$/.test(digits)) continue;
+    const start = m.index;
+    const end = m.index + value.length;
+    if (labelled(text, start, end)) out.push({ type: 'phone', start, end });
+    else if (phoneShaped(main) && !hasContextBefore(text, start, NOT_PHONE_WORDS, 32))
+      out.push({ type: 'phone', start, end });
+  }
+  return out;
+}
+
+function labelled(text: string, start: number, end: number): boolean {
+  return hasContextBefore(text, start, PHONE_WORDS) || hasLabelAfter(text, end, LABEL_AFTER);
+}
+
+/** A grouping only phones use: an international prefix, a bracketed area code, or 3+ short groups. */
+function phoneShaped(value: string): boolean {
+  const digits = value.replace(/\D/g, '').length;
+  if (digits < 8) return false;
+  if (/^(?:\+|00)/.test(value) || /^\(\d{1,5}\)/.test(value)) return true;
+  const groups = value.split(/[ .\u00a0-]/);
+  return groups.length >= 3 && groups.every((g) => /^\(?\d{2,4}\)?$/.test(g));
+}
