@@ -87,7 +87,7 @@ export function parseWireRequest(
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const param = formatParam(issue?.path ?? []);
-    const missing = issue?.code === 'invalid_type' && issue.input === undefined;
+    const missing = issue?.code === 'invalid_type' && valueAt(body, issue.path) === undefined;
     if (param === 'model' && missing)
       return { ok: false, error: { message: 'you must provide a model parameter', param } };
     const message = missing
@@ -245,6 +245,15 @@ function textOf(content: string | readonly { type: string; text?: string }[] | n
   if (content == null) return null;
   if (typeof content === 'string') return content;
   return content.map((p) => p.text ?? '').join('');
+}
+
+function valueAt(body: unknown, path: readonly PropertyKey[]): unknown {
+  let current = body;
+  for (const key of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
 }
 
 function formatParam(path: readonly PropertyKey[]): string {
