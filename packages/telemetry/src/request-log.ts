@@ -1,0 +1,125 @@
+import type { Context } from '@opentelemetry/api';
+import type { JsonLinesSink, TelemetryLogRecord } from './options';
+import type { RequestSummary } from './request-summary';
+import {
+  ATTR_GEN_AI_PROVIDER_NAME,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_GEN_AI_RESPONSE_MODEL,
+  ATTR_GEN_AI_USAGE_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+  ATTR_REL_ANSWER_MODEL,
+  ATTR_REL_ATTEMPT_COUNT,
+  ATTR_REL_COST_TOTAL,
+  ATTR_REL_DEGRADED,
+  ATTR_REL_ERROR_CLASS,
+  ATTR_REL_FALLBACK_REASON,
+  ATTR_REL_LATENCY_MS,
+  ATTR_REL_ORG_ID,
+  ATTR_REL_REQUEST_ID,
+  ATTR_REL_SAFE_DEFAULT,
+  ATTR_REL_TIME_TO_FIRST_CHUNK_MS,
+  LOG_EVENT_REL_REQUEST,
+} from './semconv';
+
+/**
+ * The fields of the one log record per request, in a fixed order; `null` where a fact does not
+ * apply (no stream, no fallback, no failure). Ids are the request id and the org id only; no
+ * prompt text, no user id, no key.
+ */
+export interface RequestLogFields {
+  readonly [ATTR_REL_REQUEST_ID]: string;
+  readonly [ATTR_REL_ORG_ID]: string | null;
+  readonly [ATTR_GEN_AI_REQUEST_MODEL]: string;
+  readonly [ATTR_GEN_AI_PROVIDER_NAME]: string | null;
+  readonly [ATTR_REL_ANSWER_MODEL]: string | null;
+  readonly [ATTR_GEN_AI_RESPONSE_MODEL]: string | null;
+  readonly [ATTR_REL_LATENCY_MS]: number;
+  readonly [ATTR_REL_TIME_TO_FIRST_CHUNK_MS]: number | null;
+  readonly [ATTR_GEN_AI_USAGE_INPUT_TOKENS]: number;
+  readonly [ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: number;
+  readonly [ATTR_REL_COST_TOTAL]: number;
+  readonly [ATTR_REL_ATTEMPT_COUNT]: number;
+  readonly [ATTR_REL_FALLBACK_REASON]: string | null;
+  readonly [ATTR_REL_ERROR_CLASS]: string | null;
+  readonly [ATTR_REL_DEGRADED]: boolean;
+  readonly [ATTR_REL_SAFE_DEFAULT]: boolean;
+}
+
+/** The log fields of a finished request. */
+export function requestLogFields(s: RequestSummary): RequestLogFields {
+  return {
+    [ATTR_REL_REQUEST_ID]: s.requestId,
+    [ATTR_REL_ORG_ID]: s.orgId ?? null,
+    [ATTR_GEN_AI_REQUEST_MODEL]: s.requestModel,
+    [ATTR_GEN_AI_PROVIDER_NAME]: s.answer?.provider ?? null,
+    [ATTR_REL_ANSWER_MODEL]: s.answer?.requestedModel ?? null,
+    [ATTR_GEN_AI_RESPONSE_MODEL]: s.answer?.model ?? null,
+    [ATTR_REL_LATENCY_MS]: s.latencyMs,
+    [ATTR_REL_TIME_TO_FIRST_CHUNK_MS]: s.timeToFirstChunkMs ?? null,
+    [ATTR_GEN_AI_USAGE_INPUT_TOKENS]: s.usage.inputTokens,
+    [ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: s.usage.outputTokens,
+    [ATTR_REL_COST_TOTAL]: s.cost.totalUsd,
+    [ATTR_REL_ATTEMPT_COUNT]: s.attempts,
+    [ATTR_REL_FALLBACK_REASON]: s.fallback?.reason ?? null,
+    [ATTR_REL_ERROR_CLASS]: s.failure?.errorClass ?? null,
+    [ATTR_REL_DEGRADED]: s.degraded,
+    [ATTR_REL_SAFE_DEFAULT]: s.safeDefault,
+  };
+}
+
+/** Severity of the record: ERROR when the caller saw a failure, WARN when served degraded, else INFO. */
+function severity(s: RequestSummary): { number: number; text: 'ERROR' | 'WARN' | 'INFO' } {
+  if (s.failure) return { number: 17, text: 'ERROR' };
+  if (s.degraded || s.safeDefault) return { number: 13, text: 'WARN' };
+  return { number: 9, text: 'INFO' };
+}
+
+/** A one-line human summary, without content: `chat gpt-4o: ok in 812 ms`. */
+function body(s: RequestSummary): string {
+  const outcome = s.failure ? `failed (${s.failure.errorClass})` : 'ok';
+  return `${s.operation} ${s.requestModel}: ${outcome} in ${s.latencyMs} ms`;
+}
+
+/** Builds the OpenTelemetry log record of a finished request (absent facts are left out). */
+export function requestLogRecord(s: RequestSummary, endMs: number, context: Context | undefined): TelemetryLogRecord {
+  const attributes: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(requestLogFields(s))) if (value !== null) attributes[key] = value;
+  const level = severity(s);
+  return {
+    eventName: LOG_EVENT_REL_REQUEST,
+    timestamp: endMs,
+    severityNumber: level.number,
+    severityText: level.text,
+    body: body(s),
+    attributes,
+    ...(context ? { context } : {}),
+  };
+}
+
+/**
+ * The JSON line of a finished request: an envelope (`ts`, `level`, `event`, `service`, `trace_id`)
+ * then every field of `requestLogFields`, `null` included, so the schema never changes shape.
+ */
+export function requestJsonLine(
+  s: RequestSummary,
+  endMs: number,
+  extra: { service?: string | undefined; traceId?: string | undefined },
+): string {
+  const envelope = {
+    ts: new Date(endMs).toISOString(),
+    level: severity(s).text.toLowerCase(),
+    event: LOG_EVENT_REL_REQUEST,
+    ...(extra.service ? { service: extra.service } : {}),
+    ...(extra.traceId ? { trace_id: extra.traceId } : {}),
+  };
+  return `${JSON.stringify({ ...envelope, ...requestLogFields(s) })}\n`;
+}
+
+/** Writes a line, never letting a failing sink break the request. */
+export function writeLine(sink: JsonLinesSink, line: string, onError: (error: unknown) => void): void {
+  try {
+    sink.write(line);
+  } catch (error) {
+    onError(error);
+  }
+}

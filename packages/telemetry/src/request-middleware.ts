@@ -1,0 +1,257 @@
+import {
+  type Attributes,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  diag,
+  isSpanContextValid,
+  trace,
+} from '@opentelemetry/api';
+import {
+  type LlmRequest,
+  type LlmResponse,
+  type Middleware,
+  type RequestContext,
+  type StreamChunk,
+  mapStream,
+} from '@rel/core';
+import type { Instruments } from './instruments';
+import { requestJsonLine, requestLogRecord, writeLine } from './request-log';
+import {
+  type Answer,
+  type FailureFacts,
+  type FinishChunk,
+  type RequestSummary,
+  answerOfCompletion,
+  answerOfStream,
+  failureFacts,
+  summarizeRequest,
+} from './request-summary';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_PROVIDER_NAME,
+  ATTR_GEN_AI_REQUEST_MAX_TOKENS,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_GEN_AI_REQUEST_STREAM,
+  ATTR_GEN_AI_REQUEST_TEMPERATURE,
+  ATTR_GEN_AI_RESPONSE_FINISH_REASONS,
+  ATTR_GEN_AI_RESPONSE_ID,
+  ATTR_GEN_AI_RESPONSE_MODEL,
+  ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+  ATTR_GEN_AI_TOKEN_TYPE,
+  ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_COST,
+  ATTR_GEN_AI_USAGE_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+  ATTR_REL_ANSWER_MODEL,
+  ATTR_REL_ATTEMPT_COUNT,
+  ATTR_REL_BUDGET_REMAINING,
+  ATTR_REL_COST_INPUT,
+  ATTR_REL_COST_OUTPUT,
+  ATTR_REL_COST_TOTAL,
+  ATTR_REL_DEGRADED,
+  ATTR_REL_ERROR_CLASS,
+  ATTR_REL_FALLBACK_FROM,
+  ATTR_REL_FALLBACK_REASON,
+  ATTR_REL_FALLBACK_TO,
+  ATTR_REL_FALLBACK_TRIGGERED,
+  ATTR_REL_ORG_ID,
+  ATTR_REL_REQUEST_ID,
+  ATTR_REL_REQUEST_IDEMPOTENCY_KEY,
+  ATTR_REL_SAFE_DEFAULT,
+  ATTR_USER_ID,
+  GEN_AI_TOKEN_TYPE_INPUT,
+  GEN_AI_TOKEN_TYPE_OUTPUT,
+  EVENT_REL_GUARDRAIL_EVALUATED,
+} from './semconv';
+import { guardrailEventAttributes } from './span-events';
+import type { RequestState, TelemetryState } from './state';
+
+/**
+ * The outermost middleware: an INTERNAL span per logical request, then, when the call (or its
+ * stream) ends, the duration/token/cost/error metrics and the one log record.
+ */
+export function requestMiddleware(state: TelemetryState): Middleware {
+  return (next) => async (req, ctx) => {
+    if (state.closed) return next(req, ctx);
+    const parent = context.active();
+    const span = state.tracer.startSpan(`rel ${ctx.operation} ${req.model}`, { kind: SpanKind.INTERNAL }, parent);
+    const recording = span.isRecording();
+    if (recording) span.setAttributes(startAttributes(state, req, ctx));
+    const request: RequestState = {
+      span,
+      context: trace.setSpan(parent, span),
+      recording,
+      startMs: ctx.clock.now(),
+      firstChunkMs: undefined,
+      attemptsSeen: 0,
+      answeredBy: undefined,
+      guardrailEvents: 0,
+    };
+    state.active.set(ctx.requestId, request);
+    let res: LlmResponse;
+    try {
+      res = await context.with(request.context, next, undefined, req, ctx);
+    } catch (error) {
+      endRequest(state, request, req, ctx, undefined, failureFacts(error, ctx.signal));
+      throw error;
+    }
+    if (res.type === 'completion') {
+      endRequest(state, request, req, ctx, answerOfCompletion(res), undefined);
+      return res;
+    }
+    return mapStream(res, (chunks) => observeStream(chunks, state, request, req, ctx, res));
+  };
+}
+
+async function* observeStream(
+  chunks: AsyncIterable<StreamChunk>,
+  state: TelemetryState,
+  request: RequestState,
+  req: LlmRequest,
+  ctx: RequestContext,
+  res: Extract<LlmResponse, { type: 'stream' }>,
+) {
+  let finish: FinishChunk | undefined;
+  let emitted = 0;
+  let failure: FailureFacts | undefined;
+  try {
+    for await (const chunk of chunks) {
+      if (emitted++ === 0) request.firstChunkMs = ctx.clock.now();
+      if (chunk.type === 'finish') finish = chunk;
+      yield chunk;
+    }
+    // A stream that ends without `finish` was interrupted: the caller did not get a whole answer.
+    if (!finish) failure = { errorType: 'stream_interrupted', errorClass: 'unavailable' };
+  } catch (error) {
+    failure = failureFacts(error, ctx.signal);
+    throw error;
+  } finally {
+    // Also reached when the consumer stops early (break, return): its choice, not a failure.
+    endRequest(state, request, req, ctx, answerOfStream(res, finish), failure);
+  }
+}
+
+function startAttributes(state: TelemetryState, req: LlmRequest, ctx: RequestContext): Attributes {
+  const attrs: Attributes = {
+    [ATTR_GEN_AI_OPERATION_NAME]: ctx.operation,
+    [ATTR_GEN_AI_REQUEST_MODEL]: req.model,
+    [ATTR_GEN_AI_REQUEST_STREAM]: req.stream === true,
+    [ATTR_REL_REQUEST_ID]: ctx.requestId,
+    [ATTR_REL_REQUEST_IDEMPOTENCY_KEY]: state.hash(ctx.idempotencyKey),
+  };
+  if (req.maxTokens !== undefined) attrs[ATTR_GEN_AI_REQUEST_MAX_TOKENS] = req.maxTokens;
+  if (req.temperature !== undefined) attrs[ATTR_GEN_AI_REQUEST_TEMPERATURE] = req.temperature;
+  if (ctx.principal.orgId !== undefined) attrs[ATTR_REL_ORG_ID] = ctx.principal.orgId;
+  if (ctx.principal.userId !== undefined) attrs[ATTR_USER_ID] = state.hash(ctx.principal.userId);
+  return attrs;
+}
+
+function endRequest(
+  state: TelemetryState,
+  request: RequestState,
+  req: LlmRequest,
+  ctx: RequestContext,
+  answer: Answer | undefined,
+  failure: FailureFacts | undefined,
+): void {
+  if (state.active.get(ctx.requestId) === request) state.active.delete(ctx.requestId);
+  try {
+    const instruments = state.instruments.get();
+    if (!request.recording && !instruments && !state.logger && !state.jsonLines) return;
+    const endMs = ctx.clock.now();
+    const summary = summarizeRequest({
+      req,
+      ctx,
+      // The provider name given to `attempt` is the one chosen for telemetry; the adapter's is the fallback.
+      answer: answer && request.answeredBy ? { ...answer, provider: request.answeredBy } : answer,
+      failure,
+      startMs: request.startMs,
+      endMs,
+      firstChunkMs: request.firstChunkMs,
+      attemptsSeen: request.attemptsSeen,
+    });
+    if (request.recording) annotateSpan(request, ctx, summary);
+    if (instruments) recordMetrics(instruments, summary);
+    state.logger?.emit(requestLogRecord(summary, endMs, request.context));
+    if (state.jsonLines) {
+      const sc = request.span.spanContext();
+      const line = requestJsonLine(summary, endMs, {
+        service: state.options.serviceName,
+        traceId: isSpanContextValid(sc) ? sc.traceId : undefined,
+      });
+      writeLine(state.jsonLines, line, (error) => diag.error('@rel/telemetry: JSON-lines sink failed', error));
+    }
+  } catch (error) {
+    diag.error('@rel/telemetry: could not record a request', error);
+  } finally {
+    request.span.end();
+  }
+}
+
+function annotateSpan(request: RequestState, ctx: RequestContext, s: RequestSummary): void {
+  const { span } = request;
+  const a = s.answer;
+  const attrs: Attributes = {
+    [ATTR_GEN_AI_USAGE_INPUT_TOKENS]: s.usage.inputTokens,
+    [ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: s.usage.outputTokens,
+    [ATTR_REL_ATTEMPT_COUNT]: s.attempts,
+    [ATTR_REL_FALLBACK_TRIGGERED]: s.fallback !== undefined,
+    [ATTR_REL_COST_INPUT]: s.cost.inputUsd,
+    [ATTR_REL_COST_OUTPUT]: s.cost.outputUsd,
+    [ATTR_REL_COST_TOTAL]: s.cost.totalUsd,
+    [ATTR_GEN_AI_USAGE_COST]: s.cost.totalUsd,
+    [ATTR_REL_DEGRADED]: s.degraded,
+    [ATTR_REL_SAFE_DEFAULT]: s.safeDefault,
+  };
+  if (a?.provider) attrs[ATTR_GEN_AI_PROVIDER_NAME] = a.provider;
+  if (a?.requestedModel) attrs[ATTR_REL_ANSWER_MODEL] = a.requestedModel;
+  if (a?.model) attrs[ATTR_GEN_AI_RESPONSE_MODEL] = a.model;
+  if (a?.id) attrs[ATTR_GEN_AI_RESPONSE_ID] = a.id;
+  if (a?.finishReason) attrs[ATTR_GEN_AI_RESPONSE_FINISH_REASONS] = [a.finishReason];
+  if (s.usage.cachedInputTokens !== undefined)
+    attrs[ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = s.usage.cachedInputTokens;
+  if (s.timeToFirstChunkMs !== undefined) attrs[ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = s.timeToFirstChunkMs / 1000;
+  if (s.fallback) {
+    attrs[ATTR_REL_FALLBACK_REASON] = s.fallback.reason;
+    attrs[ATTR_REL_FALLBACK_FROM] = s.fallback.from;
+    attrs[ATTR_REL_FALLBACK_TO] = s.fallback.to;
+  }
+  if (s.budgetRemaining !== undefined) attrs[ATTR_REL_BUDGET_REMAINING] = s.budgetRemaining;
+  if (s.failure) {
+    attrs[ATTR_ERROR_TYPE] = s.failure.errorType;
+    attrs[ATTR_REL_ERROR_CLASS] = s.failure.errorClass;
+    // The status message is the failure kind only: an error's message may quote the prompt.
+    span.setStatus({ code: SpanStatusCode.ERROR, message: s.failure.errorType });
+  }
+  span.setAttributes(attrs);
+  // Verdicts recorded on the context reach the span even when no event hub delivered them.
+  if (request.guardrailEvents === 0) {
+    for (const v of ctx.verdicts) span.addEvent(EVENT_REL_GUARDRAIL_EVALUATED, guardrailEventAttributes(v));
+  }
+}
+
+function recordMetrics(instruments: Instruments, s: RequestSummary): void {
+  const base: Attributes = { [ATTR_GEN_AI_OPERATION_NAME]: s.operation, [ATTR_GEN_AI_REQUEST_MODEL]: s.requestModel };
+  if (s.answer?.provider) base[ATTR_GEN_AI_PROVIDER_NAME] = s.answer.provider;
+  if (s.answer?.model) base[ATTR_GEN_AI_RESPONSE_MODEL] = s.answer.model;
+  instruments.duration.record(
+    s.latencyMs / 1000,
+    s.failure ? { ...base, [ATTR_ERROR_TYPE]: s.failure.errorType } : base,
+  );
+  if (s.usage.inputTokens + s.usage.outputTokens > 0) {
+    instruments.tokens.record(s.usage.inputTokens, { ...base, [ATTR_GEN_AI_TOKEN_TYPE]: GEN_AI_TOKEN_TYPE_INPUT });
+    instruments.tokens.record(s.usage.outputTokens, { ...base, [ATTR_GEN_AI_TOKEN_TYPE]: GEN_AI_TOKEN_TYPE_OUTPUT });
+  }
+  if (s.timeToFirstChunkMs !== undefined) instruments.timeToFirstChunk.record(s.timeToFirstChunkMs / 1000, base);
+  if (s.cost.totalUsd > 0) instruments.cost.add(s.cost.totalUsd, base);
+  if (s.failure) {
+    instruments.errors.add(1, {
+      [ATTR_GEN_AI_OPERATION_NAME]: s.operation,
+      [ATTR_GEN_AI_REQUEST_MODEL]: s.requestModel,
+      [ATTR_REL_ERROR_CLASS]: s.failure.errorClass,
+      [ATTR_ERROR_TYPE]: s.failure.errorType,
+    });
+  }
+}
