@@ -1,0 +1,80 @@
+import type { Completion, LlmRequest, LlmResponse, RequestContext } from '@rel/core';
+import { z } from 'zod';
+import { decodeAnthropicStream } from './anthropic-stream';
+import { fromAnthropicMessage, toAnthropicBody } from './anthropic-wire';
+import { guardStream } from './guard-stream';
+import { type FetchFunction, parseJsonBody, postJson, readText } from './http-transport';
+import { parseOptions } from './options';
+import { type ProviderHandler, trimBaseURL, withProviderInfo } from './provider-handler';
+import type { SseEvent } from './sse-parser';
+
+/** Options of `anthropic`, validated once when the adapter is made. */
+export const AnthropicOptionsSchema = z.strictObject({
+  /** Sent as `x-api-key`; may be empty behind a gateway that adds it. */
+  apiKey: z.string(),
+  /** Base URL up to the version segment; requests go to `${baseURL}/messages`. Default `https://api.anthropic.com/v1`. */
+  baseURL: z.url({ protocol: /^https?$/ }).default('https://api.anthropic.com/v1'),
+  /** The `anthropic-version` header. Default `2023-06-01`. */
+  version: z.string().min(1).default('2023-06-01'),
+  /** Extra headers on every request (e.g. `anthropic-beta`); they override the defaults. */
+  headers: z.record(z.string(), z.string()).optional(),
+  /** Provider name for telemetry and completions. Default `anthropic`. */
+  name: z.string().min(1).max(64).optional(),
+  /** `max_tokens` when the request sets none (the Messages API requires it). Default 4096. */
+  defaultMaxTokens: z.number().int().positive().default(4096),
+  /** An SSE event whose data is not valid JSON: `skip` it (default) or `fail` the stream with `provider_error`. */
+  onMalformedEvent: z.enum(['skip', 'fail']).default('skip'),
+});
+
+/** What `anthropic` accepts: the schema's fields plus a `fetch` to call (default: the runtime's). */
+export type AnthropicOptions = z.input<typeof AnthropicOptionsSchema> & { fetch?: FetchFunction };
+
+/**
+ * An adapter for Anthropic's Messages API on plain `fetch`, with no SDK and no retry of its own:
+ * non-streaming and streaming, system prompt, tools, JSON answers through a forced tool, usage
+ * with cache read and cache creation tokens, and failures mapped into rel's taxonomy
+ * (`overloaded_error` 529 is a retryable `provider_unavailable`).
+ *
+ * @throws RelError `invalid_request` naming the field when an option is invalid
+ * @example
+ * const claude = anthropic({ apiKey: process.env.ANTHROPIC_API_KEY ?? '' });
+ * const res = await claude({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Hi' }] }, new RequestContext());
+ */
+export function anthropic(options: AnthropicOptions): ProviderHandler {
+  const { fetch: fetchFn, ...rest } = options;
+  const opts = parseOptions(AnthropicOptionsSchema, rest, 'anthropic');
+  const provider = opts.name ?? 'anthropic';
+  const baseURL = trimBaseURL(opts.baseURL);
+  const url = `${baseURL}/messages`;
+  const doFetch: FetchFunction = fetchFn ?? ((input, init) => globalThis.fetch(input, init));
+
+  const handler = async (req: LlmRequest, ctx: RequestContext): Promise<LlmResponse> => {
+    const stream = req.stream === true;
+    const headers = new Headers({
+      accept: stream ? 'text/event-stream' : 'application/json',
+      'anthropic-version': opts.version,
+    });
+    if (opts.apiKey) headers.set('x-api-key', opts.apiKey);
+    for (const [k, v] of Object.entries(opts.headers ?? {})) headers.set(k, v);
+    headers.set('idempotency-key', ctx.idempotencyKey);
+    const { body, jsonTool } = toAnthropicBody(req, { stream, defaultMaxTokens: opts.defaultMaxTokens });
+    const res = await postJson({ url, headers, body, signal: ctx.signal, fetch: doFetch, provider, clock: ctx.clock });
+
+    if (!stream || !res.body) {
+      const text = await readText(res, ctx.signal);
+      const json = parseJsonBody(text, res.status);
+      const completion: Completion = fromAnthropicMessage(json, req.model, provider, text, jsonTool);
+      ctx.recordUsage(completion.usage);
+      return completion;
+    }
+    const decode = (events: AsyncIterable<SseEvent>) =>
+      decodeAnthropicStream(events, {
+        onMalformedEvent: opts.onMalformedEvent,
+        provider,
+        clock: ctx.clock,
+        ...(jsonTool === undefined ? {} : { jsonTool }),
+      });
+    return { type: 'stream', requestedModel: req.model, provider, chunks: guardStream(res.body, ctx, decode) };
+  };
+  return withProviderInfo(handler, provider, baseURL);
+}

@@ -1,0 +1,96 @@
+import { type Clock, RelError } from '@rel/core';
+import { cutBody, mapHttpFailure } from './http-failure';
+import { mapNetworkFailure } from './network-failure';
+
+/** The `fetch` an adapter calls; the runtime's own by default. */
+export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
+
+/** Largest error body read before the connection is let go. */
+const MAX_ERROR_READ_BYTES = 64 * 1024;
+
+export interface PostInit {
+  readonly url: string;
+  readonly headers: Headers;
+  readonly body: unknown;
+  readonly signal: AbortSignal;
+  readonly fetch: FetchFunction;
+  readonly provider: string;
+  readonly clock: Clock;
+}
+
+/**
+ * POSTs JSON and returns the response once its status is 2xx. One call, no retry: retries belong
+ * to rel's retry policy.
+ * @throws RelError from `mapNetworkFailure` (no answer) or `mapHttpFailure` (non-2xx status)
+ */
+export async function postJson(init: PostInit): Promise<Response> {
+  let res: Response;
+  const headers = new Headers(init.headers);
+  if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+  try {
+    res = await init.fetch(init.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(init.body),
+      signal: init.signal,
+    });
+  } catch (err) {
+    throw mapNetworkFailure(err, init.signal);
+  }
+  if (res.ok) return res;
+  const text = await readText(res, init.signal, MAX_ERROR_READ_BYTES).catch((err: unknown) => {
+    if (init.signal.aborted) throw mapNetworkFailure(err, init.signal);
+    return '';
+  });
+  throw mapHttpFailure(res.status, res.headers, text, init.provider, init.clock);
+}
+
+/**
+ * Reads a response body as text, up to `maxBytes` (the rest is cancelled).
+ * @throws RelError: the abort reason when `signal` aborted, `provider_unavailable` on a network error
+ */
+export async function readText(
+  res: Response,
+  signal: AbortSignal,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let read = 0;
+  let done = false;
+  const onAbort = () => void reader.cancel(signal.reason).catch(() => {});
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    while (read < maxBytes) {
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        break;
+      }
+      read += next.value.byteLength;
+      text += decoder.decode(next.value, { stream: true });
+    }
+    if (signal.aborted) throw signal.reason;
+    return text + decoder.decode();
+  } catch (err) {
+    throw mapNetworkFailure(err, signal);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    if (!done) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}
+
+/**
+ * Parses a 2xx body as JSON.
+ * @throws RelError `provider_error` keeping the (cut) raw text when it is not JSON
+ */
+export function parseJsonBody(text: string, status: number): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new RelError({ kind: 'provider_error', status, body: cutBody(text) }, { cause });
+  }
+}

@@ -1,0 +1,75 @@
+import type { Completion, LlmRequest, LlmResponse, RequestContext } from '@rel/core';
+import { z } from 'zod';
+import { guardStream } from './guard-stream';
+import { type FetchFunction, parseJsonBody, postJson, readText } from './http-transport';
+import { decodeOpenAiStream } from './openai-stream';
+import { fromOpenAiCompletion, toOpenAiBody } from './openai-wire';
+import { parseOptions } from './options';
+import { type ProviderHandler, trimBaseURL, withProviderInfo } from './provider-handler';
+
+/** Options of `openaiCompatible`, validated once when the adapter is made. */
+export const OpenAiCompatibleOptionsSchema = z.strictObject({
+  /** Base URL up to the version segment, e.g. `https://api.openai.com/v1`, `http://localhost:11434/v1`. */
+  baseURL: z.url({ protocol: /^https?$/ }),
+  /** Sent as `Authorization: Bearer <apiKey>`; may be empty for local servers. */
+  apiKey: z.string(),
+  /** Extra headers on every request (e.g. Azure's `api-key`, OpenRouter's `HTTP-Referer`); they override the defaults. */
+  headers: z.record(z.string(), z.string()).optional(),
+  /** Provider name for telemetry and completions. Default `openai`. */
+  name: z.string().min(1).max(64).optional(),
+  /** Ask for usage in streams (`stream_options.include_usage`). Default true. */
+  includeUsage: z.boolean().default(true),
+  /** Field that carries `maxTokens`. Default `max_tokens`; OpenAI's reasoning models need `max_completion_tokens`. */
+  maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']).default('max_tokens'),
+  /** An SSE event whose data is not valid JSON: `skip` it (default) or `fail` the stream with `provider_error`. */
+  onMalformedEvent: z.enum(['skip', 'fail']).default('skip'),
+});
+
+/** What `openaiCompatible` accepts: the schema's fields plus a `fetch` to call (default: the runtime's). */
+export type OpenAiCompatibleOptions = z.input<typeof OpenAiCompatibleOptionsSchema> & { fetch?: FetchFunction };
+
+/**
+ * An adapter for any server speaking OpenAI's chat completions API (OpenAI, Azure OpenAI's `/openai/v1`
+ * path, vLLM, Ollama, OpenRouter, rel's fake provider), on plain `fetch` with no SDK and no retry of
+ * its own. Streaming and non-streaming, tools, JSON-schema output, usage with cached and reasoning
+ * tokens, the exact model version; failures mapped into rel's taxonomy.
+ *
+ * @throws RelError `invalid_request` naming the field when an option is invalid
+ * @example
+ * const openai = openaiCompatible({ baseURL: 'https://api.openai.com/v1', apiKey: process.env.OPENAI_API_KEY ?? '' });
+ * const res = await openai({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] }, new RequestContext());
+ */
+export function openaiCompatible(options: OpenAiCompatibleOptions): ProviderHandler {
+  const { fetch: fetchFn, ...rest } = options;
+  const opts = parseOptions(OpenAiCompatibleOptionsSchema, rest, 'openaiCompatible');
+  const provider = opts.name ?? 'openai';
+  const baseURL = trimBaseURL(opts.baseURL);
+  const url = `${baseURL}/chat/completions`;
+  const doFetch: FetchFunction = fetchFn ?? ((input, init) => globalThis.fetch(input, init));
+
+  const handler = async (req: LlmRequest, ctx: RequestContext): Promise<LlmResponse> => {
+    const stream = req.stream === true;
+    const headers = new Headers({ accept: stream ? 'text/event-stream' : 'application/json' });
+    if (opts.apiKey) headers.set('authorization', `Bearer ${opts.apiKey}`);
+    for (const [k, v] of Object.entries(opts.headers ?? {})) headers.set(k, v);
+    headers.set('idempotency-key', ctx.idempotencyKey);
+    const body = toOpenAiBody(req, { stream, includeUsage: opts.includeUsage, maxTokensField: opts.maxTokensField });
+    const res = await postJson({ url, headers, body, signal: ctx.signal, fetch: doFetch, provider, clock: ctx.clock });
+
+    if (!stream || !res.body) {
+      const text = await readText(res, ctx.signal);
+      const completion: Completion = fromOpenAiCompletion(parseJsonBody(text, res.status), req.model, provider, text);
+      ctx.recordUsage(completion.usage);
+      return completion;
+    }
+    const decode = (events: Parameters<typeof decodeOpenAiStream>[0]) =>
+      decodeOpenAiStream(events, {
+        includeUsage: opts.includeUsage,
+        onMalformedEvent: opts.onMalformedEvent,
+        provider,
+        clock: ctx.clock,
+      });
+    return { type: 'stream', requestedModel: req.model, provider, chunks: guardStream(res.body, ctx, decode) };
+  };
+  return withProviderInfo(handler, provider, baseURL);
+}

@@ -1,0 +1,195 @@
+import { type Completion, type FinishReason, type LlmRequest, RelError, type ToolCall, type Usage } from '@rel/core';
+import { z } from 'zod';
+import { cutBody } from './http-failure';
+
+/** How the request's `maxTokens` is sent: `max_tokens` (widest support) or `max_completion_tokens` (OpenAI reasoning models). */
+export type MaxTokensField = 'max_tokens' | 'max_completion_tokens';
+
+/**
+ * Builds the body of `POST /chat/completions` from a provider-neutral request.
+ * @example toOpenAiBody({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }, { stream: false })
+ */
+export function toOpenAiBody(
+  req: LlmRequest,
+  opts: { stream: boolean; includeUsage?: boolean; maxTokensField?: MaxTokensField },
+): Record<string, unknown> {
+  const body: Record<string, unknown> = { model: req.model, messages: req.messages.map(toWireMessage) };
+  if (req.tools?.length) {
+    body.tools = req.tools.map((t) => ({
+      type: 'function',
+      function: {
+        name: t.name,
+        ...(t.description === undefined ? {} : { description: t.description }),
+        parameters: t.parameters,
+        ...(t.strict === undefined ? {} : { strict: t.strict }),
+      },
+    }));
+  }
+  if (req.toolChoice !== undefined) {
+    body.tool_choice =
+      typeof req.toolChoice === 'string'
+        ? req.toolChoice
+        : { type: 'function', function: { name: req.toolChoice.name } };
+  }
+  const rf = req.responseFormat;
+  if (rf?.type === 'json_schema') {
+    body.response_format = {
+      type: 'json_schema',
+      json_schema: { name: rf.name, schema: rf.schema, ...(rf.strict === undefined ? {} : { strict: rf.strict }) },
+    };
+  } else if (rf) body.response_format = { type: rf.type };
+  if (req.maxTokens !== undefined) body[opts.maxTokensField ?? 'max_tokens'] = req.maxTokens;
+  if (req.temperature !== undefined) body.temperature = req.temperature;
+  if (req.topP !== undefined) body.top_p = req.topP;
+  if (req.stop?.length) body.stop = req.stop;
+  if (opts.stream) {
+    body.stream = true;
+    if (opts.includeUsage !== false) body.stream_options = { include_usage: true };
+  }
+  return body;
+}
+
+function toWireMessage(m: LlmRequest['messages'][number]): Record<string, unknown> {
+  switch (m.role) {
+    case 'system':
+    case 'user':
+      return { role: m.role, content: m.content };
+    case 'assistant':
+      return {
+        role: 'assistant',
+        content: m.content,
+        ...(m.toolCalls?.length
+          ? {
+              tool_calls: m.toolCalls.map((c) => ({
+                id: c.id,
+                type: 'function',
+                function: { name: c.name, arguments: c.arguments },
+              })),
+            }
+          : {}),
+      };
+    case 'tool':
+      return { role: 'tool', tool_call_id: m.toolCallId, content: m.content };
+  }
+}
+
+const num = z.number().nullish();
+
+/** OpenAI's `usage` object; every field optional and nullable, as servers differ. */
+export const OpenAiUsageSchema = z.looseObject({
+  prompt_tokens: num,
+  completion_tokens: num,
+  prompt_tokens_details: z.looseObject({ cached_tokens: num }).nullish(),
+  completion_tokens_details: z.looseObject({ reasoning_tokens: num }).nullish(),
+});
+type OpenAiUsage = z.infer<typeof OpenAiUsageSchema>;
+
+const WireToolCall = z.looseObject({
+  id: z.string().nullish(),
+  function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+});
+
+const CompletionWire = z.looseObject({
+  id: z.string().nullish(),
+  model: z.string().nullish(),
+  choices: z
+    .array(
+      z.looseObject({
+        finish_reason: z.string().nullish(),
+        message: z.looseObject({
+          content: z.string().nullish(),
+          refusal: z.string().nullish(),
+          tool_calls: z.array(WireToolCall).nullish(),
+        }),
+      }),
+    )
+    .min(1),
+  usage: OpenAiUsageSchema.nullish(),
+});
+
+/** One `chat.completion.chunk` of a stream. */
+export const OpenAiChunkSchema = z.looseObject({
+  id: z.string().nullish(),
+  model: z.string().nullish(),
+  choices: z
+    .array(
+      z.looseObject({
+        index: z.number().nullish(),
+        finish_reason: z.string().nullish(),
+        delta: z
+          .looseObject({
+            content: z.string().nullish(),
+            refusal: z.string().nullish(),
+            tool_calls: z
+              .array(
+                z.looseObject({
+                  index: z.number().int().nonnegative().nullish(),
+                  id: z.string().nullish(),
+                  function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+                }),
+              )
+              .nullish(),
+          })
+          .nullish(),
+      }),
+    )
+    .nullish(),
+  usage: OpenAiUsageSchema.nullish(),
+  error: z.unknown().optional(),
+});
+export type OpenAiChunk = z.infer<typeof OpenAiChunkSchema>;
+
+/**
+ * Reads a non-streamed chat completion.
+ * @throws RelError `provider_error` when the body is not a chat completion
+ */
+export function fromOpenAiCompletion(json: unknown, requestedModel: string, provider: string, raw: string): Completion {
+  const parsed = CompletionWire.safeParse(json);
+  if (!parsed.success) {
+    throw new RelError({ kind: 'provider_error', status: 200, body: cutBody(raw) }, { cause: parsed.error });
+  }
+  const w = parsed.data;
+  const choice = w.choices[0]!;
+  const toolCalls: ToolCall[] = (choice.message.tool_calls ?? []).map((c, i) => ({
+    id: c.id || `call_${i}`,
+    name: c.function?.name ?? '',
+    arguments: c.function?.arguments ?? '',
+  }));
+  const refusal = choice.message.refusal;
+  const content = choice.message.content ?? (refusal || null);
+  return {
+    type: 'completion',
+    id: w.id ?? '',
+    requestedModel,
+    model: w.model || requestedModel,
+    provider,
+    message: { role: 'assistant', content, ...(toolCalls.length ? { toolCalls } : {}) },
+    finishReason: refusal ? 'content_filter' : mapOpenAiFinish(choice.finish_reason, toolCalls.length > 0),
+    usage: fromOpenAiUsage(w.usage),
+  };
+}
+
+/** Maps OpenAI's `finish_reason`; unknown reasons (`eos`, null) are `stop`, or `tool_calls` when calls were made. */
+export function mapOpenAiFinish(reason: string | null | undefined, hasToolCalls: boolean): FinishReason {
+  switch (reason) {
+    case 'length':
+      return 'length';
+    case 'content_filter':
+      return 'content_filter';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool_calls';
+    default:
+      return hasToolCalls ? 'tool_calls' : 'stop';
+  }
+}
+
+/** Maps OpenAI's usage, keeping cached and reasoning tokens when the server reports them. */
+export function fromOpenAiUsage(u: OpenAiUsage | null | undefined): Usage {
+  const usage: Usage = { inputTokens: u?.prompt_tokens ?? 0, outputTokens: u?.completion_tokens ?? 0 };
+  const cached = u?.prompt_tokens_details?.cached_tokens;
+  const reasoning = u?.completion_tokens_details?.reasoning_tokens;
+  if (typeof cached === 'number') usage.cachedInputTokens = cached;
+  if (typeof reasoning === 'number') usage.reasoningTokens = reasoning;
+  return usage;
+}

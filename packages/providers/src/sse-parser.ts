@@ -1,0 +1,159 @@
+import { RelError } from '@rel/core';
+
+/** One dispatched server-sent event. `event` is `message` when the server named none. */
+export interface SseEvent {
+  readonly event: string;
+  readonly data: string;
+  readonly id?: string;
+}
+
+export interface SseParserOptions {
+  /**
+   * Largest event (pending line plus data) accepted, in characters; a bigger one fails with
+   * `provider_error` instead of growing memory without bound. Default 4 MiB.
+   */
+  readonly maxEventChars?: number;
+}
+
+const DEFAULT_MAX_EVENT_CHARS = 4 * 1024 * 1024;
+
+/**
+ * An incremental parser of the `text/event-stream` format (WHATWG HTML, "server-sent events"):
+ * bytes may be split anywhere (inside a line, a CRLF pair or a UTF-8 sequence); lines end in LF,
+ * CRLF or CR; comment lines (`:`) are ignored; several `data` lines join with `\n`; an event is
+ * dispatched on a blank line, and an unterminated event at the end is dropped, as the spec says.
+ *
+ * @example
+ * const d = new SseDecoder();
+ * d.push(new TextEncoder().encode('data: a\n')); // []
+ * d.push(new TextEncoder().encode('\n'));       // [{ event: 'message', data: 'a' }]
+ */
+export class SseDecoder {
+  readonly #text = new TextDecoder('utf-8');
+  readonly #max: number;
+  #buf = '';
+  #skipLf = false;
+  #event = '';
+  #data = '';
+  #hasData = false;
+  #id: string | undefined;
+
+  constructor(options: SseParserOptions = {}) {
+    this.#max = options.maxEventChars ?? DEFAULT_MAX_EVENT_CHARS;
+  }
+
+  /**
+   * Feeds bytes; returns the events completed by them.
+   * @throws RelError `provider_error` when one event grows beyond `maxEventChars`
+   */
+  push(bytes: Uint8Array): SseEvent[] {
+    return this.#feed(this.#text.decode(bytes, { stream: true }));
+  }
+
+  /** Ends the input: flushes a pending partial UTF-8 sequence; returns any event completed by it. */
+  end(): SseEvent[] {
+    const events = this.#feed(this.#text.decode());
+    this.#buf = '';
+    this.#data = '';
+    this.#hasData = false;
+    return events;
+  }
+
+  #feed(text: string): SseEvent[] {
+    const events: SseEvent[] = [];
+    if (text === '') return events;
+    let buf = this.#buf + text;
+    let start = 0;
+    if (this.#skipLf && buf.charCodeAt(0) === 10) start = 1;
+    this.#skipLf = false;
+    for (let i = start; i < buf.length; i++) {
+      const c = buf.charCodeAt(i);
+      if (c !== 10 && c !== 13) continue;
+      const event = this.#line(buf.slice(start, i));
+      if (event) events.push(event);
+      if (c === 13) {
+        if (i + 1 === buf.length) this.#skipLf = true;
+        else if (buf.charCodeAt(i + 1) === 10) i++;
+      }
+      start = i + 1;
+    }
+    buf = buf.slice(start);
+    if (buf.length + this.#data.length > this.#max) {
+      throw new RelError(
+        { kind: 'provider_error', body: `server-sent event longer than ${this.#max} characters` },
+        { cause: new Error('SSE event too large') },
+      );
+    }
+    this.#buf = buf;
+    return events;
+  }
+
+  #line(line: string): SseEvent | undefined {
+    if (line === '') return this.#dispatch();
+    if (line.charCodeAt(0) === 58) return undefined; // ':' comment
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    if (field === 'data') {
+      this.#data = this.#hasData ? `${this.#data}\n${value}` : value;
+      this.#hasData = true;
+      if (this.#data.length > this.#max) {
+        throw new RelError(
+          { kind: 'provider_error', body: `server-sent event longer than ${this.#max} characters` },
+          { cause: new Error('SSE event too large') },
+        );
+      }
+    } else if (field === 'event') this.#event = value;
+    else if (field === 'id' && !value.includes('\0')) this.#id = value;
+    return undefined;
+  }
+
+  #dispatch(): SseEvent | undefined {
+    const event = this.#event || 'message';
+    this.#event = '';
+    if (!this.#hasData) return undefined;
+    const data = this.#data;
+    this.#data = '';
+    this.#hasData = false;
+    return this.#id === undefined ? { event, data } : { event, data, id: this.#id };
+  }
+}
+
+/**
+ * Parses a byte stream (a `fetch` body or any async iterable of bytes) into server-sent events.
+ * Stopping the iteration early cancels the underlying stream.
+ * @throws RelError `provider_error` for an event over `maxEventChars`; errors of the source pass through.
+ * @example
+ * for await (const ev of parseSse(response.body!)) {
+ *   if (ev.data === '[DONE]') break;
+ *   console.log(JSON.parse(ev.data));
+ * }
+ */
+export async function* parseSse(
+  source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+  options: SseParserOptions = {},
+): AsyncGenerator<SseEvent, void, undefined> {
+  const decoder = new SseDecoder(options);
+  if (!('getReader' in source)) {
+    for await (const bytes of source) yield* decoder.push(bytes);
+    yield* decoder.end();
+    return;
+  }
+  const reader = source.getReader();
+  let done = false;
+  try {
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        break;
+      }
+      yield* decoder.push(next.value);
+    }
+  } finally {
+    if (!done) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+  yield* decoder.end();
+}
