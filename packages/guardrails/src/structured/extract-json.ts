@@ -44,19 +44,24 @@ function balancedEnd(text: string, start: number): number {
 }
 
 /**
- * Parses JSON found in `text` (see `extractJson`), repairing it with `jsonrepair` when strict
- * parsing fails (trailing commas, single quotes, unquoted keys, comments, cut-off endings).
+ * Parses JSON found in `text` (see `extractJson`), repairing an object or array with `jsonrepair`
+ * when strict parsing fails (trailing commas, single quotes, unquoted keys, comments, cut-off
+ * endings). Prose with no JSON in it is an error, never repaired into a string.
  * @example parseJsonLoose("{'a': 1,}") // { ok: true, value: { a: 1 }, repaired: true }
  */
 export function parseJsonLoose(text: string): LooseJson {
   const candidate = extractJson(text);
   try {
     return { ok: true, value: JSON.parse(candidate), repaired: false };
-  } catch {
+  } catch (error) {
+    // Only a bracketed candidate is repaired: jsonrepair would turn plain prose into a string.
+    if (!/^[[{]/.test(candidate)) return { ok: false, error: `not JSON: ${describe(error)}` };
     try {
       return { ok: true, value: JSON.parse(jsonrepair(candidate)), repaired: true };
     } catch (error) {
-      return { ok: false, error: `not JSON: ${error instanceof Error ? error.message : String(error)}` };
+      return { ok: false, error: `not JSON: ${describe(error)}` };
     }
   }
 }
+
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
