@@ -1,0 +1,141 @@
+import { type Clock, RelError, type TimeoutPhase, abortReason } from '@rel/core';
+import { Watchdog } from './watchdog';
+
+/** The limits one request runs under; absent means unlimited. */
+export interface ResolvedLimits {
+  readonly totalMs?: number | undefined;
+  readonly firstTokenMs?: number | undefined;
+  readonly idleMs?: number | undefined;
+}
+
+const INF = Number.POSITIVE_INFINITY;
+const noop = () => {};
+
+/**
+ * The timers of one request: a total deadline (its own limit or the inherited deadline, whichever
+ * comes first) and, for a stream, the first-token and idle limits. When one passes it aborts
+ * `signal` with a `RelError` `{ kind: 'timeout', phase, limitMs }` as the reason, so code below
+ * can tell a timeout from the caller's cancel (which arrives as the parent signal's reason).
+ * @internal
+ */
+export class RequestTimer {
+  readonly signal: AbortSignal;
+  /** The absolute total deadline, `Infinity` when there is none. */
+  readonly deadline: number;
+  readonly #ctrl = new AbortController();
+  readonly #clock: Clock;
+  readonly #parent: AbortSignal | undefined;
+  readonly #watchdog: Watchdog;
+  readonly #onTimeout: (phase: TimeoutPhase, limitMs: number) => void;
+  readonly #totalLimit: number;
+  readonly #firstAt: number;
+  readonly #firstTokenMs: number;
+  readonly #idleMs: number;
+  #firstSeen = false;
+  #waitingSince = INF;
+  #aborted: Promise<never> | undefined;
+  #finished = false;
+
+  constructor(
+    clock: Clock,
+    parent: AbortSignal | undefined,
+    inheritedDeadline: number | undefined,
+    limits: ResolvedLimits,
+    stream: boolean,
+    onTimeout: (phase: TimeoutPhase, limitMs: number) => void,
+  ) {
+    this.#clock = clock;
+    this.#parent = parent;
+    this.#onTimeout = onTimeout;
+    this.signal = this.#ctrl.signal;
+    const start = clock.now();
+    const own = limits.totalMs === undefined ? INF : start + limits.totalMs;
+    const inherited = inheritedDeadline ?? INF;
+    this.deadline = Math.min(own, inherited);
+    this.#totalLimit = own <= inherited ? (limits.totalMs ?? INF) : inherited - start;
+    this.#firstTokenMs = stream ? (limits.firstTokenMs ?? INF) : INF;
+    this.#firstAt = start + this.#firstTokenMs;
+    this.#idleMs = stream ? (limits.idleMs ?? INF) : INF;
+    this.#watchdog = new Watchdog(clock, () => this.#expire());
+    if (parent) {
+      if (parent.aborted) this.#ctrl.abort(parent.reason);
+      else parent.addEventListener('abort', this.#onParentAbort, { once: true });
+    }
+    this.#watchdog.setDue(Math.min(this.deadline, this.#firstAt));
+  }
+
+  /** Milliseconds left before the total deadline. */
+  remainingMs(): number {
+    return this.deadline - this.#clock.now();
+  }
+
+  /** Fails now with a total timeout: used when the deadline has passed before anything started. */
+  expireNow(): never {
+    this.#fire('total', this.#totalLimit);
+    throw abortReason(this.signal);
+  }
+
+  /** `promise`, or the abort reason as soon as the signal aborts, whichever comes first. */
+  race<T>(promise: Promise<T>): Promise<T> {
+    this.#aborted ??= this.#abortedPromise();
+    return Promise.race([promise, this.#aborted]);
+  }
+
+  /** The error to surface for a failure seen while this timer ran: the timeout or cancel wins. */
+  failure(error: unknown): unknown {
+    return this.signal.aborted ? abortReason(this.signal) : error;
+  }
+
+  /** A stream consumer starts waiting for the next chunk. */
+  beginWait(): void {
+    if (!this.#firstSeen || this.#idleMs === INF) return;
+    this.#waitingSince = this.#clock.now();
+    this.#watchdog.setDue(Math.min(this.deadline, this.#waitingSince + this.#idleMs));
+  }
+
+  /** A chunk arrived. */
+  endWait(): void {
+    this.#firstSeen = true;
+    this.#waitingSince = INF;
+    this.#watchdog.setDue(this.deadline);
+  }
+
+  /** Stops the timers and unlinks from the parent signal. Idempotent. */
+  finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#watchdog.stop();
+    this.#parent?.removeEventListener('abort', this.#onParentAbort);
+  }
+
+  readonly #onParentAbort = () => {
+    this.#ctrl.abort(this.#parent?.reason);
+    this.finish();
+  };
+
+  #expire(): void {
+    const now = this.#clock.now();
+    const phaseAt = this.#firstSeen ? this.#waitingSince + this.#idleMs : this.#firstAt;
+    if (phaseAt <= now && phaseAt <= this.deadline) {
+      this.#fire(this.#firstSeen ? 'idle' : 'first_token', this.#firstSeen ? this.#idleMs : this.#firstTokenMs);
+    } else this.#fire('total', this.#totalLimit);
+  }
+
+  #fire(phase: TimeoutPhase, limitMs: number): void {
+    if (this.signal.aborted) return;
+    const error = new RelError({ kind: 'timeout', phase, limitMs: Math.max(0, Math.round(limitMs)) });
+    this.#onTimeout(phase, limitMs);
+    this.#ctrl.abort(error);
+    this.finish();
+  }
+
+  #abortedPromise(): Promise<never> {
+    const signal = this.signal;
+    const p = new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(abortReason(signal));
+      else signal.addEventListener('abort', () => reject(abortReason(signal)), { once: true });
+    });
+    p.catch(noop);
+    return p;
+  }
+}

@@ -1,0 +1,83 @@
+import type { Clock, Handler, LlmRequest, LlmResponse, Middleware, RequestContext } from '@rel/core';
+import { failureOf } from './is-retryable';
+import { discardResponse, peekStream } from './peeked-stream';
+import { RetryCore } from './retry-core';
+import type { RetryOptions } from './retry-options';
+
+/**
+ * Retries for LLM handlers, as a middleware. Each attempt runs on a child context
+ * (`ctx.derive({ attempt })`) that shares the request's records and its `idempotencyKey`, so every
+ * attempt and hedge of one logical request sends the same `Idempotency-Key`; each attempt is
+ * recorded with `ctx.recordAttempt`, numbered by `ctx.nextAttemptNumber()`.
+ *
+ * Streams: the first chunk is read inside the attempt, so a failure before anything reached the
+ * caller is retried; after the first chunk, a failure surfaces as `stream_interrupted` (or the
+ * idle `timeout`) for the fallback layer, never as a silent retry that would duplicate output.
+ *
+ * The deadline is `ctx.deadline` (set it with `timeouts` outside this middleware); a retry whose
+ * wait cannot fit is not attempted, and a `Retry-After` longer than the time left fails at once
+ * with `rate_limited` carrying the wait. Events (`retry`, `give-up`, `hedge`) go to `ctx.events`.
+ * @throws TypeError at creation when an option is invalid (the message names the field).
+ * @example
+ * const handler = compose(
+ *   timeouts({ default: { totalMs: 30_000 } }),
+ *   retry({ maxAttempts: 4, budget: new RetryBudget({ ratio: 0.2 }) }),
+ * )(openaiCompatible({ baseURL, apiKey }));
+ */
+export function retry(options: RetryOptions = {}): Middleware {
+  const core = new RetryCore(options, 'retry');
+  return (next) => (req, ctx) => {
+    const clock = core.clock ?? ctx.clock;
+    return core.run(
+      (signal, hedge) => attempt(next, req, ctx, clock, signal, hedge),
+      {
+        signal: ctx.signal,
+        deadline: ctx.deadline,
+        clock,
+        requestId: ctx.requestId,
+        events: ctx.events ?? options.events,
+        route: req.model,
+      },
+      discardResponse,
+    );
+  };
+}
+
+async function attempt(
+  next: Handler,
+  req: LlmRequest,
+  ctx: RequestContext,
+  clock: Clock,
+  signal: AbortSignal,
+  hedge: boolean,
+): Promise<LlmResponse> {
+  const number = ctx.nextAttemptNumber();
+  const startedAt = clock.now();
+  const child = ctx.derive(signal === ctx.signal ? { attempt: number } : { signal, attempt: number });
+  try {
+    let response = await next(req, child);
+    if (response.type === 'stream') response = await peekStream(response);
+    ctx.recordAttempt({
+      target: req.model,
+      model: req.model,
+      number,
+      outcome: 'success',
+      startedAt,
+      durationMs: clock.now() - startedAt,
+      ...(hedge ? { hedge } : {}),
+    });
+    return response;
+  } catch (error) {
+    ctx.recordAttempt({
+      target: req.model,
+      model: req.model,
+      number,
+      outcome: 'failure',
+      failure: failureOf(error).kind,
+      startedAt,
+      durationMs: clock.now() - startedAt,
+      ...(hedge ? { hedge } : {}),
+    });
+    throw error;
+  }
+}

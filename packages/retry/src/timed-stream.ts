@@ -1,0 +1,58 @@
+import type { StreamChunk } from '@rel/core';
+import type { RequestTimer } from './request-timer';
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+const noop = () => {};
+
+/**
+ * A stream's chunks under a `RequestTimer`: every wait for a chunk races the timer, so a stalled
+ * provider fails with the timeout even if it ignores its signal. The source is closed (its
+ * iterator's `return()`) on every exit: end, error, timeout, cancel, or the consumer stopping early.
+ * @internal
+ */
+export class TimedStream implements AsyncIterableIterator<StreamChunk> {
+  readonly #source: AsyncIterable<StreamChunk>;
+  readonly #timer: RequestTimer;
+  #it: AsyncIterator<StreamChunk> | undefined;
+  #done = false;
+
+  constructor(source: AsyncIterable<StreamChunk>, timer: RequestTimer) {
+    this.#source = source;
+    this.#timer = timer;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<StreamChunk>> {
+    if (this.#done) return DONE;
+    this.#it ??= this.#source[Symbol.asyncIterator]();
+    this.#timer.beginWait();
+    let result: IteratorResult<StreamChunk>;
+    try {
+      result = await this.#timer.race(this.#it.next());
+    } catch (error) {
+      this.#done = true;
+      this.#timer.finish();
+      this.#it.return?.()?.catch(noop);
+      throw this.#timer.failure(error);
+    }
+    if (result.done) {
+      this.#done = true;
+      this.#timer.finish();
+      return result;
+    }
+    this.#timer.endWait();
+    return result;
+  }
+
+  async return(): Promise<IteratorResult<StreamChunk>> {
+    if (this.#done) return DONE;
+    this.#done = true;
+    this.#timer.finish();
+    const it = this.#it ?? this.#source[Symbol.asyncIterator]();
+    await it.return?.();
+    return DONE;
+  }
+}

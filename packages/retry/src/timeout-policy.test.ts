@@ -1,0 +1,76 @@
+import { EventHub, RelError, type RelEvents } from '@rel/core';
+import { FakeClock } from '@rel/core/testing';
+import { describe, expect, it } from 'vitest';
+import { observe, untilAborted } from '../test/helpers';
+import { deadlineOf, withDeadline } from './signal-deadline';
+import { timeoutPolicy } from './timeout-policy';
+
+describe('timeoutPolicy', () => {
+  it('returns the value of a call that finishes in time and leaves no timer behind', async () => {
+    const clock = new FakeClock(0);
+    const value = await timeoutPolicy({ totalMs: 100, clock }).execute(async () => 'ok');
+    expect(value).toBe('ok');
+    expect(clock.pending).toBe(0);
+  });
+
+  it('aborts the call at the limit with a timeout reason and emits a timeout event', async () => {
+    const clock = new FakeClock(0);
+    const events = new EventHub();
+    const seen: RelEvents['timeout'][] = [];
+    events.on('timeout', (e) => seen.push(e));
+    let inner: AbortSignal | undefined;
+    const run = observe(
+      timeoutPolicy({ totalMs: 100, clock, events, operation: 'embed' }).execute((signal) => {
+        inner = signal;
+        return untilAborted(signal);
+      }),
+    );
+    await clock.advance(100);
+    await run.promise;
+    expect(RelError.is(run.error) && run.error.failure).toEqual({ kind: 'timeout', phase: 'total', limitMs: 100 });
+    expect(inner?.reason).toBe(run.error);
+    expect(seen).toEqual([{ operation: 'embed', phase: 'total', limitMs: 100 }]);
+  });
+
+  it("reports the caller's cancel as cancelled, not as a timeout", async () => {
+    const clock = new FakeClock(0);
+    const caller = new AbortController();
+    const run = observe(timeoutPolicy({ totalMs: 100, clock }).execute((s) => untilAborted(s), caller.signal));
+    caller.abort(new Error('user left'));
+    await run.promise;
+    expect(RelError.is(run.error) && run.error.failure).toEqual({ kind: 'cancelled', reason: 'user left' });
+    expect(clock.pending).toBe(0);
+  });
+
+  it('attaches its deadline to the signal it passes, and never widens an inherited one', async () => {
+    const clock = new FakeClock(0);
+    const policy = timeoutPolicy({ totalMs: 1_000, clock });
+    expect(await policy.execute(async (s) => deadlineOf(s))).toBe(1_000);
+    const outer = withDeadline(new AbortController().signal, 300);
+    expect(await policy.execute(async (s) => deadlineOf(s), outer)).toBe(300);
+  });
+
+  it('nests: an outer timeout aborts an inner call that has a longer limit', async () => {
+    const clock = new FakeClock(0);
+    const outer = timeoutPolicy({ totalMs: 100, clock });
+    const inner = timeoutPolicy({ totalMs: 1_000, clock });
+    const run = observe(outer.execute((s) => inner.execute((s2) => untilAborted(s2), s)));
+    await clock.advance(100);
+    await run.promise;
+    expect(RelError.is(run.error) && run.error.failure).toEqual({ kind: 'timeout', phase: 'total', limitMs: 100 });
+  });
+
+  it('turns a synchronous throw into a rejection and cleans up', async () => {
+    const clock = new FakeClock(0);
+    await expect(
+      timeoutPolicy({ totalMs: 100, clock }).execute(() => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(clock.pending).toBe(0);
+  });
+
+  it('rejects a bad option at creation, naming the field', () => {
+    expect(() => timeoutPolicy({ totalMs: 0 })).toThrow(/"totalMs"/);
+  });
+});

@@ -1,0 +1,61 @@
+import { type Clock, type EventHub, systemClock } from '@rel/core';
+import { z } from 'zod';
+import { parseOptions } from './options';
+import { RequestTimer } from './request-timer';
+import { deadlineOf, withDeadline } from './signal-deadline';
+
+/** Options of `timeoutPolicy`. */
+export const TimeoutPolicyOptionsSchema = z.strictObject({
+  /** The limit of one `execute` call. */
+  totalMs: z.number().positive().finite(),
+  /** Reported as `operation` in `timeout` events. */
+  operation: z.string().min(1).default('call'),
+});
+export type TimeoutPolicyOptions = z.input<typeof TimeoutPolicyOptionsSchema> & {
+  clock?: Clock;
+  events?: EventHub;
+};
+
+/** A timeout around any cancellable async function. */
+export interface TimeoutPolicy {
+  /**
+   * Runs `fn` with a signal that aborts when the limit passes (reason: a `RelError`
+   * `{ kind: 'timeout', phase: 'total', limitMs }`) or when `signal` aborts (its own reason).
+   * @throws the timeout `RelError` at the limit, even if `fn` ignores its signal.
+   */
+  execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
+}
+
+/**
+ * A total timeout for any `(signal) => Promise<T>`, as cockatiel's `timeout(ms,
+ * TimeoutStrategy.Aggressive)` but on an injectable clock. The deadline is attached to the signal
+ * `fn` receives (see `deadlineOf`), so a `retryPolicy` inside skips retries that cannot fit, and an
+ * inherited deadline on `signal` is never widened.
+ * @throws TypeError at creation when an option is invalid.
+ * @example
+ * const timeout = timeoutPolicy({ totalMs: 5_000 });
+ * const res = await timeout.execute((signal) => fetch(url, { signal }));
+ */
+export function timeoutPolicy(options: TimeoutPolicyOptions): TimeoutPolicy {
+  const { clock = systemClock, events, ...data } = options;
+  const o = parseOptions(TimeoutPolicyOptionsSchema, data, 'timeoutPolicy');
+  const limits = { totalMs: o.totalMs };
+  const report = events
+    ? (phase: 'total' | 'first_token' | 'idle', limitMs: number) => {
+        if (events.has('timeout')) events.emit('timeout', { operation: o.operation, phase, limitMs });
+      }
+    : () => {};
+  return {
+    async execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+      const timer = new RequestTimer(clock, signal, deadlineOf(signal), limits, false, report);
+      try {
+        if (timer.remainingMs() <= 0) timer.expireNow();
+        return await timer.race(fn(withDeadline(timer.signal, timer.deadline)));
+      } catch (error) {
+        throw timer.failure(error);
+      } finally {
+        timer.finish();
+      }
+    },
+  };
+}
