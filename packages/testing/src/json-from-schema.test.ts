@@ -70,15 +70,13 @@ function problem(schema: Schema, value: unknown, root: Schema = schema): string 
 
 const leaf: fc.Arbitrary<Schema> = fc.oneof(
   fc.record({ type: fc.constant('string'), minLength: fc.nat(20), maxLength: fc.integer({ min: 20, max: 40 }) }),
-  fc
-    .integer({ min: -1000, max: 1000 })
-    .chain((lo) =>
-      fc.record({
-        type: fc.constant('integer'),
-        minimum: fc.constant(lo),
-        maximum: fc.integer({ min: lo, max: lo + 50 }),
-      }),
-    ),
+  fc.integer({ min: -1000, max: 1000 }).chain((lo) =>
+    fc.record({
+      type: fc.constant('integer'),
+      minimum: fc.constant(lo),
+      maximum: fc.integer({ min: lo, max: lo + 50 }),
+    }),
+  ),
   fc.record({ type: fc.constant('number'), minimum: fc.constant(0), maximum: fc.constant(1) }),
   fc.constant({ type: 'boolean' }),
   fc.constant({ type: ['string', 'null'] }),
