@@ -1,0 +1,17 @@
+export { router, RouterOptionsSchema } from './router';
+export type { RouterOptions, Router } from './router';
+export { TargetFieldsSchema } from './target';
+export type { Target, RoutedTarget, TargetResult } from './target';
+export { TriggersSchema, fallbackReason } from './triggers';
+export type { TriggerOptions, Triggers } from './triggers';
+export { CircuitBreaker, isBreakerFailure } from './circuit-breaker';
+export type { CircuitBreakerOptions, Admission, CallOutcome } from './circuit-breaker';
+export { BreakerOptionsSchema, shouldTrip, DEFAULT_CONSECUTIVE } from './breaker-options';
+export type { BreakerOptions, BreakerConfig, WindowCounts } from './breaker-options';
+export { SlidingWindow } from './sliding-window';
+export { weightedPick, weightedOrder } from './weighted-pick';
+export { degrade, DEGRADED_MODEL } from './degrade';
+export type { DegradeOptions, FeatureFallback, DegradedAnswer } from './degrade';
+export { SafeDefaultSchema, safeDefaultAnswer, staticCompletion, SAFE_DEFAULT_MODEL } from './safe-default';
+export type { SafeDefault } from './safe-default';
+export { checkJsonSchema } from './json-schema-check';

@@ -1,0 +1,133 @@
+import {
+  type Clock,
+  type EventHub,
+  type Handler,
+  type LlmRequest,
+  type LlmResponse,
+  type Middleware,
+  type RequestContext,
+  type StateStore,
+  compose,
+} from '@rel/core';
+import { z } from 'zod';
+import type { BreakerOptions } from './breaker-options';
+import { CircuitBreaker } from './circuit-breaker';
+
+/** The plain-data part of a target, validated by the router's factory. */
+export const TargetFieldsSchema = z.strictObject({
+  /** Unique within the route; named in fallbacks, events and breaker keys. */
+  name: z.string().min(1),
+  /** The model the request is sent as (the request's `model` is rewritten to it). */
+  model: z.string().min(1),
+  /** Share of traffic among the targets of the same `group`. Default 1. */
+  weight: z.number().nonnegative().default(1),
+  /**
+   * Targets with the same group are equivalent deployments: the group takes the place of its first
+   * member in the route, and its members are ordered by weighted random choice on each request.
+   */
+  group: z.string().min(1).optional(),
+  /** The target accepts a trailing assistant message as the start of its answer (mid-stream continuation). */
+  supportsPrefill: z.boolean().default(false),
+  /** Prompt tokens the model accepts; used to pick a larger-context target. */
+  contextWindow: z.number().int().positive().optional(),
+});
+
+/**
+ * One place a request can be served: a provider handler and a model, with its own middlewares
+ * (retry, timeouts...) and its own circuit breaker.
+ */
+export interface Target {
+  name: string;
+  handler: Handler;
+  model: string;
+  /** Run around `handler` for this target only, first listed outermost. */
+  middlewares?: readonly Middleware[];
+  weight?: number;
+  group?: string;
+  /** Breaker options, a breaker instance (to control or share it), or `false` for none. Default: a breaker with default options. */
+  breaker?: BreakerOptions | CircuitBreaker | false;
+  supportsPrefill?: boolean;
+  contextWindow?: number;
+}
+
+/** A target ready to be called, as the router holds it. */
+export interface RoutedTarget {
+  readonly name: string;
+  readonly model: string;
+  readonly weight: number;
+  readonly group: string;
+  readonly supportsPrefill: boolean;
+  readonly contextWindow: number | undefined;
+  readonly breaker: CircuitBreaker | undefined;
+  /**
+   * Sends `req` with `model` rewritten through the target's middlewares. `calls` counts how many
+   * times the middlewares called the provider handler (more than one: the target retried).
+   */
+  call(req: LlmRequest, ctx: RequestContext): Promise<TargetResult>;
+}
+
+/** What one dispatch to a target produced. */
+export type TargetResult =
+  | { readonly ok: true; readonly response: LlmResponse; readonly calls: number }
+  | { readonly ok: false; readonly error: unknown; readonly calls: number };
+
+/** Collaborators the breakers built from options receive. */
+export interface TargetDeps {
+  clock: Clock;
+  events: EventHub | undefined;
+  store: StateStore | undefined;
+}
+
+/**
+ * Builds a callable target. Failures come back as values, not exceptions.
+ * @throws RelError `invalid_request` naming the bad field.
+ */
+export function routedTarget(
+  target: Target,
+  fields: z.output<typeof TargetFieldsSchema>,
+  deps: TargetDeps,
+): RoutedTarget {
+  const counts = new Map<string, { calls: number; users: number }>();
+  const counting: Handler = (req, ctx) => {
+    const entry = counts.get(ctx.requestId);
+    if (entry) entry.calls++;
+    return target.handler(req, ctx);
+  };
+  const pipeline = compose(...(target.middlewares ?? []))(counting);
+  const breaker =
+    target.breaker === false
+      ? undefined
+      : target.breaker instanceof CircuitBreaker
+        ? target.breaker
+        : new CircuitBreaker({
+            ...(target.breaker ?? {}),
+            name: fields.name,
+            clock: deps.clock,
+            ...(deps.events ? { events: deps.events } : {}),
+            ...(deps.store ? { store: deps.store } : {}),
+          });
+  return {
+    name: fields.name,
+    model: fields.model,
+    weight: fields.weight,
+    group: fields.group ?? `\u0000${fields.name}`,
+    supportsPrefill: fields.supportsPrefill,
+    contextWindow: fields.contextWindow,
+    breaker,
+    async call(req, ctx) {
+      const id = ctx.requestId;
+      let entry = counts.get(id);
+      if (!entry) counts.set(id, (entry = { calls: 0, users: 0 }));
+      entry.users++;
+      const before = entry.calls;
+      try {
+        const response = await pipeline(req.model === fields.model ? req : { ...req, model: fields.model }, ctx);
+        return { ok: true, response, calls: entry.calls - before };
+      } catch (error) {
+        return { ok: false, error, calls: entry.calls - before };
+      } finally {
+        if (--entry.users === 0) counts.delete(id);
+      }
+    },
+  };
+}
