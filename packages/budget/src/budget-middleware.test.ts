@@ -1,0 +1,217 @@
+import { EventHub, MemoryStore, RelError, RequestContext, collectStream, compose } from '@rel/core';
+import { FakeClock } from '@rel/core/testing';
+import { describe, expect, it } from 'vitest';
+import { answering, request, streaming } from '../test/helpers';
+import { budget } from './budget-middleware';
+import { type BudgetAlert, type BudgetOptions, BudgetPolicy } from './budget-policy';
+
+const prices = { 'test-model': { inputPerMTok: 1000, outputPerMTok: 2000 } };
+const usage = { inputTokens: 40, outputTokens: 50 }; // $0.04 + $0.10 = $0.14
+const DAY_KEY = 'budget:{org:acme}:org:acme:spendPerDayUsd';
+
+function setup(extra: Partial<BudgetOptions> = {}) {
+  const clock = new FakeClock(1_700_000_040_000);
+  const store = new MemoryStore({ clock });
+  const policy = new BudgetPolicy({
+    store,
+    clock,
+    prices,
+    tiers: { free: { rpm: 1000, concurrent: 5, spendPerDayUsd: 1 } },
+    logger: { warn: () => {} },
+    ...extra,
+  });
+  const ctx = (principal = { orgId: 'acme' }, events?: EventHub) =>
+    new RequestContext({ principal, clock, ...(events ? { events } : {}) });
+  return { clock, store, policy, ctx };
+}
+
+describe('budget middleware', () => {
+  it('settles a completion with its actual usage, records the cost and reports what remains', async () => {
+    const { store, policy, ctx } = setup();
+    const c = ctx();
+    await budget(policy)(answering(usage))(request(), c);
+    expect(c.cost.totalUsd).toBeCloseTo(0.14, 10);
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(140_000);
+    expect(c.getAttribute('rel.budget.remaining')).toBeCloseTo(0.86, 10);
+    expect(c.getAttribute('rel.budget.decision')).toBe('allowed');
+    expect(await store.total('budget:{org:acme}:org:acme:concurrent', 0)).toBe(0);
+  });
+
+  it('holds the estimate while the call runs: input estimate plus maxTokens, priced', async () => {
+    const { store, policy, ctx } = setup();
+    let held = 0;
+    const handler = budget(policy)(async (req, c) => {
+      held = await store.total(DAY_KEY, 86_400_000);
+      return answering(usage)(req, c);
+    });
+    await handler(request('test-model', 100), ctx());
+    const r = await policy.reserve(request('test-model', 100), ctx());
+    expect(held).toBe(Math.ceil(r.estimate.costUsd * 1e6));
+    expect(r.estimate.outputTokens).toBe(100);
+    expect(r.estimate.costUsd).toBeCloseTo((r.estimate.inputTokens * 1000 + 100 * 2000) / 1e6, 10);
+    await policy.release(r);
+  });
+
+  it('releases the reservation when the handler throws, charging nothing', async () => {
+    const { store, policy, ctx } = setup();
+    const boom = new RelError({ kind: 'provider_unavailable', status: 503 });
+    const handler = budget(policy)(async () => {
+      throw boom;
+    });
+    await expect(handler(request(), ctx())).rejects.toBe(boom);
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(0);
+    expect(await store.total('budget:{org:acme}:org:acme:concurrent', 0)).toBe(0);
+  });
+
+  it('charges what the provider billed before a later failure (usage recorded on the context)', async () => {
+    const { store, policy, ctx } = setup();
+    const handler = budget(policy)(async (_req, c) => {
+      c.recordUsage(usage);
+      throw new RelError({ kind: 'malformed_output', raw: '', issues: ['x'] });
+    });
+    await expect(handler(request(), ctx())).rejects.toThrow(RelError);
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(140_000);
+  });
+
+  it('settles a stream at its end with the finish usage', async () => {
+    const { store, policy, ctx } = setup();
+    let heldDuring = 0;
+    const handler = budget(policy)(
+      streaming(usage, 3, () => {
+        void store.total(DAY_KEY, 86_400_000).then((t) => (heldDuring = t));
+      }),
+    );
+    const c = ctx();
+    const res = await handler(request(), c);
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const done = await collectStream(res);
+    expect(done.message.content).toBe('t0t1t2');
+    expect(heldDuring).toBeGreaterThan(140_000);
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(140_000);
+    expect(c.cost.totalUsd).toBeCloseTo(0.14, 10);
+  });
+
+  it('releases when the consumer abandons the stream part-way', async () => {
+    const { store, policy, ctx } = setup();
+    const res = await budget(policy)(streaming(usage, 10))(request(), ctx());
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    let seen = 0;
+    for await (const _ of res.chunks) if (++seen === 2) break;
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(0);
+    expect(await store.total('budget:{org:acme}:org:acme:concurrent', 0)).toBe(0);
+  });
+
+  it('refuses past the spend ceiling with budget_exceeded (user class quota_exceeded), naming scope and amounts', async () => {
+    const { policy, ctx } = setup();
+    const handler = budget(policy)(answering({ inputTokens: 40, outputTokens: 300 }));
+    // $0.64 each; the reservation of ~$0.24 fits after the first, not after the second.
+    await handler(request(), ctx());
+    const err = await handler(request(), ctx())
+      .then(() => handler(request(), ctx()))
+      .catch((e: unknown) => e);
+    expect(RelError.is(err)).toBe(true);
+    const failure = (err as RelError).failure;
+    expect(failure).toMatchObject({ kind: 'budget_exceeded', scope: 'org:acme:day', limitUsd: 1 });
+    if (failure.kind !== 'budget_exceeded') throw new Error('unreachable');
+    expect(failure.spentUsd).toBeCloseTo(1.28, 6);
+    expect(failure.retryAfterMs).toBeGreaterThan(0);
+    expect((err as RelError).info).toMatchObject({ userClass: 'quota_exceeded', httpStatus: 429 });
+  });
+
+  it('refuses past a rate with quota_exceeded and a Retry-After, then admits once it passed', async () => {
+    const { policy, ctx, clock } = setup({ tiers: { free: { rpm: 2 } } });
+    const handler = budget(policy)(answering(usage));
+    await handler(request(), ctx());
+    await handler(request(), ctx());
+    const err = (await handler(request(), ctx()).catch((e: unknown) => e)) as RelError;
+    expect(err.failure).toEqual({ kind: 'quota_exceeded', scope: 'org:acme', limit: 'rpm', retryAfterMs: 30_000 });
+    expect(err.info.userClass).toBe('rate_limited');
+    await clock.advance(30_000);
+    await expect(handler(request(), ctx())).resolves.toMatchObject({ type: 'completion' });
+  });
+
+  it('limits concurrency: a third call in flight is refused, and a finished one frees its place', async () => {
+    const { policy, ctx } = setup({ tiers: { free: { concurrent: 2 } } });
+    const gates: Array<() => void> = [];
+    const handler = budget(policy)(async (req, c) => {
+      await new Promise<void>((r) => gates.push(r));
+      return answering(usage)(req, c);
+    });
+    const a = handler(request(), ctx());
+    const b = handler(request(), ctx());
+    await expect(handler(request(), ctx())).rejects.toMatchObject({ failure: { limit: 'concurrent' } });
+    while (gates.length < 2) await new Promise((r) => setImmediate(r));
+    gates[0]?.();
+    await a;
+    const c = handler(request(), ctx());
+    while (gates.length < 3) await new Promise((r) => setImmediate(r));
+    gates[1]?.();
+    gates[2]?.();
+    await Promise.all([b, c]);
+  });
+
+  it('with onCeiling downgrade, asks routing for a cheaper route instead of refusing, and still charges', async () => {
+    const { policy, ctx, store } = setup({ onCeiling: 'downgrade', tiers: { free: { spendPerDayUsd: 0.2 } } });
+    const handler = budget(policy)(answering(usage));
+    await handler(request(), ctx());
+    const c = ctx();
+    await handler(request(), c);
+    expect(c.downgrade).toEqual({ scope: 'org:acme' });
+    expect(c.getAttribute('rel.budget.decision')).toBe('downgraded');
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(280_000);
+  });
+
+  it('a crashed process releases nothing, yet its reservation expires with the lease', async () => {
+    const { store, policy, ctx, clock } = setup({ leaseMs: 30_000, tiers: { free: { spendPerDayUsd: 0.3 } } });
+    await policy.reserve(request(), ctx()); // never settled: the process "crashed"
+    await expect(policy.reserve(request(), ctx())).rejects.toMatchObject({ failure: { kind: 'budget_exceeded' } });
+    await clock.advance(30_000);
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(0);
+    await expect(policy.reserve(request(), ctx())).resolves.toMatchObject({ decision: 'allowed' });
+  });
+
+  it('fires each alert threshold once per period per scope, through events and the callback, across instances', async () => {
+    const clock = new FakeClock(1_700_000_040_000);
+    const store = new MemoryStore({ clock });
+    const alerts: BudgetAlert[] = [];
+    const events = new EventHub();
+    const evented: unknown[] = [];
+    events.on('budget-alert', (e) => evented.push(e));
+    const make = () =>
+      new BudgetPolicy({
+        store,
+        clock,
+        prices,
+        tiers: { free: { spendPerDayUsd: 1 } },
+        onAlert: (a) => alerts.push(a),
+      });
+    const [one, two] = [budget(make())(answering(usage)), budget(make())(answering(usage))];
+    for (let i = 0; i < 6; i++) {
+      await (i % 2 ? one : two)(request(), new RequestContext({ principal: { orgId: 'acme' }, clock, events }));
+    }
+    expect(alerts.map((a) => a.thresholdPct)).toEqual([50, 80]);
+    expect(alerts[0]).toMatchObject({ scope: 'org:acme', period: 'day', limitUsd: 1 });
+    expect(alerts[0]?.spentUsd).toBeCloseTo(0.56, 6);
+    expect(evented).toHaveLength(2);
+    // The ceiling refuses the next call (0.84 + a ~$0.24 reservation > 1): the 100% alert fires once.
+    const ctx = () => new RequestContext({ principal: { orgId: 'acme' }, clock, events });
+    await expect(one(request(), ctx())).rejects.toThrow(RelError);
+    await expect(two(request(), ctx())).rejects.toThrow(RelError);
+    expect(alerts.map((a) => a.thresholdPct)).toEqual([50, 80, 100]);
+    // Next day (a new period): spend slid out of the window, the alerts may fire again.
+    await clock.advance(86_400_000);
+    for (let i = 0; i < 4; i++) await one(request(), ctx());
+    expect(alerts.map((a) => a.thresholdPct)).toEqual([50, 80, 100, 50]);
+  });
+
+  it('composes with other middlewares as the outer layer', async () => {
+    const { policy, ctx } = setup();
+    const seen: string[] = [];
+    const handler = compose(budget(policy), (next) => async (req, c) => {
+      seen.push(String(c.getAttribute('rel.budget.decision')));
+      return next(req, c);
+    })(answering(usage));
+    await handler(request(), ctx());
+    expect(seen).toEqual(['allowed']);
+  });
+});

@@ -1,0 +1,80 @@
+import { type Middleware, type StreamChunk, type Usage, mapStream } from '@rel/core';
+import { type BudgetOptions, BudgetPolicy } from './budget-policy';
+
+/**
+ * The budget middleware: before the call, reserves rate, token, concurrency and spend limits of
+ * the caller's org and user in one atomic store call (or refuses with `quota_exceeded` /
+ * `budget_exceeded`, or asks routing to downgrade); after it, settles with the actual usage and
+ * records the cost; on failure, cancellation or an abandoned stream, releases the reservation.
+ * Place it outside retry and fallback, so one reservation covers the whole logical request and
+ * routing sees a requested downgrade.
+ * @param options the config (zod-validated here; a bad field throws at once) or a `BudgetPolicy`
+ * @throws ZodError naming the field when the config is invalid.
+ * @example
+ * const handler = compose(
+ *   budget({ store, tiers: { free: { rpm: 20, spendPerDayUsd: 1 } }, onAlert: (a) => notify(a) }),
+ *   retry(),
+ * )(provider);
+ */
+export function budget(options: BudgetOptions | BudgetPolicy = {}): Middleware {
+  const policy = options instanceof BudgetPolicy ? options : new BudgetPolicy(options);
+  return (next) => async (req, ctx) => {
+    const reservation = await policy.reserve(req, ctx);
+    const before = ctx.usage;
+    const usedSince = (): Usage | undefined => {
+      const now = ctx.usage;
+      const delta: Usage = {
+        inputTokens: now.inputTokens - before.inputTokens,
+        outputTokens: now.outputTokens - before.outputTokens,
+      };
+      if (delta.inputTokens + delta.outputTokens === 0) return undefined;
+      const diff = (a?: number, b?: number) => (a ?? 0) - (b ?? 0);
+      if (now.cachedInputTokens !== undefined)
+        delta.cachedInputTokens = diff(now.cachedInputTokens, before.cachedInputTokens);
+      if (now.cacheCreationInputTokens !== undefined) {
+        delta.cacheCreationInputTokens = diff(now.cacheCreationInputTokens, before.cacheCreationInputTokens);
+      }
+      if (now.reasoningTokens !== undefined) delta.reasoningTokens = diff(now.reasoningTokens, before.reasoningTokens);
+      return delta;
+    };
+    // A call that failed after the provider billed (a re-ask, a cut stream) is still charged.
+    const endWithoutAnswer = async () => {
+      const billed = usedSince();
+      if (billed) await policy.settle(reservation, billed);
+      else await policy.release(reservation);
+    };
+    let response: Awaited<ReturnType<typeof next>>;
+    try {
+      response = await next(req, ctx);
+    } catch (error) {
+      await endWithoutAnswer();
+      throw error;
+    }
+    if (response.type === 'completion') {
+      await policy.settle(reservation, usedSince() ?? response.usage, {
+        model: response.model,
+        ...(response.provider ? { provider: response.provider } : {}),
+      });
+      return response;
+    }
+    const provider = response.provider;
+    return mapStream(response, async function* settleAtEnd(chunks) {
+      let finish: Extract<StreamChunk, { type: 'finish' }> | undefined;
+      try {
+        for await (const chunk of chunks) {
+          if (chunk.type === 'finish') finish = chunk;
+          yield chunk;
+        }
+      } finally {
+        // Runs when the stream ends, throws, or the consumer stops reading (return()).
+        const usage = usedSince() ?? finish?.usage;
+        if (usage) {
+          await policy.settle(reservation, usage, {
+            ...(finish?.model ? { model: finish.model } : {}),
+            ...(provider ? { provider } : {}),
+          });
+        } else await policy.release(reservation);
+      }
+    });
+  };
+}

@@ -1,0 +1,450 @@
+import {
+  type Clock,
+  type Cost,
+  type EventHub,
+  type LimitOp,
+  type LimitResult,
+  type LlmRequest,
+  MemoryStore,
+  RelError,
+  type RequestContext,
+  type SettleEntry,
+  type StateStore,
+  type Usage,
+  newId,
+  systemClock,
+} from '@rel/core';
+import { type BudgetConfig, BudgetConfigSchema, type FailMode, type LimitName, failModeOf } from './config';
+import { type BudgetLogger, type Pricer, createPricer } from './pricing';
+import { type ResolvedScope, resolveScopes } from './scopes';
+import { TokenEstimator } from './token-estimate';
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+const MONTH = 30 * DAY;
+/** Spend is counted in integer micro-USD so that sums are exact in every store. */
+const MICROS = 1_000_000;
+const MAX_PENDING = 10_000;
+
+/** An alert: spend in `scope` passed `thresholdPct` of its ceiling for `period`. */
+export interface BudgetAlert {
+  readonly scope: string;
+  readonly period: 'day' | 'month';
+  readonly thresholdPct: number;
+  readonly spentUsd: number;
+  readonly limitUsd: number;
+}
+
+/**
+ * How a reservation was admitted: within every limit, with no limit configured, on a cheaper
+ * route past a spend ceiling, or without the store (unreachable, and every limit fails open).
+ */
+export type BudgetDecision = 'allowed' | 'unlimited' | 'downgraded' | 'fail_open';
+
+/** What `reserve` holds for one call until `settle` or `release`. */
+export interface Reservation {
+  readonly id: string;
+  readonly model: string;
+  readonly scopes: readonly string[];
+  readonly decision: BudgetDecision;
+  readonly estimate: {
+    readonly inputTokens: number;
+    readonly outputTokens: number;
+    readonly costUsd: number;
+    readonly method: 'tokenizer' | 'calibrated';
+  };
+  /** USD left under the tightest spend ceiling after this reservation, when one applies. */
+  readonly remainingUsd: number | undefined;
+}
+
+/** The outcome of `settle`. */
+export interface Settlement {
+  readonly cost: Cost;
+  /** What was charged to the spend windows, in USD (the cost rounded to micro-USD). */
+  readonly chargedUsd: number;
+  /** USD left under the tightest spend ceiling after the settlement, when known. */
+  readonly remainingUsd: number | undefined;
+}
+
+/** Options of `BudgetPolicy` and `budget()`: the config plus the injected parts. */
+export interface BudgetOptions extends BudgetConfig {
+  /** Where limits live; default an in-process `MemoryStore`. Use `RedisStore` to share across instances. */
+  store?: StateStore;
+  /** For alert periods; default `systemClock`. (Limit decisions use the store's time.) */
+  clock?: Clock;
+  /** Called once per period per scope per threshold, as the `budget-alert` event is emitted. */
+  onAlert?: (alert: BudgetAlert) => void;
+  /** Called when the store fails, with the decision taken (telemetry hooks in here). */
+  onStoreError?: (error: unknown, decision: 'fail_open' | 'fail_closed' | 'settle_deferred') => void;
+  logger?: BudgetLogger;
+  /** Replaces the input-token estimator (e.g. a provider's count-tokens endpoint behind a cache). */
+  estimator?: TokenEstimator;
+}
+
+interface Slot {
+  readonly name: LimitName;
+  readonly scope: string;
+  readonly key: string;
+  readonly limit: number;
+  readonly failMode: FailMode;
+  readonly op: LimitOp;
+  /** How this slot is settled: by actual tokens, actual micro-USD, or just ending the lease. */
+  readonly settle?: 'tokens' | 'spend' | 'lease';
+  readonly windowMs: number;
+}
+
+interface Held {
+  readonly slots: readonly Slot[];
+  readonly ctx: RequestContext | undefined;
+  readonly chars: number;
+  readonly tag: string;
+  done: boolean;
+}
+
+/**
+ * Rate limits, token limits, concurrency and spend ceilings per tier, org and user, with
+ * reservation before a call and settlement after it, on any `StateStore`. `budget()` wraps it as a
+ * middleware; use it directly around calls that are not `Handler`s.
+ * @throws ZodError (naming the field) when the config is invalid.
+ * @example
+ * const policy = new BudgetPolicy({ tiers: { free: { rpm: 20, spendPerDayUsd: 1 } } });
+ * const r = await policy.reserve(req, ctx);           // throws RelError when over a limit
+ * try { const res = await call(); await policy.settle(r, res.usage, { model: res.model }); }
+ * catch (e) { await policy.release(r); throw e; }
+ */
+export class BudgetPolicy {
+  readonly store: StateStore;
+  readonly #config: ReturnType<typeof BudgetConfigSchema.parse>;
+  readonly #clock: Clock;
+  readonly #pricer: Pricer;
+  readonly #estimator: TokenEstimator;
+  readonly #logger: BudgetLogger;
+  readonly #onAlert: BudgetOptions['onAlert'];
+  readonly #onStoreError: BudgetOptions['onStoreError'];
+  readonly #held = new WeakMap<Reservation, Held>();
+  readonly #firedAlerts = new Set<string>();
+  readonly #pending: Array<{ id: string; entries: SettleEntry[] }> = [];
+  readonly #thresholds: readonly number[];
+
+  constructor(options: BudgetOptions = {}) {
+    const { store, clock, onAlert, onStoreError, logger, estimator, ...config } = options;
+    this.#config = BudgetConfigSchema.parse(config);
+    this.store = store ?? new MemoryStore();
+    this.#clock = clock ?? systemClock;
+    this.#logger = logger ?? console;
+    this.#pricer = createPricer({
+      prices: this.#config.prices,
+      defaultPrice: this.#config.defaultPrice,
+      logger: this.#logger,
+    });
+    this.#estimator = estimator ?? new TokenEstimator();
+    this.#onAlert = onAlert;
+    this.#onStoreError = onStoreError;
+    this.#thresholds = [...new Set(this.#config.alerts)].sort((a, b) => a - b);
+  }
+
+  /** The pricer this policy charges with (config table, then genai-prices, then the default). */
+  get pricer(): Pricer {
+    return this.#pricer;
+  }
+
+  /**
+   * Checks and takes every limit of the caller's scopes in one atomic store call, reserving the
+   * estimated tokens (input estimate + `maxTokens`) and their cost until `settle` or `release`.
+   * @throws RelError `quota_exceeded` (rates, tokens, concurrency) or `budget_exceeded` (spend;
+   * only with `onCeiling: 'block'`), or `internal` when the store is unreachable and a limit
+   * involved fails closed.
+   */
+  async reserve(req: LlmRequest, ctx?: RequestContext): Promise<Reservation> {
+    const resolved = resolveScopes(this.#config, ctx?.principal ?? {});
+    const est = this.#estimator.estimate(req);
+    const outputTokens = req.maxTokens ?? this.#config.defaultMaxTokens;
+    const costUsd = this.#pricer.price(req.model, { inputTokens: est.tokens, outputTokens }).cost.totalUsd;
+    const id = newId('lease');
+    const slots = this.#slots(resolved, id, est.tokens + outputTokens, Math.ceil(costUsd * MICROS));
+    const base = {
+      id,
+      model: req.model,
+      scopes: resolved.scopes.map((s) => s.scope),
+      estimate: { inputTokens: est.tokens, outputTokens, costUsd, method: est.method },
+    };
+    const hold = (decision: BudgetDecision, held: readonly Slot[], remainingUsd: number | undefined) => {
+      const r: Reservation = { ...base, decision, remainingUsd };
+      this.#held.set(r, { slots: held, ctx, chars: est.chars, tag: resolved.tag, done: false });
+      ctx?.setAttribute('rel.budget.decision', decision);
+      ctx?.setAttribute('rel.budget.store', this.store.name);
+      if (remainingUsd !== undefined) ctx?.setAttribute('rel.budget.remaining', remainingUsd);
+      return r;
+    };
+    if (slots.length === 0) return hold('unlimited', slots, undefined);
+
+    const first = await this.#acquire(slots, ctx);
+    if (first === 'fail_open') return hold('fail_open', slots, undefined);
+    if (first.allowed) return hold('allowed', slots, remainingUsd(slots, first.results));
+
+    const refused = slots.map((s, i) => [s, first.results[i] as LimitResult] as const).filter(([, r]) => !r.allowed);
+    const spendOnly = refused.every(([s]) => s.settle === 'spend');
+    if (spendOnly && this.#config.onCeiling === 'downgrade' && ctx) {
+      const [slot] = refused[0] as (typeof refused)[number];
+      ctx.requestDowngrade(slot.scope);
+      const rest = slots.filter((s) => s.settle !== 'spend');
+      const second = rest.length ? await this.#acquire(rest, ctx) : { allowed: true, results: [] };
+      if (second === 'fail_open' || second.allowed) {
+        // Spend slots stay in the reservation without a lease: settle still charges the actual cost.
+        return hold('downgraded', slots, undefined);
+      }
+      throw this.#refusal(
+        rest.map((s, i) => [s, second.results[i] as LimitResult] as const).filter(([, r]) => !r.allowed),
+        ctx,
+      );
+    }
+    const spent = new Map<Slot, number>();
+    for (const [slot, result] of refused) {
+      if (slot.settle !== 'spend') continue;
+      // The refusal only says nothing remains; read what was actually spent (it may be past the limit).
+      const total = await this.store.total(slot.key, slot.windowMs).catch(() => slot.limit - result.remaining);
+      spent.set(slot, total);
+      await this.#alerts(slot, total, resolved.tag, ctx, true);
+    }
+    throw this.#refusal(refused, ctx, spent);
+  }
+
+  /**
+   * Ends a reservation with the call's actual usage: tokens and cost replace the estimates, the
+   * cost is recorded on the context, and alerts fire for spend thresholds crossed. A store failure
+   * here never fails the call: the charge is kept in process and retried on the next settlement.
+   * @param usage the billable usage of the call
+   * @param actual the model (and provider) that answered, for pricing; default the requested model
+   */
+  async settle(
+    reservation: Reservation,
+    usage: Usage,
+    actual: { model?: string; provider?: string } = {},
+  ): Promise<Settlement> {
+    const held = this.#held.get(reservation);
+    const models = [actual.model, reservation.model].filter((m): m is string => !!m);
+    const cost = this.#pricer.price(models, usage, actual.provider).cost;
+    const micros = Math.round(cost.totalUsd * MICROS);
+    if (!held || held.done) return { cost, chargedUsd: micros / MICROS, remainingUsd: undefined };
+    held.done = true;
+    held.ctx?.recordCost(cost);
+    const tokens = usage.inputTokens + usage.outputTokens;
+    this.#estimator.observe(reservation.model, held.chars, usage.inputTokens);
+    const settled = held.slots.filter((s) => s.settle);
+    const entries = settled.map((s) => ({
+      key: s.key,
+      windowMs: s.windowMs,
+      amount: s.settle === 'tokens' ? tokens : s.settle === 'spend' ? micros : 0,
+    }));
+    const totals = await this.#settle(reservation.id, entries);
+    let remaining: number | undefined;
+    if (totals) {
+      for (const [i, slot] of settled.entries()) {
+        if (slot.settle !== 'spend') continue;
+        const total = totals[i] ?? 0;
+        const left = Math.max(0, slot.limit - total) / MICROS;
+        remaining = remaining === undefined ? left : Math.min(remaining, left);
+        await this.#alerts(slot, total, held.tag, held.ctx, false);
+      }
+    }
+    if (remaining !== undefined) held.ctx?.setAttribute('rel.budget.remaining', remaining);
+    return { cost, chargedUsd: micros / MICROS, remainingUsd: remaining };
+  }
+
+  /** Ends a reservation without a charge (the call failed or was cancelled before any usage). */
+  async release(reservation: Reservation): Promise<void> {
+    const held = this.#held.get(reservation);
+    if (!held || held.done) return;
+    held.done = true;
+    const entries = held.slots.filter((s) => s.settle).map((s) => ({ key: s.key, windowMs: s.windowMs, amount: 0 }));
+    await this.#settle(reservation.id, entries);
+  }
+
+  /** Charges deferred while the store was unreachable, still waiting to be written. */
+  get pendingSettlements(): number {
+    return this.#pending.length;
+  }
+
+  #slots(resolved: ResolvedScope, leaseId: string, tokens: number, micros: number): Slot[] {
+    const lease = { id: leaseId, ttlMs: this.#config.leaseMs };
+    const slots: Slot[] = [];
+    for (const { scope, limits } of resolved.scopes) {
+      const key = (name: string) => `${this.#config.keyPrefix}{${resolved.tag}}:${scope}:${name}`;
+      const add = (
+        name: LimitName,
+        limit: number | undefined,
+        windowMs: number,
+        make: (k: string) => LimitOp,
+        settle?: Slot['settle'],
+      ) => {
+        if (limit === undefined) return;
+        const k = key(name);
+        slots.push({
+          name,
+          scope,
+          key: k,
+          limit,
+          failMode: failModeOf(this.#config, name),
+          op: make(k),
+          windowMs,
+          ...(settle ? { settle } : {}),
+        });
+      };
+      add('rpm', limits.rpm, MINUTE, (k) => ({
+        type: 'rate',
+        key: k,
+        limit: limits.rpm as number,
+        periodMs: MINUTE,
+        cost: 1,
+      }));
+      add('rpd', limits.rpd, DAY, (k) => ({
+        type: 'rate',
+        key: k,
+        limit: limits.rpd as number,
+        periodMs: DAY,
+        cost: 1,
+      }));
+      const quota =
+        (limit: number, windowMs: number, cost: number) =>
+        (k: string): LimitOp => ({ type: 'quota', key: k, limit, windowMs, cost, lease });
+      if (limits.concurrent !== undefined)
+        add('concurrent', limits.concurrent, 0, quota(limits.concurrent, 0, 1), 'lease');
+      if (limits.tpm !== undefined) add('tpm', limits.tpm, MINUTE, quota(limits.tpm, MINUTE, tokens), 'tokens');
+      if (limits.tpd !== undefined) add('tpd', limits.tpd, DAY, quota(limits.tpd, DAY, tokens), 'tokens');
+      for (const [name, usd, windowMs] of [
+        ['spendPerDayUsd', limits.spendPerDayUsd, DAY],
+        ['spendPerMonthUsd', limits.spendPerMonthUsd, MONTH],
+      ] as const) {
+        if (usd === undefined) continue;
+        const limit = Math.round(usd * MICROS);
+        add(name, limit, windowMs, quota(limit, windowMs, micros), 'spend');
+      }
+    }
+    return slots;
+  }
+
+  async #acquire(slots: readonly Slot[], ctx: RequestContext | undefined) {
+    try {
+      await this.#flushPending();
+      return await this.store.acquire(slots.map((s) => s.op));
+    } catch (error) {
+      const closed = slots.filter((s) => s.failMode === 'closed');
+      const decision = closed.length ? 'fail_closed' : 'fail_open';
+      ctx?.setAttribute('rel.budget.decision', decision);
+      ctx?.setAttribute('rel.budget.store_error', error instanceof Error ? error.message : String(error));
+      this.#onStoreError?.(error, decision);
+      if (decision === 'fail_open') return 'fail_open' as const;
+      const names = [...new Set(closed.map((s) => s.name))].join(', ');
+      throw new RelError(
+        { kind: 'internal', message: `budget store ${this.store.name} unreachable; refusing (fail-closed: ${names})` },
+        { cause: error },
+      );
+    }
+  }
+
+  async #settle(id: string, entries: SettleEntry[]): Promise<number[] | undefined> {
+    if (entries.length === 0) return [];
+    try {
+      await this.#flushPending();
+      return await this.store.settle(id, entries);
+    } catch (error) {
+      if (this.#pending.length >= MAX_PENDING) {
+        this.#pending.shift();
+        this.#logger.warn('@rel/budget: too many deferred settlements; dropping the oldest');
+      }
+      if (entries.some((e) => e.amount !== 0)) this.#pending.push({ id, entries });
+      this.#onStoreError?.(error, 'settle_deferred');
+      return undefined;
+    }
+  }
+
+  async #flushPending(): Promise<void> {
+    // Taken off the queue before the await, so two concurrent flushes never write one charge twice.
+    for (let next = this.#pending.shift(); next; next = this.#pending.shift()) {
+      try {
+        await this.store.settle(next.id, next.entries);
+      } catch (error) {
+        this.#pending.unshift(next);
+        throw error;
+      }
+    }
+  }
+
+  #refusal(
+    refused: ReadonlyArray<readonly [Slot, LimitResult]>,
+    ctx: RequestContext | undefined,
+    spent?: ReadonlyMap<Slot, number>,
+  ): RelError {
+    const retryAfterMs = Math.max(...refused.map(([, r]) => r.retryAfterMs));
+    const spend = refused.find(([s]) => s.settle === 'spend');
+    ctx?.setAttribute('rel.budget.decision', 'refused');
+    if (spend) {
+      const [slot, result] = spend;
+      ctx?.setAttribute('rel.budget.remaining', result.remaining / MICROS);
+      return new RelError(
+        {
+          kind: 'budget_exceeded',
+          scope: `${slot.scope}:${slot.name === 'spendPerDayUsd' ? 'day' : 'month'}`,
+          limitUsd: slot.limit / MICROS,
+          spentUsd: (spent?.get(slot) ?? slot.limit - result.remaining) / MICROS,
+          retryAfterMs,
+        },
+        { cause: result },
+      );
+    }
+    const [slot, result] = refused[0] as readonly [Slot, LimitResult];
+    return new RelError(
+      { kind: 'quota_exceeded', scope: slot.scope, limit: slot.name, retryAfterMs },
+      { cause: result },
+    );
+  }
+
+  /** Fires due alerts; `atCeiling` (a refused reservation) makes every threshold up to 100% due. */
+  async #alerts(slot: Slot, totalMicros: number, tag: string, ctx: RequestContext | undefined, atCeiling: boolean) {
+    if (this.#thresholds.length === 0) return;
+    const fraction = slot.limit > 0 ? totalMicros / slot.limit : totalMicros > 0 ? Number.POSITIVE_INFINITY : 0;
+    const period = slot.name === 'spendPerDayUsd' ? 'day' : 'month';
+    const index = Math.floor(this.#clock.now() / slot.windowMs);
+    for (const threshold of this.#thresholds) {
+      if (fraction < threshold && !(atCeiling && threshold <= 1)) break;
+      const key = `${this.#config.keyPrefix}{${tag}}:${slot.scope}:alert:${period}:${index}:${threshold}`;
+      if (this.#firedAlerts.has(key)) continue;
+      let first: boolean;
+      try {
+        first = await this.store.compareAndSet(key, undefined, '1', slot.windowMs);
+      } catch {
+        continue; // an unreachable store: better a late alert than a duplicate
+      }
+      if (this.#firedAlerts.size >= 10_000) this.#firedAlerts.clear();
+      this.#firedAlerts.add(key);
+      if (!first) continue;
+      const alert: BudgetAlert = {
+        scope: slot.scope,
+        period,
+        thresholdPct: Math.round(threshold * 100),
+        spentUsd: totalMicros / MICROS,
+        limitUsd: slot.limit / MICROS,
+      };
+      emit(ctx?.events, alert);
+      try {
+        this.#onAlert?.(alert);
+      } catch (error) {
+        this.#logger.warn(`@rel/budget: onAlert threw: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+}
+
+function emit(events: EventHub | undefined, alert: BudgetAlert): void {
+  events?.emit('budget-alert', { ...alert });
+}
+
+function remainingUsd(slots: readonly Slot[], results: readonly LimitResult[]): number | undefined {
+  let min: number | undefined;
+  slots.forEach((s, i) => {
+    if (s.settle !== 'spend') return;
+    const left = (results[i]?.remaining ?? 0) / MICROS;
+    min = min === undefined ? left : Math.min(min, left);
+  });
+  return min;
+}

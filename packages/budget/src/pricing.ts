@@ -1,0 +1,116 @@
+import { calcPrice } from '@pydantic/genai-prices';
+import type { Cost, Usage } from '@rel/core';
+import type { Price } from './config';
+
+/** Where warnings go; `console` by default. */
+export interface BudgetLogger {
+  warn(message: string): void;
+}
+
+/** Prices usage; see `createPricer`. */
+export interface Pricer {
+  /**
+   * The cost of `usage` on the first of `models` whose price is known, and whether one was
+   * (`false`: the default price was used, and a warning naming the first model logged once).
+   */
+  price(models: string | readonly string[], usage: Usage, provider?: string): { cost: Cost; known: boolean };
+}
+
+export interface PricerOptions {
+  /** Per-model prices that override `@pydantic/genai-prices` (negotiated rates, self-hosted models). */
+  prices?: Readonly<Record<string, Price>>;
+  /** The price of an unknown model; a warning is logged once per model. Default $15 in / $75 out per MTok. */
+  defaultPrice?: Price;
+  logger?: BudgetLogger;
+}
+
+const M = 1_000_000;
+const FALLBACK_DEFAULT: Price = { inputPerMTok: 15, outputPerMTok: 75 };
+
+/**
+ * A pricer: first the config table (by exact model id, then without a `provider:` prefix), then
+ * `@pydantic/genai-prices` (input, cached input, cache writes, output; reasoning is billed as
+ * output), else the default price with a warning logged once per model: never a silent zero.
+ * @example
+ * const pricer = createPricer({ prices: { 'llama-70b': { inputPerMTok: 0.2, outputPerMTok: 0.2 } } });
+ * pricer.price('gpt-4o', { inputTokens: 1000, outputTokens: 200 }).cost.totalUsd // 0.0045
+ */
+export function createPricer(options: PricerOptions = {}): Pricer {
+  const table = options.prices ?? {};
+  const fallback = options.defaultPrice ?? FALLBACK_DEFAULT;
+  const logger = options.logger ?? console;
+  const warned = new Set<string>();
+  return {
+    price(models, usage, provider) {
+      const candidates = typeof models === 'string' ? [models] : models;
+      for (const candidate of candidates) {
+        const { id, providerId } = splitModel(candidate, provider);
+        const own = table[candidate] ?? table[id];
+        if (own) return { cost: fromTable(own, usage), known: true };
+        const catalog = fromCatalog(id, usage, providerId);
+        if (catalog) return { cost: catalog, known: true };
+      }
+      const model = candidates[0] ?? '(none)';
+      if (!warned.has(model)) {
+        if (warned.size >= 10_000) warned.clear();
+        warned.add(model);
+        logger.warn(
+          `@rel/budget: no price known for model "${model}"; charging the default price ` +
+            `($${fallback.inputPerMTok}/$${fallback.outputPerMTok} per MTok). Add it to \`prices\`.`,
+        );
+      }
+      return { cost: fromTable(fallback, usage), known: false };
+    },
+  };
+}
+
+const shared = createPricer();
+
+/**
+ * The cost of one call's usage from `@pydantic/genai-prices`, or the default price (with a warning
+ * logged once) for a model it does not know. Use `createPricer` to add or override prices.
+ * @param model a model id such as `gpt-4o`, optionally as `provider:model`
+ * @param provider a provider id such as `openai`, when known
+ * @example priceUsage('gpt-4o', { inputTokens: 1_000_000, outputTokens: 0 }).totalUsd // 2.5
+ */
+export function priceUsage(model: string, usage: Usage, provider?: string): Cost {
+  return shared.price(model, usage, provider).cost;
+}
+
+function splitModel(model: string, provider?: string): { id: string; providerId?: string } {
+  const colon = model.indexOf(':');
+  if (colon > 0 && !model.startsWith('ft:')) {
+    return { id: model.slice(colon + 1), providerId: provider ?? model.slice(0, colon) };
+  }
+  return provider === undefined ? { id: model } : { id: model, providerId: provider };
+}
+
+function fromTable(p: Price, u: Usage): Cost {
+  const cached = u.cachedInputTokens ?? 0;
+  const written = u.cacheCreationInputTokens ?? 0;
+  const reasoning = Math.min(u.reasoningTokens ?? 0, u.outputTokens);
+  const plainInput = Math.max(0, u.inputTokens - cached - written);
+  const inputUsd =
+    (plainInput * p.inputPerMTok +
+      cached * (p.cachedInputPerMTok ?? p.inputPerMTok) +
+      written * (p.cacheWritePerMTok ?? p.inputPerMTok)) /
+    M;
+  const outputUsd =
+    ((u.outputTokens - reasoning) * p.outputPerMTok + reasoning * (p.reasoningPerMTok ?? p.outputPerMTok)) / M;
+  return { inputUsd, outputUsd, totalUsd: inputUsd + outputUsd };
+}
+
+function fromCatalog(model: string, u: Usage, providerId?: string): Cost | undefined {
+  const usage: Record<string, number> = { input_tokens: u.inputTokens, output_tokens: u.outputTokens };
+  if (u.cachedInputTokens) usage.cache_read_tokens = Math.min(u.cachedInputTokens, u.inputTokens);
+  if (u.cacheCreationInputTokens) {
+    usage.cache_write_tokens = Math.min(u.cacheCreationInputTokens, u.inputTokens - (usage.cache_read_tokens ?? 0));
+  }
+  try {
+    const result = (providerId ? calcPrice(usage, model, { providerId }) : null) ?? calcPrice(usage, model);
+    if (!result) return undefined;
+    return { inputUsd: result.input_price, outputUsd: result.output_price, totalUsd: result.total_price };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,45 @@
+import fc from 'fast-check';
+import { countTokens } from 'gpt-tokenizer';
+import { describe, expect, it } from 'vitest';
+import { TokenEstimator, isOpenAiFamily } from './token-estimate';
+
+describe('TokenEstimator', () => {
+  it('counts OpenAI-family prompts with the BPE tokenizer plus chat framing', () => {
+    const est = new TokenEstimator().estimate({
+      model: 'openai:gpt-4o',
+      messages: [
+        { role: 'system', content: 'You are terse.' },
+        { role: 'user', content: 'Count the tokens of this sentence, please.' },
+      ],
+    });
+    expect(est.method).toBe('tokenizer');
+    expect(est.tokens).toBe(
+      countTokens('You are terse.') + countTokens('Count the tokens of this sentence, please.') + 2 * 4 + 3,
+    );
+  });
+
+  it('recognises the OpenAI family by model id', () => {
+    expect(['gpt-4o', 'o3-mini', 'openai:gpt-5', 'chatgpt-4o-latest'].every(isOpenAiFamily)).toBe(true);
+    expect(['claude-sonnet-4', 'gemini-2.5-pro', 'llama-3-70b'].some(isOpenAiFamily)).toBe(false);
+  });
+
+  it('estimates other models at 4 characters a token, then calibrates from the actual counts', () => {
+    const estimator = new TokenEstimator();
+    const req = { model: 'claude-sonnet-4', messages: [{ role: 'user' as const, content: 'x'.repeat(4000) }] };
+    expect(estimator.estimate(req).tokens).toBe(1000 + 7);
+    for (let i = 0; i < 30; i++) estimator.observe(req.model, 4000, 1600); // the model really uses 2.5 chars/token
+    expect(estimator.ratio(req.model)).toBeCloseTo(2.5, 2);
+    expect(estimator.estimate(req).tokens).toBeCloseTo(1600 + 7, -1);
+  });
+
+  it('property: the estimate never shrinks when a message grows', () => {
+    const estimator = new TokenEstimator();
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.constantFrom('gpt-4o', 'claude-3-haiku'), (a, b, model) => {
+        const one = estimator.estimate({ model, messages: [{ role: 'user', content: a }] }).tokens;
+        const two = estimator.estimate({ model, messages: [{ role: 'user', content: a + b }] }).tokens;
+        return model.startsWith('gpt') ? two >= one - 1 : two >= one;
+      }),
+    );
+  });
+});
