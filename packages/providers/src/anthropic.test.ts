@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { type LlmRequest, RelError, RequestContext, type StreamChunk, collectStream } from '@rel/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FixtureServer, startFixtureServer } from '../test/fixture-server';
@@ -170,6 +171,7 @@ describe('anthropic (streaming recorded events)', () => {
     expect(completion.usage).toEqual(usage);
     expect(ctx.usage).toEqual(usage);
     expect(server.requests.at(-1)!.body.stream).toBe(true);
+    expect(getEventListeners(ctx.signal, 'abort')).toHaveLength(0);
   });
 
   it('reads the same stream with CRLF line endings split every 3 bytes', async () => {

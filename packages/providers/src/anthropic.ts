@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { decodeAnthropicStream } from './anthropic-stream';
 import { fromAnthropicMessage, toAnthropicBody } from './anthropic-wire';
 import { guardStream } from './guard-stream';
+import { linkSignal } from './linked-signal';
 import { type FetchFunction, parseJsonBody, postJson, readText } from './http-transport';
 import { parseOptions } from './options';
 import { type ProviderHandler, trimBaseURL, withProviderInfo } from './provider-handler';
@@ -58,23 +59,43 @@ export function anthropic(options: AnthropicOptions): ProviderHandler {
     for (const [k, v] of Object.entries(opts.headers ?? {})) headers.set(k, v);
     headers.set('idempotency-key', ctx.idempotencyKey);
     const { body, jsonTool } = toAnthropicBody(req, { stream, defaultMaxTokens: opts.defaultMaxTokens });
-    const res = await postJson({ url, headers, body, signal: ctx.signal, fetch: doFetch, provider, clock: ctx.clock });
-
-    if (!stream || !res.body) {
-      const text = await readText(res, ctx.signal);
-      const json = parseJsonBody(text, res.status);
-      const completion: Completion = fromAnthropicMessage(json, req.model, provider, text, jsonTool);
-      ctx.recordUsage(completion.usage);
-      return completion;
-    }
-    const decode = (events: AsyncIterable<SseEvent>) =>
-      decodeAnthropicStream(events, {
-        onMalformedEvent: opts.onMalformedEvent,
+    const link = linkSignal(ctx.signal);
+    let handedOff = false;
+    try {
+      const res = await postJson({
+        url,
+        headers,
+        body,
+        signal: link.signal,
+        fetch: doFetch,
         provider,
         clock: ctx.clock,
-        ...(jsonTool === undefined ? {} : { jsonTool }),
       });
-    return { type: 'stream', requestedModel: req.model, provider, chunks: guardStream(res.body, ctx, decode) };
+
+      if (!stream || !res.body) {
+        const text = await readText(res, link.signal);
+        const json = parseJsonBody(text, res.status);
+        const completion: Completion = fromAnthropicMessage(json, req.model, provider, text, jsonTool);
+        ctx.recordUsage(completion.usage);
+        return completion;
+      }
+      const decode = (events: AsyncIterable<SseEvent>) =>
+        decodeAnthropicStream(events, {
+          onMalformedEvent: opts.onMalformedEvent,
+          provider,
+          clock: ctx.clock,
+          ...(jsonTool === undefined ? {} : { jsonTool }),
+        });
+      handedOff = true;
+      return {
+        type: 'stream',
+        requestedModel: req.model,
+        provider,
+        chunks: guardStream(res.body, ctx, decode, link.release),
+      };
+    } finally {
+      if (!handedOff) link.release();
+    }
   };
   return withProviderInfo(handler, provider, baseURL);
 }

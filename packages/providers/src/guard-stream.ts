@@ -12,13 +12,14 @@ export type StreamDecoder = (events: AsyncIterable<SseEvent>) => AsyncIterable<S
  * - any other error while reading (socket reset, terminated body) is `stream_interrupted` with
  *   the count of chunks yielded;
  * - the `finish` chunk records its usage on the context, exactly once;
- * - stopping the iteration early (or finishing) releases the connection.
+ * - stopping the iteration early (or finishing) releases the connection, then calls `release`.
  * @throws RelError only
  */
 export async function* guardStream(
   body: ReadableStream<Uint8Array>,
   ctx: RequestContext,
   decode: StreamDecoder,
+  release?: () => void,
 ): AsyncGenerator<StreamChunk, void, undefined> {
   const signal = ctx.signal;
   const reader = body.getReader();
@@ -58,5 +59,6 @@ export async function* guardStream(
     signal.removeEventListener('abort', onAbort);
     if (!ended) await reader.cancel().catch(() => {});
     reader.releaseLock();
+    release?.();
   }
 }

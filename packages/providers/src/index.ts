@@ -22,3 +22,4 @@ export type { ProviderErrorBody } from './http-failure';
 export { mapNetworkFailure, networkCode } from './network-failure';
 export { parseRetryAfter, parseResetDuration, retryAfterFromHeaders } from './retry-after';
 export type { HeaderLookup } from './retry-after';
+export { replayCompletion } from './replay-completion';

@@ -1,8 +1,10 @@
+import { getEventListeners } from 'node:events';
 import { createServer } from 'node:net';
 import { type LlmRequest, RelError, RequestContext, type StreamChunk, collectStream } from '@rel/core';
 import { FakeClock } from '@rel/core/testing';
 import { FakeProvider } from '@rel/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type FixtureServer, startFixtureServer } from '../test/fixture-server';
 import { openaiCompatible } from './openai-compatible';
 
 const fake = new FakeProvider({ seed: 7 });
@@ -266,5 +268,72 @@ describe('openaiCompatible options', () => {
     expect(() => openaiCompatible({ baseURL: 'http://x', apiKey: '', headers: { a: 1 } } as never)).toThrow(
       /headers\.a/,
     );
+  });
+});
+
+describe('openaiCompatible against recorded wire answers', () => {
+  let recorded: FixtureServer;
+  beforeAll(async () => {
+    recorded = await startFixtureServer({
+      completion: { file: 'openai/completion.json' },
+      stream: { file: 'openai/text-stream.sse', chunkSize: 3 },
+      'error-200': { body: '{"error":{"code":502,"message":"Provider returned error"}}' },
+      'not-json-200': { body: 'upstream said: <b>oops</b>' },
+      'html-502': { body: '<html>502 Bad Gateway</html>', status: 502 },
+    });
+  });
+  afterAll(() => recorded.close());
+  const h = () => openaiCompatible({ baseURL: recorded.baseURL, apiKey: '', name: 'vllm' });
+
+  it('reads cached and reasoning tokens and the exact version from a recorded completion', async () => {
+    const ctx = new RequestContext();
+    const res = await h()(ask('completion'), ctx);
+    expect(res).toMatchObject({ model: 'o4-mini-2025-04-16', provider: 'vllm', finishReason: 'stop' });
+    const usage = { inputTokens: 1117, outputTokens: 46, cachedInputTokens: 1024, reasoningTokens: 30 };
+    expect(res.type === 'completion' && res.usage).toEqual(usage);
+    expect(ctx.usage).toEqual(usage);
+    expect(recorded.requests.at(-1)?.headers.authorization).toBeUndefined();
+  });
+
+  it('replays a JSON answer to a streaming request as chunks, recording usage once', async () => {
+    const ctx = new RequestContext();
+    const res = await h()(ask('completion', { stream: true }), ctx);
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const done = await collectStream(res);
+    expect(done.message.content).toBe('Otters hold hands while sleeping.');
+    expect(done.model).toBe('o4-mini-2025-04-16');
+    expect(ctx.usage.inputTokens).toBe(1117);
+  });
+
+  it('streams a recorded OpenAI stream split every 3 bytes over HTTP, sending include_usage', async () => {
+    const res = await h()(ask('stream', { stream: true, maxTokens: 50 }), new RequestContext());
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const done = await collectStream(res);
+    expect(done.message.content).toBe('Hello! How can I assist you — today? ☕');
+    expect(done.usage.cachedInputTokens).toBe(1024);
+    const sent = recorded.requests.at(-1);
+    expect(sent?.body).toMatchObject({ stream: true, stream_options: { include_usage: true }, max_tokens: 50 });
+    expect(sent?.headers.accept).toBe('text/event-stream');
+  });
+
+  it('leaves no abort listener on the context signal after a completion or a finished stream', async () => {
+    const ctx = new RequestContext();
+    await h()(ask('completion'), ctx);
+    const res = await h()(ask('stream', { stream: true }), ctx);
+    if (res.type === 'stream') await collectStream(res);
+    expect(getEventListeners(ctx.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('maps an error body sent with 200 by its code, and a 200 that is not JSON to provider_error', async () => {
+    const e1 = await h()(ask('error-200'), new RequestContext()).catch((e: unknown) => e);
+    expect(failureOf(e1)).toMatchObject({ kind: 'provider_unavailable', status: 502 });
+    const e2 = await h()(ask('not-json-200'), new RequestContext()).catch((e: unknown) => e);
+    expect(failureOf(e2)).toEqual({ kind: 'provider_error', status: 200, body: 'upstream said: <b>oops</b>' });
+  });
+
+  it('keeps a 502 with an HTML body retryable', async () => {
+    const err = await h()(ask('html-502'), new RequestContext()).catch((e: unknown) => e);
+    expect(failureOf(err)).toEqual({ kind: 'provider_unavailable', status: 502 });
+    expect(RelError.is(err) && err.message).toContain('502 Bad Gateway');
   });
 });

@@ -1,11 +1,14 @@
 import type { Completion, LlmRequest, LlmResponse, RequestContext } from '@rel/core';
 import { z } from 'zod';
 import { guardStream } from './guard-stream';
+import { linkSignal } from './linked-signal';
+import { mapHttpFailure } from './http-failure';
 import { type FetchFunction, parseJsonBody, postJson, readText } from './http-transport';
 import { decodeOpenAiStream } from './openai-stream';
 import { fromOpenAiCompletion, toOpenAiBody } from './openai-wire';
 import { parseOptions } from './options';
 import { type ProviderHandler, trimBaseURL, withProviderInfo } from './provider-handler';
+import { replayCompletion } from './replay-completion';
 
 /** Options of `openaiCompatible`, validated once when the adapter is made. */
 export const OpenAiCompatibleOptionsSchema = z.strictObject({
@@ -54,22 +57,61 @@ export function openaiCompatible(options: OpenAiCompatibleOptions): ProviderHand
     for (const [k, v] of Object.entries(opts.headers ?? {})) headers.set(k, v);
     headers.set('idempotency-key', ctx.idempotencyKey);
     const body = toOpenAiBody(req, { stream, includeUsage: opts.includeUsage, maxTokensField: opts.maxTokensField });
-    const res = await postJson({ url, headers, body, signal: ctx.signal, fetch: doFetch, provider, clock: ctx.clock });
-
-    if (!stream || !res.body) {
-      const text = await readText(res, ctx.signal);
-      const completion: Completion = fromOpenAiCompletion(parseJsonBody(text, res.status), req.model, provider, text);
-      ctx.recordUsage(completion.usage);
-      return completion;
-    }
-    const decode = (events: Parameters<typeof decodeOpenAiStream>[0]) =>
-      decodeOpenAiStream(events, {
-        includeUsage: opts.includeUsage,
-        onMalformedEvent: opts.onMalformedEvent,
+    const link = linkSignal(ctx.signal);
+    let handedOff = false;
+    try {
+      const res = await postJson({
+        url,
+        headers,
+        body,
+        signal: link.signal,
+        fetch: doFetch,
         provider,
         clock: ctx.clock,
       });
-    return { type: 'stream', requestedModel: req.model, provider, chunks: guardStream(res.body, ctx, decode) };
+
+      const contentType = res.headers.get('content-type') ?? '';
+      if (!stream || !res.body || contentType.includes('json')) {
+        const text = await readText(res, link.signal);
+        const json = parseJsonBody(text, res.status);
+        // Some gateways (OpenRouter among them) report an upstream failure as a 200 with an error body.
+        if (isErrorBody(json)) throw mapHttpFailure(statusOfError(json.error), res.headers, text, provider, ctx.clock);
+        const completion: Completion = fromOpenAiCompletion(json, req.model, provider, text);
+        if (!stream) {
+          ctx.recordUsage(completion.usage);
+          return completion;
+        }
+        return { type: 'stream', requestedModel: req.model, provider, chunks: replayCompletion(completion, ctx) };
+      }
+      const decode = (events: Parameters<typeof decodeOpenAiStream>[0]) =>
+        decodeOpenAiStream(events, {
+          includeUsage: opts.includeUsage,
+          onMalformedEvent: opts.onMalformedEvent,
+          provider,
+          clock: ctx.clock,
+        });
+      handedOff = true;
+      return {
+        type: 'stream',
+        requestedModel: req.model,
+        provider,
+        chunks: guardStream(res.body, ctx, decode, link.release),
+      };
+    } finally {
+      if (!handedOff) link.release();
+    }
   };
   return withProviderInfo(handler, provider, baseURL);
+}
+
+function isErrorBody(json: unknown): json is { error: unknown } {
+  if (typeof json !== 'object' || json === null) return false;
+  const { error, choices } = json as { error?: unknown; choices?: unknown };
+  return error !== undefined && error !== null && choices === undefined;
+}
+
+/** The status an in-body error stands for: its numeric `code` when it is an HTTP status, else 502. */
+function statusOfError(error: unknown): number {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'number' && code >= 400 && code <= 599 ? code : 502;
 }
