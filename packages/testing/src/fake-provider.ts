@@ -264,12 +264,18 @@ export class FakeProvider {
   /**
    * Records a request whose body was rejected before it could be planned, and returns the 400 to send.
    */
-  rejectBody(message: string, param: string | null, headers: Record<string, string>, model = ''): ErrorResponse {
+  rejectBody(
+    message: string,
+    param: string | null,
+    headers: Record<string, string>,
+    model = '',
+    stream = false,
+  ): ErrorResponse {
     const key = headers['idempotency-key'];
     this.#log.record({
       at: this.clock.now(),
       model,
-      stream: false,
+      stream,
       outcome: 'invalid_request',
       ...(key === undefined ? {} : { idempotencyKey: key }),
       messages: [],

@@ -100,8 +100,9 @@ async function serve(
   }
   const parsed = parseWireRequest(json);
   if (!parsed.ok) {
-    const model = typeof (json as { model?: unknown })?.model === 'string' ? (json as { model: string }).model : '';
-    return sendError(res, fake.rejectBody(parsed.error.message, parsed.error.param, headers, model));
+    const { model, stream } = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
+    const name = typeof model === 'string' ? model : '';
+    return sendError(res, fake.rejectBody(parsed.error.message, parsed.error.param, headers, name, stream === true));
   }
   const key = headers['idempotency-key'];
   const plan = fake.plan({
