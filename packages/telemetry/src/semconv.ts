@@ -29,8 +29,11 @@ export const ATTR_GEN_AI_USAGE_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens';
 export const ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = 'gen_ai.usage.cache_read.input_tokens';
 /** Cost in USD. Not in the conventions; set for the tools that read it (same value as `rel.cost.total`). */
 export const ATTR_GEN_AI_USAGE_COST = 'gen_ai.usage.cost';
+/** The maximum number of tokens the request allows the model to generate. */
 export const ATTR_GEN_AI_REQUEST_MAX_TOKENS = 'gen_ai.request.max_tokens';
+/** The sampling temperature of the request. */
 export const ATTR_GEN_AI_REQUEST_TEMPERATURE = 'gen_ai.request.temperature';
+/** Whether the request was made in streaming mode. */
 export const ATTR_GEN_AI_REQUEST_STREAM = 'gen_ai.request.stream';
 /** Seconds from issuing the request to the first chunk of a streamed answer. */
 export const ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK = 'gen_ai.response.time_to_first_chunk';
@@ -40,7 +43,9 @@ export const ATTR_GEN_AI_INPUT_MESSAGES = 'gen_ai.input.messages';
 export const ATTR_GEN_AI_OUTPUT_MESSAGES = 'gen_ai.output.messages';
 /** `input` or `output`, on `gen_ai.client.token.usage`. */
 export const ATTR_GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
+/** The provider endpoint's host name, as given to `attempt`. */
 export const ATTR_SERVER_ADDRESS = 'server.address';
+/** The provider endpoint's port, as given to `attempt`. */
 export const ATTR_SERVER_PORT = 'server.port';
 /** Low-cardinality error type: the `RelFailure` kind, or the error's class name. */
 export const ATTR_ERROR_TYPE = 'error.type';
@@ -49,8 +54,9 @@ export const ATTR_USER_ID = 'user.id';
 
 /** `gen_ai.operation.name` for chat completions. */
 export const GEN_AI_OPERATION_CHAT = 'chat';
-/** `gen_ai.token.type` values. */
+/** `gen_ai.token.type` of input tokens. */
 export const GEN_AI_TOKEN_TYPE_INPUT = 'input';
+/** `gen_ai.token.type` of output tokens. */
 export const GEN_AI_TOKEN_TYPE_OUTPUT = 'output';
 /** `error.type` when nothing better is known. */
 export const ERROR_TYPE_OTHER = '_OTHER';
@@ -63,22 +69,31 @@ export const ATTR_REL_REQUEST_ID = 'rel.request.id';
 export const ATTR_REL_ATTEMPT_NUMBER = 'rel.attempt.number';
 /** Provider calls the logical request made (retries, hedges and fallbacks included). */
 export const ATTR_REL_ATTEMPT_COUNT = 'rel.attempt.count';
+/** Whether the request fell back to another route at least once. */
 export const ATTR_REL_FALLBACK_TRIGGERED = 'rel.fallback.triggered';
 /** What triggered the last fallback (a `FallbackReason`). */
 export const ATTR_REL_FALLBACK_REASON = 'rel.fallback.reason';
+/** The route target the last fallback left, e.g. `openai:gpt-4o`. */
 export const ATTR_REL_FALLBACK_FROM = 'rel.fallback.from';
+/** The route target the last fallback went to. */
 export const ATTR_REL_FALLBACK_TO = 'rel.fallback.to';
 /** The user-visible error class (`UserErrorClass`), only when the caller saw a failure. */
 export const ATTR_REL_ERROR_CLASS = 'rel.error.class';
+/** Cost of the input tokens, USD, as the budget policy recorded it. */
 export const ATTR_REL_COST_INPUT = 'rel.cost.input';
+/** Cost of the output tokens, USD. */
 export const ATTR_REL_COST_OUTPUT = 'rel.cost.output';
+/** Total cost of the request, USD (every attempt and re-ask the policy priced). */
 export const ATTR_REL_COST_TOTAL = 'rel.cost.total';
 /** The idempotency key, hashed. */
 export const ATTR_REL_REQUEST_IDEMPOTENCY_KEY = 'rel.request.idempotency_key';
+/** The caller's organisation id, in clear (the one id besides the request id that is). */
 export const ATTR_REL_ORG_ID = 'rel.org.id';
 /** USD left in the tightest budget, when the budget policy set it on the context. */
 export const ATTR_REL_BUDGET_REMAINING = 'rel.budget.remaining';
+/** Whether the request was served degraded (a non-critical feature answered without the model). */
 export const ATTR_REL_DEGRADED = 'rel.degraded';
+/** Whether the request was answered with a safe default. */
 export const ATTR_REL_SAFE_DEFAULT = 'rel.safe_default';
 /** The model name (after routing) that produced the answer; the exact version is `gen_ai.response.model`. */
 export const ATTR_REL_ANSWER_MODEL = 'rel.answer.model';
@@ -91,15 +106,19 @@ export const ATTR_REL_TIME_TO_FIRST_CHUNK_MS = 'rel.time_to_first_chunk_ms';
 
 /** A guardrail verdict, on the request span. */
 export const EVENT_REL_GUARDRAIL_EVALUATED = 'rel.guardrail.evaluated';
+/** The guardrail that ran, on `rel.guardrail.evaluated`. */
 export const ATTR_REL_GUARDRAIL_NAME = 'rel.guardrail.name';
+/** `input` or `output`. */
 export const ATTR_REL_GUARDRAIL_STAGE = 'rel.guardrail.stage';
 /** The guardrail's action: `pass`, `flag`, `warn`, `sanitize`, `redact` or `block`. */
 export const ATTR_REL_GUARDRAIL_VERDICT = 'rel.guardrail.verdict';
+/** How long the guardrail took, in milliseconds. */
 export const ATTR_REL_GUARDRAIL_LATENCY_MS = 'rel.guardrail.latency_ms';
 /** Category names only (such as `pii.email`), never the matched text. */
 export const ATTR_REL_GUARDRAIL_CATEGORIES = 'rel.guardrail.categories';
 /** A retry is about to happen, on the request span. */
 export const EVENT_REL_RETRY = 'rel.retry';
+/** The wait before the retry, in milliseconds. */
 export const ATTR_REL_RETRY_DELAY_MS = 'rel.retry.delay_ms';
 /** The failure kind that caused a retry. */
 export const ATTR_REL_RETRY_REASON = 'rel.retry.reason';
@@ -107,22 +126,31 @@ export const ATTR_REL_RETRY_REASON = 'rel.retry.reason';
 export const EVENT_REL_FALLBACK = 'rel.fallback';
 /** A timeout fired, on the request span. */
 export const EVENT_REL_TIMEOUT = 'rel.timeout';
+/** `total`, `first_token` or `idle`. */
 export const ATTR_REL_TIMEOUT_PHASE = 'rel.timeout.phase';
+/** The limit that passed, in milliseconds. */
 export const ATTR_REL_TIMEOUT_LIMIT_MS = 'rel.timeout.limit_ms';
 /** A hedged attempt was started, on the request span. */
 export const EVENT_REL_HEDGE = 'rel.hedge';
+/** How long the first attempt ran before the hedge started, in milliseconds. */
 export const ATTR_REL_HEDGE_DELAY_MS = 'rel.hedge.delay_ms';
 /** The request was served degraded or with a safe default, on the request span. */
 export const EVENT_REL_DEGRADED = 'rel.degraded';
+/** The request was answered with a safe default, on the request span. */
 export const EVENT_REL_SAFE_DEFAULT = 'rel.safe_default';
+/** The product feature a degradation concerns. */
 export const ATTR_REL_FEATURE_NAME = 'rel.feature.name';
 /** The failure kind behind a degradation. */
 export const ATTR_REL_DEGRADATION_REASON = 'rel.degradation.reason';
 /** `degraded` or `safe_default`. */
 export const ATTR_REL_DEGRADATION_MODE = 'rel.degradation.mode';
+/** The route target a circuit breaker guards, on `rel.breaker.state`. */
 export const ATTR_REL_BREAKER_TARGET = 'rel.breaker.target';
+/** `closed`, `open` or `half_open`, on `rel.breaker.state`. */
 export const ATTR_REL_BREAKER_STATE = 'rel.breaker.state';
+/** The budget period of an alert, such as `day` or `month`. */
 export const ATTR_REL_BUDGET_PERIOD = 'rel.budget.period';
+/** The percentage of the budget whose crossing raised the alert. */
 export const ATTR_REL_BUDGET_THRESHOLD_PCT = 'rel.budget.threshold_pct';
 
 // --- log record ----------------------------------------------------------------------------------
