@@ -47,12 +47,17 @@ export const detectCards: Detector = (text) => {
       groups.push({ start: m.index + g.index, end: m.index + g.index + g[0].length });
     let i = 0;
     while (i < groups.length) {
+      // The furthest group a card starting at group i can reach (19 digits at most): linear time.
+      let last = i;
+      let count = groups[i]!.end - groups[i]!.start;
+      while (last + 1 < groups.length && count + groups[last + 1]!.end - groups[last + 1]!.start <= 19) {
+        last++;
+        count += groups[last]!.end - groups[last]!.start;
+      }
       let found = -1;
-      for (let j = groups.length - 1; j >= i; j--) {
-        const span = text.slice(groups[i]!.start, groups[j]!.end);
-        const digits = span.replace(/\D/g, '');
-        if (digits.length < 12 || digits.length > 19) continue;
-        if (!luhnValid(digits)) continue;
+      for (let j = last; j >= i; j--) {
+        const digits = text.slice(groups[i]!.start, groups[j]!.end).replace(/\D/g, '');
+        if (digits.length < 12 || digits.length > 19 || !luhnValid(digits)) continue;
         if (cardNetworkMatches(digits) || hasContextBefore(text, groups[i]!.start, CARD_CONTEXT)) {
           found = j;
           break;
