@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '@rel/core';
 import { FakeClock } from '@rel/core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type WireCompletion, chatBody, errorOf, postChat, readEvents, readRaw, stillPending } from '../test/support';
@@ -146,6 +147,28 @@ describe('HTTP connection faults', () => {
     await vi.waitFor(() => expect(fake.attempts).toHaveLength(1));
     await local.close();
     expect(await pending).toBeInstanceOf(TypeError);
+  });
+
+  it('close() cancels a pending real-clock wait, so no timer outlives the server', async () => {
+    let sleeping = 0;
+    const clock: Clock = {
+      now: () => systemClock.now(),
+      sleep: async (ms, signal) => {
+        sleeping++;
+        try {
+          await systemClock.sleep(ms, signal);
+        } finally {
+          sleeping--;
+        }
+      },
+    };
+    const fake = new FakeProvider({ clock }).model('m', { latencyMs: 60_000 });
+    const local = await fake.listen();
+    const pending = postChat(local.baseURL, chatBody('m')).catch((e: unknown) => e);
+    await vi.waitFor(() => expect(sleeping).toBe(1));
+    await local.close();
+    expect(await pending).toBeInstanceOf(TypeError);
+    expect(sleeping).toBe(0);
   });
 
   it('latency delays the answer by clock time and is cancelled when the client leaves', async () => {
