@@ -107,7 +107,7 @@ export class LazyInstruments {
         unit: 's',
         advice: { explicitBucketBoundaries: [...TIME_TO_FIRST_CHUNK_BUCKETS] },
       }),
-      cost: counter(METRIC_REL_COST, 'Spend on LLM calls.', '[USD]'),
+      cost: counter(METRIC_REL_COST, 'Spend on LLM calls, in US dollars.', 'USD'),
       fallbacks: counter(METRIC_REL_FALLBACKS, 'Fallbacks to another route, by trigger reason.', '{fallback}'),
       retries: counter(METRIC_REL_RETRIES, 'Retries, by the failure that caused them.', '{retry}'),
       errors: counter(METRIC_REL_ERRORS, 'Failures the caller saw, by user-visible class.', '{error}'),

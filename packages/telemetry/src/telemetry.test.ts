@@ -222,6 +222,7 @@ describe('a request that retried, fell back and was charged', () => {
     const tokenPoint = tokens?.dataPoints[0] as HistogramDataPoint;
     expect(tokenPoint.value.buckets.boundaries).toEqual(TOKEN_USAGE_BUCKETS);
 
+    expect(metrics.get('rel.cost')?.descriptor.unit).toBe('USD');
     expect(metrics.get('rel.cost')?.dataPoints.map((p) => [p.attributes, p.value])).toEqual([[modelAttrs, totalUsd]]);
     expect(metrics.get('rel.retries')?.dataPoints.map((p) => [p.attributes, p.value])).toEqual([
       [{ 'rel.retry.reason': 'rate_limited' }, 1],
