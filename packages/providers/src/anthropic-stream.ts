@@ -4,6 +4,7 @@ import { type AnthropicUsage, fromAnthropicUsage, mapAnthropicStop } from './ant
 import type { MalformedEventPolicy } from './openai-stream';
 import type { SseEvent } from './sse-parser';
 
+/** Options of `decodeAnthropicStream`. */
 export interface AnthropicStreamOptions {
   readonly onMalformedEvent?: MalformedEventPolicy;
   readonly provider?: string;

@@ -8,6 +8,7 @@ export type FetchFunction = (input: string, init: RequestInit) => Promise<Respon
 /** Largest error body read before the connection is let go. */
 const MAX_ERROR_READ_BYTES = 64 * 1024;
 
+/** One POST to make: where, what, and how failures are attributed. */
 export interface PostInit {
   readonly url: string;
   readonly headers: Headers;

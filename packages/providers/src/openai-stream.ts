@@ -6,6 +6,7 @@ import type { SseEvent } from './sse-parser';
 /** What to do with an event whose data is not the JSON expected: skip it, or fail with `provider_error`. */
 export type MalformedEventPolicy = 'skip' | 'fail';
 
+/** Options of `decodeOpenAiStream`. */
 export interface OpenAiStreamOptions {
   /** Whether usage was requested (`stream_options.include_usage`); then `finish` waits for it. Default true. */
   readonly includeUsage?: boolean;

@@ -7,6 +7,7 @@ export interface SseEvent {
   readonly id?: string;
 }
 
+/** Options of `parseSse` and `SseDecoder`. */
 export interface SseParserOptions {
   /**
    * Largest event (pending line plus data) accepted, in characters; a bigger one fails with
