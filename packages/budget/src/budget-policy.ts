@@ -152,7 +152,7 @@ export class BudgetPolicy {
    * Checks and takes every limit of the caller's scopes in one atomic store call, reserving the
    * estimated tokens (input estimate + `maxTokens`) and their cost until `settle` or `release`.
    * @throws RelError `quota_exceeded` (rates, tokens, concurrency) or `budget_exceeded` (spend;
-   * only with `onCeiling: 'block'`), or `internal` when the store is unreachable and a limit
+   * only with `onCeiling: 'block'`), or `dependency_unavailable` (503) when the store is unreachable and a limit
    * involved fails closed.
    */
   async reserve(req: LlmRequest, ctx?: RequestContext): Promise<Reservation> {
@@ -333,11 +333,12 @@ export class BudgetPolicy {
       ctx?.setAttribute('rel.budget.decision', decision);
       ctx?.setAttribute('rel.budget.store_error', error instanceof Error ? error.message : String(error));
       this.#onStoreError?.(error, decision);
+      ctx?.events?.emit('store-error', { store: this.store.name, policy: 'budget', decision });
       if (decision === 'fail_open') return 'fail_open' as const;
       const names = [...new Set(closed.map((s) => s.name))].join(', ');
       throw new RelError(
-        { kind: 'internal', message: `budget store ${this.store.name} unreachable; refusing (fail-closed: ${names})` },
-        { cause: error },
+        { kind: 'dependency_unavailable', dependency: `${this.store.name} store` },
+        { message: `budget store ${this.store.name} unreachable; refusing (fail-closed: ${names})`, cause: error },
       );
     }
   }

@@ -99,7 +99,7 @@ describe('budget on a shared Redis', () => {
     expect(c1.getAttribute('rel.budget.decision')).toBe('fail_open');
     const c2 = ctx();
     const err = await guard(closed(request(), c2).catch((e: unknown) => e));
-    expect(RelError.is(err) && err.failure.kind).toBe('internal');
+    expect(RelError.is(err) && err.failure.kind).toBe('dependency_unavailable');
     expect(String((err as Error).message)).toMatch(/fail-closed/);
     expect(c2.getAttribute('rel.budget.decision')).toBe('fail_closed');
     expect(errors).toContain('fail_open');
@@ -116,7 +116,9 @@ describe('budget on a shared Redis', () => {
     const rateOnly = new BudgetPolicy({ store, prices, tiers: { free: { rpm: 5, tpm: 1000, concurrent: 2 } } });
     await expect(rateOnly.reserve(request(), ctx())).resolves.toMatchObject({ decision: 'fail_open' });
     const withSpend = new BudgetPolicy({ store, prices, tiers: { free: { rpm: 5, spendPerMonthUsd: 10 } } });
-    await expect(withSpend.reserve(request(), ctx())).rejects.toMatchObject({ failure: { kind: 'internal' } });
+    await expect(withSpend.reserve(request(), ctx())).rejects.toMatchObject({
+      failure: { kind: 'dependency_unavailable' },
+    });
     await store.close();
   });
 });

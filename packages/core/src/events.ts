@@ -39,6 +39,8 @@ export interface RelEvents {
   'budget-alert': { scope: string; period: string; thresholdPct: number; spentUsd: number; limitUsd: number };
   degraded: { requestId: string; feature: string; reason: FailureKind };
   'safe-default': { requestId: string; feature: string; reason: FailureKind };
+  /** A shared-state store failed; `decision` says what the policy did about it. */
+  'store-error': { store: string; policy: string; decision: 'fail_open' | 'fail_closed' | 'deferred' };
   'request-end': { requestId: string; ok: boolean; errorClass?: UserErrorClass };
 }
 

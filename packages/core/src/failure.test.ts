@@ -28,6 +28,7 @@ describe('failure taxonomy', () => {
     [{ kind: 'circuit_open', target: 't' }, false, 'unavailable', 503],
     [{ kind: 'cancelled' }, false, 'cancelled', 499],
     [{ kind: 'stream_interrupted', emittedChunks: 3 }, false, 'unavailable', 502],
+    [{ kind: 'dependency_unavailable', dependency: 'store' }, false, 'unavailable', 503],
     [{ kind: 'internal', message: 'x' }, false, 'internal', 500],
   ];
   it.each(cases)('classifies %o', (failure, retryable, userClass, httpStatus) => {

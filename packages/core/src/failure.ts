@@ -52,6 +52,8 @@ export type RelFailure =
   | { readonly kind: 'cancelled'; readonly reason?: string }
   /** A stream ended or failed after it started, without a finish. `emittedChunks` reached the caller. */
   | { readonly kind: 'stream_interrupted'; readonly emittedChunks: number }
+  /** A dependency of rel itself (the state store, say) is unreachable and its policy fails closed. */
+  | { readonly kind: 'dependency_unavailable'; readonly dependency: string }
   /** A bug or an unexpected exception inside rel or a hook. */
   | { readonly kind: 'internal'; readonly message: string };
 
@@ -134,6 +136,8 @@ export function failureInfo(failure: RelFailure): FailureInfo {
       return { retryable: false, userClass: 'cancelled', httpStatus: 499 };
     case 'stream_interrupted':
       return { retryable: false, userClass: 'unavailable', httpStatus: 502 };
+    case 'dependency_unavailable':
+      return { retryable: false, userClass: 'unavailable', httpStatus: 503 };
     case 'internal':
       return { retryable: false, userClass: 'internal', httpStatus: 500 };
   }

@@ -90,6 +90,8 @@ function describeFailure(f: RelFailure): string {
       return `cancelled${f.reason ? `: ${f.reason}` : ''}`;
     case 'stream_interrupted':
       return `stream interrupted after ${f.emittedChunks} chunks`;
+    case 'dependency_unavailable':
+      return `${f.dependency} unavailable`;
     case 'internal':
       return `internal error: ${f.message}`;
   }
