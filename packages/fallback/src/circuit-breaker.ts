@@ -154,10 +154,13 @@ export class CircuitBreaker {
     try {
       value = await fn(signal);
     } catch (error) {
-      await this.record(admission, this.classify(error, signal), this.#clock.now() - start);
+      const pending = this.record(admission, this.classify(error, signal), this.#clock.now() - start);
+      if (pending) await pending;
       throw error;
     }
-    await this.record(admission, 'success', this.#clock.now() - start);
+    // In memory `record` is synchronous: no extra promise on the hot path.
+    const pending = this.record(admission, 'success', this.#clock.now() - start);
+    if (pending) await pending;
     return value;
   }
 

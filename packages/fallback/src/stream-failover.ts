@@ -89,7 +89,13 @@ async function* chunks(
       original ??= err;
       const interruption = new RelError(
         { kind: 'stream_interrupted', emittedChunks: emitted },
-        { message: `stream interrupted after ${emitted} chunks: ${original.message}`, cause: original },
+        {
+          message:
+            original.failure.kind === 'stream_interrupted'
+              ? `stream interrupted after ${emitted} chunks`
+              : `stream interrupted after ${emitted} chunks: ${original.message}`,
+          cause: original,
+        },
       );
       if (!options.continueWithPrefill || toolCalls) throw interruption;
       const next = await dispatch.continueFrom(current.target, text);

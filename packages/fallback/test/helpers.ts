@@ -66,19 +66,23 @@ export function streamResponse(model: string, tokens: string[], cutAfter?: numbe
 }
 
 /** Reads a stream to the end: its text, its finish chunk, and the error it threw if any. */
-export async function drain(res: LlmResponse): Promise<{ text: string; finish?: StreamChunk; error?: unknown }> {
+export async function drain(
+  res: LlmResponse,
+): Promise<{ text: string; chunks: number; finish?: StreamChunk; error?: unknown }> {
   if (res.type !== 'stream') throw new Error('expected a stream');
   let text = '';
+  let chunks = 0;
   let finish: StreamChunk | undefined;
   try {
     for await (const c of res.chunks) {
       if (c.type === 'text-delta') text += c.text;
       if (c.type === 'finish') finish = c;
+      else chunks++;
     }
   } catch (error) {
-    return { text, ...(finish ? { finish } : {}), error };
+    return { text, chunks, ...(finish ? { finish } : {}), error };
   }
-  return { text, ...(finish ? { finish } : {}) };
+  return { text, chunks, ...(finish ? { finish } : {}) };
 }
 
 export const request: LlmRequest = { model: 'alias', messages: [{ role: 'user', content: 'hello' }] };
