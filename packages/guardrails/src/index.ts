@@ -31,3 +31,31 @@ export type { ZodLike, JsonSchema, Validation, Validator } from './structured/sc
 // Caps
 export { caps, CapsOptionsSchema, toolUsage } from './caps/caps';
 export type { CapsOptions } from './caps/caps';
+// Input normalization and prompt-injection detection (maintained beside this package's other guards)
+export { normalize, rot13, findCandidates, isInvisible, decodeTagRuns } from './normalize/index';
+export type { NormalizedText, DecodedVariant, VariantKind, Candidate } from './normalize/index';
+export {
+  detectInjection,
+  defaultInjectionModel,
+  injectionGuard,
+  InjectionGuardOptionsSchema,
+  removeSpans,
+  wrapUntrusted,
+  UNTRUSTED_TAG,
+  UNTRUSTED_NOTICE,
+  decodeModel,
+  SIGNATURES,
+} from './injection/index';
+export type {
+  InjectionResult,
+  InjectionSpan,
+  InjectionProfile,
+  DetectOptions,
+  InjectionGuardOptions,
+  InjectionModel,
+  SerializedModel,
+  InjectionCategory,
+  Signature,
+  SignatureStrength,
+  FeatureSpec,
+} from './injection/index';

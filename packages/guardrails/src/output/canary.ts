@@ -7,13 +7,14 @@ export interface PlantedCanary {
 }
 
 /**
- * A fresh canary token, `rel-canary-` plus 16 hex characters from `random`.
+ * A fresh canary token, `rel-canary-` plus 16 random lowercase letters (75 bits) from `random`.
+ * Letters only, so the PII guard's secret detector leaves it alone and the model does see it.
  * @example makeCanary(seededRandom(1)) // 'rel-canary-...'
  */
 export function makeCanary(random: RandomSource = systemRandom): string {
-  let hex = '';
-  for (let i = 0; i < 16; i++) hex += Math.floor(random() * 16).toString(16);
-  return `rel-canary-${hex}`;
+  let letters = '';
+  for (let i = 0; i < 16; i++) letters += String.fromCharCode(97 + Math.min(25, Math.floor(random() * 26)));
+  return `rel-canary-${letters}`;
 }
 
 /**

@@ -3,6 +3,7 @@ import { FakeProvider } from '@rel/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { contextWithEvents, scriptedModel, splitAt, streamOf, textOf } from '../../test/support';
+import { piiGuard } from '../pii/pii-guard';
 import { canaryLeaked, plantCanary } from './canary';
 import { outputPolicy } from './output-policy';
 
@@ -107,12 +108,19 @@ describe('outputPolicy', () => {
       kind: 'guardrail_blocked',
       categories: ['canary_leak'],
     });
-    expect(leaky.seen[0]?.messages[0]?.content).toMatch(/rel-canary-[0-9a-f]{16}/);
+    expect(leaky.seen[0]?.messages[0]?.content).toMatch(/rel-canary-[a-z]{16}/);
+  });
+
+  it('still catches a canary leak when the PII guard runs outside it (the canary is not tokenized)', async () => {
+    const leaky = scriptedModel((r) => `Sure: ${r.messages[0]?.content}`);
+    const handler = compose(piiGuard(), outputPolicy({ canary: true }))(leaky);
+    const error = await handler(req(), new RequestContext()).catch((e) => e);
+    expect(RelError.is(error) && error.failure).toMatchObject({ categories: ['canary_leak'] });
   });
 
   it('adds a system message for the canary when the conversation has none', () => {
     const { messages, canary } = plantCanary([{ role: 'user', content: 'hi' }], {
-      canary: 'rel-canary-0123456789abcdef',
+      canary: 'rel-canary-qwertyuiopasdfgh',
     });
     expect(messages).toEqual([
       { role: 'system', content: expect.stringContaining(canary) },
