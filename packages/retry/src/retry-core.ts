@@ -4,6 +4,7 @@ import {
   type RandomSource,
   RelError,
   type RelFailure,
+  abortReason,
   retryAfterOf,
   systemRandom,
 } from '@rel/core';
@@ -63,6 +64,7 @@ export class RetryCore {
 
   /** Runs attempts until one succeeds or the policy gives up; throws the failure it gave up on. */
   async run<T>(start: StartAttempt<T>, scope: RetryScope, discard?: (value: T) => void): Promise<T> {
+    if (scope.signal.aborted) throw abortReason(scope.signal);
     this.#budget?.recordRequest();
     const o = this.options;
     const hedging = o.hedge !== undefined && (this.#hedgeRoutes === undefined || this.#hedgeRoutes.has(scope.route));

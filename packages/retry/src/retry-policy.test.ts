@@ -182,6 +182,20 @@ describe('retryPolicy', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('does not start at all when the caller already aborted', async () => {
+    const caller = new AbortController();
+    caller.abort();
+    let calls = 0;
+    const err = await retryPolicy({ clock: new FakeClock(0) })
+      .execute(async () => {
+        calls++;
+        return 1;
+      }, caller.signal)
+      .catch((e: unknown) => e);
+    expect(calls).toBe(0);
+    expect(kindOf(err)).toBe('cancelled');
+  });
+
   it('does not retry an attempt that failed because the caller aborted it', async () => {
     const caller = new AbortController();
     let calls = 0;

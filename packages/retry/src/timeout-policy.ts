@@ -49,6 +49,7 @@ export function timeoutPolicy(options: TimeoutPolicyOptions): TimeoutPolicy {
     async execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
       const timer = new RequestTimer(clock, signal, deadlineOf(signal), limits, false, report);
       try {
+        if (timer.signal.aborted) throw timer.failure(undefined);
         if (timer.remainingMs() <= 0) timer.expireNow();
         return await timer.race(fn(withDeadline(timer.signal, timer.deadline)));
       } catch (error) {

@@ -127,6 +127,19 @@ describe('timeouts middleware', () => {
     expect(RelError.is(err) && err.failure.kind).toBe('timeout');
   });
 
+  it('does not start a request the caller already cancelled', async () => {
+    const caller = new AbortController();
+    caller.abort();
+    const { ctx } = context(new FakeClock(0), { signal: caller.signal });
+    let calls = 0;
+    const err = await timeouts({ default: { totalMs: 100 } })(async () => {
+      calls++;
+      return completion();
+    })(req, ctx).catch((e: unknown) => e);
+    expect(calls).toBe(0);
+    expect(RelError.is(err) && err.failure.kind).toBe('cancelled');
+  });
+
   it('passes through untouched when no limit and no deadline apply', async () => {
     const { ctx } = context(new FakeClock(0));
     let seenCtx: RequestContext | undefined;

@@ -68,7 +68,11 @@ export function timeouts(options: TimeoutsOptions = {}): Middleware {
       stream,
       hub ? (phase, limitMs) => emitTimeout(hub, ctx, phase, limitMs) : noop,
     );
-    if (timer.remainingMs() <= 0) timer.expireNow();
+    if (timer.signal.aborted || timer.remainingMs() <= 0) {
+      timer.finish();
+      if (timer.signal.aborted) throw timer.failure(undefined);
+      timer.expireNow();
+    }
     const child = ctx.derive(
       Number.isFinite(timer.deadline) ? { signal: timer.signal, deadline: timer.deadline } : { signal: timer.signal },
     );

@@ -126,6 +126,17 @@ describe('retry over HTTP against the fake provider', () => {
     }
   });
 
+  it('429 forever with the default policy: the same bounds hold', async () => {
+    fake.always(MODEL, { type: 'rate_limit' });
+    const { ctx } = newContext();
+    const start = clock.now();
+    const run = await drive(retry()(provider)(ask, ctx));
+    expect(RelError.is(run.error) && run.error.failure.kind).toBe('rate_limited');
+    const times = fake.attempts.map((a) => a.at - start);
+    expect(times.filter((t) => t <= 3_000).length).toBeLessThanOrEqual(4);
+    expect(times.length).toBeLessThanOrEqual(6);
+  });
+
   it('500 once then healthy: success on the second attempt', async () => {
     fake.fail(MODEL, { type: 'server_error' });
     const { ctx } = newContext();
