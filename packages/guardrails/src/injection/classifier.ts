@@ -1,0 +1,61 @@
+import { type FeatureSpec, featurize } from './features';
+
+/** The weights as shipped: int8 values in base64, with their scale. */
+export interface SerializedModel {
+  readonly format: 'rel-injection-logreg';
+  readonly version: number;
+  readonly spec: FeatureSpec;
+  readonly bias: number;
+  /** Multiply an int8 value by `scale` to get the weight. */
+  readonly scale: number;
+  /** The classifier's decision threshold, as a probability, chosen at training time. */
+  readonly threshold: number;
+  /** One int8 per hash bucket, base64. */
+  readonly weights: string;
+  /** How the weights were made (data, sizes, settings); informative only. */
+  readonly training?: Readonly<Record<string, unknown>>;
+}
+
+/** A character n-gram logistic-regression model ready to score texts. */
+export interface InjectionModel {
+  readonly spec: FeatureSpec;
+  readonly bias: number;
+  readonly threshold: number;
+  readonly weights: Float32Array;
+}
+
+/**
+ * Decodes shipped weights into a model.
+ * @throws Error when the format or the number of weights is not what the spec says.
+ */
+export function decodeModel(serialized: SerializedModel): InjectionModel {
+  if (serialized.format !== 'rel-injection-logreg') throw new Error(`unknown model format ${serialized.format}`);
+  const bin = atob(serialized.weights);
+  const size = 1 << serialized.spec.bits;
+  if (bin.length !== size) throw new Error(`expected ${size} weights, got ${bin.length}`);
+  const weights = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    const byte = bin.charCodeAt(i);
+    weights[i] = (byte > 127 ? byte - 256 : byte) * serialized.scale;
+  }
+  return { spec: serialized.spec, bias: serialized.bias, threshold: serialized.threshold, weights };
+}
+
+/** The model's log-odds that `skeleton` is an injection. */
+export function classifierLogit(model: InjectionModel, skeleton: string): number {
+  const x = featurize(skeleton, model.spec);
+  let z = model.bias;
+  for (let i = 0; i < x.indices.length; i++) z += model.weights[x.indices[i]!]! * x.values[i]!;
+  return z;
+}
+
+/** Log-odds of a probability. */
+export function logit(p: number): number {
+  const q = Math.min(1 - 1e-9, Math.max(1e-9, p));
+  return Math.log(q / (1 - q));
+}
+
+/** The logistic function. */
+export function sigmoid(z: number): number {
+  return 1 / (1 + Math.exp(-z));
+}

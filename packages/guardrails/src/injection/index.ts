@@ -1,0 +1,10 @@
+export { detectInjection, defaultInjectionModel } from './detect';
+export type { InjectionResult, InjectionSpan, InjectionProfile, DetectOptions } from './detect';
+export { injectionGuard, InjectionGuardOptionsSchema, removeSpans } from './injection-guard';
+export type { InjectionGuardOptions } from './injection-guard';
+export { wrapUntrusted, UNTRUSTED_TAG, UNTRUSTED_NOTICE } from './untrusted';
+export { decodeModel } from './classifier';
+export type { InjectionModel, SerializedModel } from './classifier';
+export { SIGNATURES } from './signatures';
+export type { InjectionCategory, Signature, SignatureStrength } from './signatures';
+export type { FeatureSpec } from './features';

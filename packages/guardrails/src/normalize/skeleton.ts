@@ -1,0 +1,162 @@
+import { type MappedText, MappedTextBuilder, mapCodePoints } from './mapped-text';
+
+/**
+ * Letters of other scripts that look like Latin ones (a subset of Unicode's confusables.txt,
+ * lowercase, for the scripts seen in homoglyph attacks: Cyrillic, Greek, Armenian, IPA, small caps).
+ */
+const CONFUSABLES: Record<string, string> = {
+  // Cyrillic
+  а: 'a',
+  в: 'b',
+  е: 'e',
+  ё: 'e',
+  һ: 'h',
+  і: 'i',
+  ї: 'i',
+  ј: 'j',
+  к: 'k',
+  м: 'm',
+  н: 'h',
+  о: 'o',
+  р: 'p',
+  с: 'c',
+  т: 't',
+  у: 'y',
+  х: 'x',
+  ѕ: 's',
+  ԁ: 'd',
+  ӏ: 'l',
+  ԛ: 'q',
+  ԝ: 'w',
+  ь: 'b',
+  ʏ: 'y',
+  // Greek
+  α: 'a',
+  β: 'b',
+  γ: 'y',
+  ε: 'e',
+  η: 'n',
+  ι: 'i',
+  κ: 'k',
+  ν: 'v',
+  ο: 'o',
+  ρ: 'p',
+  τ: 't',
+  υ: 'u',
+  χ: 'x',
+  ω: 'w',
+  ϲ: 'c',
+  ϳ: 'j',
+  // Armenian
+  օ: 'o',
+  ս: 'u',
+  ց: 'g',
+  հ: 'h',
+  ո: 'n',
+  // Latin look-alikes (IPA, dotless, small capitals)
+  ı: 'i',
+  ȷ: 'j',
+  ɑ: 'a',
+  ɡ: 'g',
+  ɩ: 'i',
+  ɪ: 'i',
+  ʟ: 'l',
+  ᴀ: 'a',
+  ʙ: 'b',
+  ᴄ: 'c',
+  ᴅ: 'd',
+  ᴇ: 'e',
+  ɢ: 'g',
+  ʜ: 'h',
+  ᴊ: 'j',
+  ᴋ: 'k',
+  ᴍ: 'm',
+  ɴ: 'n',
+  ᴏ: 'o',
+  ᴘ: 'p',
+  ʀ: 'r',
+  ꜱ: 's',
+  ᴛ: 't',
+  ᴜ: 'u',
+  ᴠ: 'v',
+  ᴡ: 'w',
+  ᴢ: 'z',
+};
+
+/** Digits and symbols read as letters in leetspeak. */
+const LEET: Record<string, string> = {
+  '0': 'o',
+  '1': 'i',
+  '3': 'e',
+  '4': 'a',
+  '5': 's',
+  '7': 't',
+  '8': 'b',
+  '9': 'g',
+  '@': 'a',
+  $: 's',
+  '!': 'i',
+  '|': 'l',
+};
+
+const WORD = /[\p{L}\p{M}\p{N}@$!|]+/gu;
+const LATIN = /[a-z]/;
+const LETTER = /\p{L}/u;
+const LEET_CHAR = /[0-9@$!|]/;
+
+/** Lowercase and without diacritics, one code point at a time. */
+function fold(cp: string): string {
+  const lower = cp.toLowerCase();
+  return lower.normalize('NFD').replace(/\p{Mn}/gu, '');
+}
+
+/** Is `word` (already folded) a leetspeak spelling: letters mixed with digits or symbols inside it? */
+function isLeet(word: string): boolean {
+  if (!LEET_CHAR.test(word) || !LETTER.test(word)) return false;
+  // "gpt4", "mp3", "covid19": letters followed only by a trailing number are not leetspeak.
+  if (/^\p{L}+\d+$/u.test(word) || /^\d+(?:st|nd|rd|th|s|k|m|b|x|d|h|am|pm|kb|mb|gb|px|ms)$/u.test(word)) return false;
+  const inner = word.replace(/^[!|]+|[!|]+$/g, '');
+  return LEET_CHAR.test(inner) && LETTER.test(inner);
+}
+
+function mapWord(word: string): string[] {
+  const cps = Array.from(word);
+  const mixedScript = LATIN.test(word) && cps.some((c) => CONFUSABLES[c] !== undefined);
+  let out = mixedScript ? cps.map((c) => CONFUSABLES[c] ?? c) : cps;
+  if (isLeet(out.join(''))) {
+    const trimmed = out.join('').match(/^([!|]*)(.*?)([!|]*)$/su)!;
+    const lead = Array.from(trimmed[1]!).length;
+    const tail = Array.from(trimmed[3]!).length;
+    out = out.map((c, i) => (i >= lead && i < out.length - tail ? (LEET[c] ?? c) : c));
+  }
+  return out;
+}
+
+/**
+ * The matching skeleton of a text: lowercase, diacritics removed, look-alike letters of other
+ * scripts mapped to Latin inside words that mix scripts, and leetspeak read as letters inside
+ * words that mix letters and digits. Offsets stay mapped to the original.
+ * @example skeletonOf(identityMapped('Іgn0re')).text // 'ignore'
+ */
+export function skeletonOf(src: MappedText): MappedText {
+  const folded = mapCodePoints(src, fold);
+  const out = new MappedTextBuilder();
+  const text = folded.text;
+  let last = 0;
+  const copy = (from: number, to: number) => {
+    for (let i = from; i < to; i++) out.push(text[i]!, folded.starts[i]!, folded.ends[i]!);
+  };
+  for (const m of text.matchAll(WORD)) {
+    const at = m.index;
+    copy(last, at);
+    const mapped = mapWord(m[0]);
+    let i = at;
+    for (const [k, cp] of Array.from(m[0]).entries()) {
+      out.push(mapped[k]!, folded.starts[i]!, folded.ends[i + cp.length - 1]!);
+      i += cp.length;
+    }
+    last = at + m[0].length;
+  }
+  copy(last, text.length);
+  return out.build();
+}
