@@ -141,7 +141,7 @@ async function sendAnswer(
   if (fault.cutAfter !== undefined || fault.stall) {
     await write(res, body.slice(0, Math.floor(body.length / 2)));
     if (fault.stall) await sleep(fault.stall.stallMs);
-    return resetSocket(req.socket);
+    return cutSocket(req.socket);
   }
   res.end(fault.malformedAt !== undefined ? body.slice(0, -2) : body);
 }
@@ -169,7 +169,7 @@ async function streamAnswer(
   for (let i = 0; i <= answer.pieces.length; i++) {
     const atEnd = i === answer.pieces.length;
     if (fault.cutAfter !== undefined && (i === fault.cutAfter || (atEnd && fault.cutAfter > i))) {
-      return resetSocket(res.socket);
+      return cutSocket(res.socket);
     }
     if (fault.stall && (i === fault.stall.afterChunks || (atEnd && fault.stall.afterChunks > i))) {
       await sleep(fault.stall.stallMs);
@@ -215,6 +215,15 @@ function write(res: ServerResponse, data: string): Promise<void> {
   });
 }
 
+/**
+ * Closes the connection mid-response without ending the HTTP message. A FIN rather than a reset,
+ * so the bytes already sent are never discarded by the client's kernel before it reads them.
+ */
+function cutSocket(socket: Socket | null): void {
+  if (socket && !socket.destroyed) socket.destroy();
+}
+
+/** Resets the connection (TCP RST) before any byte of the response. */
 function resetSocket(socket: Socket | null): void {
   if (!socket || socket.destroyed) return;
   if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
