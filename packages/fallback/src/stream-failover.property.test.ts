@@ -23,7 +23,11 @@ function target(name: string, b: Behaviour): Handler {
     if (b.rejectsPrefill && req.messages.at(-1)?.role === 'assistant')
       throw new RelError({ kind: 'invalid_request', param: 'messages', status: 400 });
     const tokens = Array.from({ length: b.tokens }, (_, i) => `${name}${i} `);
-    return streamResponse(req.model, tokens, b.cutAfter !== undefined && b.cutAfter < b.tokens ? b.cutAfter : undefined);
+    return streamResponse(
+      req.model,
+      tokens,
+      b.cutAfter !== undefined && b.cutAfter < b.tokens ? b.cutAfter : undefined,
+    );
   };
 }
 
@@ -45,7 +49,9 @@ describe('mid-stream failover (property)', () => {
         if (out.error === undefined) {
           expect(out.finish?.type).toBe('finish');
           // The text ends with the complete answer of the target that finished it.
-          const finisher = behaviours.findIndex((_, i) => out.finish?.type === 'finish' && out.finish.model === `m${i}-v1`);
+          const finisher = behaviours.findIndex(
+            (_, i) => out.finish?.type === 'finish' && out.finish.model === `m${i}-v1`,
+          );
           const b = behaviours[finisher]!;
           const full = Array.from({ length: b.tokens }, (_, k) => `${names[finisher]}${k} `).join('');
           expect(out.text.endsWith(full)).toBe(true);
