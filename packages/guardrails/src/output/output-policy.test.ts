@@ -160,6 +160,24 @@ describe('outputPolicy', () => {
     }
   });
 
+  it('keeps streaming after redacting PII early in a long stream', async () => {
+    const text = `Contact jo@example.com for details. ${'More harmless text follows here. '.repeat(10)}`;
+    const handler = compose(outputPolicy({ pii: 'redact', deny: ['forbidden'] }))(async (r) =>
+      streamOf(
+        r,
+        splitAt(
+          text,
+          Array.from({ length: 40 }, (_, i) => i * 9),
+        ),
+      ),
+    );
+    const { ctx } = contextWithEvents();
+    const { received, error } = await drain(await handler(req(true), ctx));
+    expect(error).toBeUndefined();
+    expect(received).toBe(text.replace('jo@example.com', '[EMAIL]'));
+    expect(ctx.verdicts).toEqual([expect.objectContaining({ action: 'redact', categories: ['pii:email'] })]);
+  });
+
   it('asks a pluggable classifier and applies its verdict', async () => {
     const classifier = (text: string) =>
       /stock tip/i.test(text)

@@ -92,12 +92,19 @@ export function outputPolicy(options: OutputPolicyOptions = {}): Middleware {
   const holdBack = Math.max(o.holdBackChars, longestLiteral, o.canary ? canaryLength : 0);
 
   const blockOn = (text: string, canary: string | undefined, categories: Set<string>): boolean => {
+    let blocked = false;
     for (const re of deny) {
       re.lastIndex = 0;
-      if (re.test(text)) categories.add('deny');
+      if (re.test(text)) {
+        categories.add('deny');
+        blocked = true;
+      }
     }
-    if (canary && canaryLeaked(text, canary)) categories.add('canary_leak');
-    return categories.size > 0;
+    if (canary && canaryLeaked(text, canary)) {
+      categories.add('canary_leak');
+      blocked = true;
+    }
+    return blocked;
   };
 
   const applyPii = (text: string, matches: readonly PiiMatch[], outcome: Outcome): string | 'block' => {
