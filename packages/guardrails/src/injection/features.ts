@@ -31,10 +31,22 @@ export function featurize(skeleton: string, spec: FeatureSpec): SparseVector {
   const mask = (1 << spec.bits) - 1;
   const text = ` ${skeleton.replace(/[^\p{L}\p{N}]+/gu, ' ').trim()} `;
   const seen = new Set<number>();
-  const chars = Array.from(text);
+  // Code point boundaries, so n-grams never split a surrogate pair; hashed in place, no substrings.
+  const bounds: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0xdc00 || c > 0xdfff) bounds.push(i);
+  }
+  bounds.push(text.length);
+  const count = bounds.length - 1;
   for (let n = spec.minGram; n <= spec.maxGram; n++) {
-    for (let i = 0; i + n <= chars.length; i++) {
-      seen.add(fnv1a(chars.slice(i, i + n).join(''), n) & mask);
+    for (let i = 0; i + n <= count; i++) {
+      let h = (0x811c9dc5 ^ n) >>> 0;
+      for (let u = bounds[i]!; u < bounds[i + n]!; u++) {
+        h ^= text.charCodeAt(u);
+        h = Math.imul(h, 0x01000193) >>> 0;
+      }
+      seen.add(h & mask);
     }
   }
   const words = text.trim().split(' ').filter(Boolean);

@@ -11,7 +11,8 @@ export interface Candidate {
 
 const BASE64 = /[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}/g;
 const HEX_RUN = /(?:0x)?(?:[0-9a-fA-F]{2}){8,}|(?:\\x[0-9a-fA-F]{2}){4,}|(?:[0-9a-fA-F]{2}[ :,-]){5,}[0-9a-fA-F]{2}/g;
-const URL_ENCODED = /[^\s%]*(?:%[0-9A-Fa-f]{2}[^\s%]*){3,}/g;
+/** Whitespace-free tokens; URL-encoded ones are those with three or more `%xx` escapes (checked outside the regex, which would backtrack). */
+const TOKEN = /\S+/g;
 const HTML_ENTITIES = /(?:&#(?:x[0-9a-fA-F]{1,6}|\d{1,7});\s?){3,}/g;
 const SPACED = /(?<![\p{L}\p{N}])[\p{L}\p{N}](?:[ _.\-*·|~+]{1,3}[\p{L}\p{N}](?![\p{L}\p{N}])){3,}/gu;
 
@@ -59,6 +60,7 @@ function decodeHex(token: string): string | undefined {
 }
 
 function decodeUrl(token: string): string | undefined {
+  if (!token.includes('%') || (token.match(/%[0-9A-Fa-f]{2}/g)?.length ?? 0) < 3) return undefined;
   try {
     const text = decodeURIComponent(token.replace(/\+/g, ' '));
     return text !== token && readable(text) ? text : undefined;
@@ -118,7 +120,7 @@ export function findCandidates(text: string): Candidate[] {
   };
   scan(BASE64, 'base64', decodeBase64);
   scan(HEX_RUN, 'hex', decodeHex);
-  if (text.includes('%')) scan(URL_ENCODED, 'url', decodeUrl);
+  if (text.includes('%')) scan(TOKEN, 'url', decodeUrl);
   if (text.includes('&#')) scan(HTML_ENTITIES, 'html-entities', decodeEntities);
   scan(SPACED, 'spaced', joinSpaced);
   const rotated = rot13(text);
