@@ -102,13 +102,19 @@ export function passingGuardrail(hub: EventHub | undefined): Middleware {
   };
 }
 
-/** Runs `work` while advancing the fake clock until every sleeper woke. */
+/**
+ * Runs `work` while advancing the fake clock until it settles. The work may pause on real I/O
+ * (an exporter flush) while nobody sleeps, so the clock is driven again until the work is done.
+ */
 export async function drive<T>(clock: FakeClock, work: Promise<T>): Promise<T> {
-  const settled = work.then(
-    () => undefined,
-    () => undefined,
-  );
-  await clock.runAll();
-  await settled;
+  let done = false;
+  const settled = () => {
+    done = true;
+  };
+  work.then(settled, settled);
+  while (!done) {
+    await clock.runAll();
+    if (!done) await new Promise((resolve) => setTimeout(resolve, 1));
+  }
   return work;
 }
