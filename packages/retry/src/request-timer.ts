@@ -34,6 +34,7 @@ export class RequestTimer {
   #firstSeen = false;
   #waitingSince = INF;
   #aborted: Promise<never> | undefined;
+  #rejectRace: ((reason: unknown) => void) | undefined;
   #finished = false;
 
   constructor(
@@ -58,7 +59,7 @@ export class RequestTimer {
     this.#idleMs = stream ? (limits.idleMs ?? INF) : INF;
     this.#watchdog = new Watchdog(clock, () => this.#expire());
     if (parent) {
-      if (parent.aborted) this.#ctrl.abort(parent.reason);
+      if (parent.aborted) this.#abort(parent.reason);
       else parent.addEventListener('abort', this.#onParentAbort, { once: true });
     }
     this.#watchdog.setDue(Math.min(this.deadline, this.#firstAt));
@@ -77,7 +78,14 @@ export class RequestTimer {
 
   /** `promise`, or the abort reason as soon as the signal aborts, whichever comes first. */
   race<T>(promise: Promise<T>): Promise<T> {
-    this.#aborted ??= this.#abortedPromise();
+    if (this.signal.aborted) return Promise.reject(abortReason(this.signal));
+    if (!this.#aborted) {
+      // Every abort goes through #abort, which rejects this promise: no listener needed.
+      this.#aborted = new Promise<never>((_, reject) => {
+        this.#rejectRace = reject;
+      });
+      this.#aborted.catch(noop);
+    }
     return Promise.race([promise, this.#aborted]);
   }
 
@@ -109,9 +117,14 @@ export class RequestTimer {
   }
 
   readonly #onParentAbort = () => {
-    this.#ctrl.abort(this.#parent?.reason);
+    this.#abort(this.#parent?.reason);
     this.finish();
   };
+
+  #abort(reason: unknown): void {
+    this.#ctrl.abort(reason);
+    this.#rejectRace?.(abortReason(this.signal));
+  }
 
   #expire(): void {
     const now = this.#clock.now();
@@ -125,17 +138,7 @@ export class RequestTimer {
     if (this.signal.aborted) return;
     const error = new RelError({ kind: 'timeout', phase, limitMs: Math.max(0, Math.round(limitMs)) });
     this.#onTimeout(phase, limitMs);
-    this.#ctrl.abort(error);
+    this.#abort(error);
     this.finish();
-  }
-
-  #abortedPromise(): Promise<never> {
-    const signal = this.signal;
-    const p = new Promise<never>((_, reject) => {
-      if (signal.aborted) reject(abortReason(signal));
-      else signal.addEventListener('abort', () => reject(abortReason(signal)), { once: true });
-    });
-    p.catch(noop);
-    return p;
   }
 }

@@ -1,7 +1,15 @@
+import { setMaxListeners } from 'node:events';
 import { systemClock } from '@rel/core';
 import { RetryCore, type RetryScope } from './retry-core';
 import type { RetryOptions } from './retry-options';
 import { deadlineOf } from './signal-deadline';
+
+/**
+ * The signal `fn` gets when the caller passes none, shared as cockatiel shares its own: it never
+ * aborts, and making a fresh controller per call would cost more than the rest of `execute`.
+ */
+const NEVER_ABORTED = new AbortController().signal;
+setMaxListeners(0, NEVER_ABORTED);
 
 /** Retries around any cancellable async function. */
 export interface RetryPolicy {
@@ -9,7 +17,8 @@ export interface RetryPolicy {
    * Runs `fn` until it succeeds or the policy gives up, and rethrows the failure it gave up on
    * (the original error; a `rate_limited` `RelError` when the asked wait passes the deadline).
    * `attempt` counts every start from 1, hedges included. Backoff waits end at once when `signal`
-   * aborts, and an abort is never retried.
+   * aborts, and an abort is never retried. Without `signal`, `fn` receives a shared signal that
+   * never aborts: remove any listener you add to it (as `fetch` does).
    */
   execute<T>(fn: (signal: AbortSignal, attempt: number) => Promise<T>, signal?: AbortSignal): Promise<T>;
 }
@@ -33,7 +42,7 @@ export function retryPolicy(options: RetryOptions = {}): RetryPolicy {
   const events = options.events;
   return {
     execute<T>(fn: (signal: AbortSignal, attempt: number) => Promise<T>, signal?: AbortSignal): Promise<T> {
-      const s = signal ?? new AbortController().signal;
+      const s = signal ?? NEVER_ABORTED;
       const scope: RetryScope = { signal: s, deadline: deadlineOf(s), clock, requestId: undefined, events, route: '' };
       let n = 0;
       return core.run((attemptSignal) => fn(attemptSignal, ++n), scope);
