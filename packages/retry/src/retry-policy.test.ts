@@ -316,6 +316,53 @@ describe('retryPolicy', () => {
   });
 });
 
+describe('retryPolicy with a shared budget', () => {
+  it('property: over any sequence of outcomes, retries stay within ratio x requests plus the floor', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.constantFrom('ok', '503', '429'), { minLength: 1, maxLength: 6 }), { maxLength: 40 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        async (requests, ratio) => {
+          const clock = new FakeClock(0);
+          const budget = new RetryBudget({ ratio, minRetriesPerSecond: 0.1, windowMs: 60_000, clock });
+          const hub = new EventHub();
+          let retries = 0;
+          hub.on('retry', () => retries++);
+          const policy = retryPolicy({
+            clock,
+            budget,
+            events: hub,
+            maxAttempts: 6,
+            backoff: { type: 'decorrelated', baseMs: 1, capMs: 5 },
+          });
+          let made = 0;
+          for (const script of requests) {
+            made++;
+            let i = 0;
+            const run = observe(
+              policy.execute(async () => {
+                const step = script[Math.min(i++, script.length - 1)];
+                if (step === '503') throw unavailable();
+                if (step === '429') throw rateLimited();
+                return step;
+              }),
+            );
+            await clock.runAll();
+            await run.promise;
+            // Everything ran inside one window, so the allowance is exact.
+            expect(retries).toBeLessThanOrEqual(ratio * made + 6 + 1e-9);
+          }
+          const snap = await budget.snapshot();
+          expect(snap.retries).toBe(retries);
+          expect(snap.requests).toBe(requests.length);
+          expect(retries).toBeLessThanOrEqual(ratio * requests.length + 6 + 1e-9);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
 describe('retryPolicy hedging', () => {
   it('starts one extra attempt after the delay, keeps the first success and aborts the other', async () => {
     const clock = new FakeClock(0);
