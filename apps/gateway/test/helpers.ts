@@ -1,0 +1,76 @@
+import { FakeProvider } from '@rel/testing';
+import OpenAI from 'openai';
+import { type Gateway, createGateway } from '../src/app';
+import { hashKey } from '../src/auth';
+import { type GatewayConfigInput, parseConfig } from '../src/config';
+
+export const KEYS = {
+  acme: 'sk-test-acme-0123456789',
+  limited: 'sk-test-limited-0123456789',
+  broke: 'sk-test-broke-0123456789',
+  tiny: 'sk-test-tiny-0123456789',
+} as const;
+
+/** A config for tests: short timeouts, tiny backoffs, the fake provider as upstream. */
+export function testConfig(baseURL: string, overrides: Partial<GatewayConfigInput> = {}): GatewayConfigInput {
+  return {
+    server: { port: 0, bodyLimitBytes: 20_000, headersTimeoutMs: 400, bodyTimeoutMs: 300, shutdownGraceMs: 2_000 },
+    providers: { fake: { type: 'openai', baseURL, apiKeyEnv: 'FAKE_API_KEY' } },
+    models: {
+      chat: {
+        routes: [
+          { name: 'primary', provider: 'fake', model: 'gpt-primary' },
+          { name: 'backup', provider: 'fake', model: 'gpt-backup', supportsPrefill: true },
+        ],
+      },
+      secret: { routes: [{ provider: 'fake', model: 'gpt-secret' }] },
+    },
+    defaults: {
+      timeouts: { default: { totalMs: 5_000 } },
+      attempt: { totalMs: 2_000, firstTokenMs: 1_000, idleMs: 500 },
+      retry: { maxAttempts: 3, backoff: { type: 'exponential', baseMs: 1, capMs: 5 }, maxRetryAfterMs: 50 },
+      breaker: { consecutiveFailures: 20, openMs: 1_000 },
+    },
+    keys: [
+      { hash: hashKey(KEYS.acme), org: 'acme', tier: 'pro' },
+      { hash: hashKey(KEYS.limited), org: 'acme', tier: 'pro', models: ['chat'] },
+      { hash: hashKey(KEYS.broke), org: 'broke', tier: 'pro' },
+      { hash: hashKey(KEYS.tiny), org: 'tiny', tier: 'free' },
+    ],
+    tiers: { pro: { rpm: 10_000 }, free: { rpm: 3 } },
+    orgs: { broke: { spendPerDayUsd: 0.0001 } },
+    ...overrides,
+  };
+}
+
+export interface Stack {
+  readonly fake: FakeProvider;
+  readonly gateway: Gateway;
+  readonly logs: string[];
+  client(key?: string): OpenAI;
+  close(): Promise<void>;
+}
+
+/** The fake provider over HTTP and an in-process gateway in front of it, logs captured. */
+export async function startStack(overrides: Partial<GatewayConfigInput> = {}): Promise<Stack> {
+  const fake = new FakeProvider();
+  const server = await fake.listen();
+  const logs: string[] = [];
+  const config = parseConfig(testConfig(server.baseURL, overrides));
+  const gateway = createGateway(config, {
+    env: { FAKE_API_KEY: 'sk-upstream-secret' },
+    logs: { write: (line: string) => logs.push(line) },
+    diagnostics: { write: (line: string) => logs.push(line) },
+  });
+  await gateway.start();
+  return {
+    fake,
+    gateway,
+    logs,
+    client: (key = KEYS.acme) => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 }),
+    async close() {
+      await gateway.shutdown();
+      await server.close();
+    },
+  };
+}
