@@ -69,3 +69,14 @@ describe('MemoryStore', () => {
     expect(await s.get('k0')).toBeUndefined();
   });
 });
+
+describe('MemoryStore.compareAndSet', () => {
+  it('lets exactly one of many concurrent swaps from the same value win', async () => {
+    const s = new MemoryStore();
+    await s.set('state', 'closed');
+    const wins = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => s.compareAndSet('state', 'closed', `open-${i}`)),
+    );
+    expect(wins.filter(Boolean)).toHaveLength(1);
+  });
+});

@@ -75,7 +75,11 @@ export class MemoryStore implements StateStore {
   }
 
   async get(key: string): Promise<string | undefined> {
-    const v = this.#live(key, this.#clock.now())?.value;
+    return this.#read(key, this.#clock.now());
+  }
+
+  #read(key: string, now: number): string | undefined {
+    const v = this.#live(key, now)?.value;
     return v === undefined ? undefined : typeof v === 'object' ? undefined : String(v);
   }
 
@@ -84,9 +88,11 @@ export class MemoryStore implements StateStore {
     this.#write(key, value, ttlMs === undefined ? Number.POSITIVE_INFINITY : now + ttlMs);
   }
 
+  /** Atomic: the read and the write happen in one synchronous step, with no await between them. */
   async compareAndSet(key: string, expected: string | undefined, value: string, ttlMs?: number): Promise<boolean> {
-    if ((await this.get(key)) !== expected) return false;
-    await this.set(key, value, ttlMs);
+    const now = this.#clock.now();
+    if (this.#read(key, now) !== expected) return false;
+    this.#write(key, value, ttlMs === undefined ? Number.POSITIVE_INFINITY : now + ttlMs);
     return true;
   }
 

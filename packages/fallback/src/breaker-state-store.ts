@@ -143,9 +143,7 @@ export class StoreBreakerState {
   }
 
   async #swap(raw: string | undefined, next: Shared, from: BreakerState, reason: string): Promise<boolean> {
-    const ok = await serialized(this.#store, () =>
-      this.#store.compareAndSet(`${this.#key}:state`, raw, JSON.stringify(next)),
-    );
+    const ok = await this.#store.compareAndSet(`${this.#key}:state`, raw, JSON.stringify(next));
     if (!ok) return false;
     this.#hooks.observe(next.s, next.s === 'closed' ? undefined : next.at, next.f === true);
     this.#hooks.transition(from, next.s, reason);
@@ -155,22 +153,6 @@ export class StoreBreakerState {
   #counter(generation: number, name: string): string {
     return `${this.#key}:${generation}:${name}`;
   }
-}
-
-const queues = new WeakMap<StateStore, Promise<unknown>>();
-
-/**
- * Runs a store call after the previous one on the same store object has settled. `MemoryStore`'s
- * `compareAndSet` reads and writes across two awaits, so two interleaved calls can both succeed;
- * serializing them in-process keeps its compare-and-set atomic (a Redis store is atomic anyway).
- */
-function serialized<T>(store: StateStore, fn: () => Promise<T>): Promise<T> {
-  const run = (queues.get(store) ?? Promise.resolve()).then(fn, fn);
-  queues.set(
-    store,
-    run.catch(() => undefined),
-  );
-  return run;
 }
 
 function parse(raw: string | undefined): Shared {
