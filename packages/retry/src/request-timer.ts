@@ -10,6 +10,7 @@ export interface ResolvedLimits {
 
 const INF = Number.POSITIVE_INFINITY;
 const noop = () => {};
+const RELEASED = new RelError({ kind: 'cancelled', reason: 'stream closed by its consumer' });
 
 /**
  * The timers of one request: a total deadline (its own limit or the inherited deadline, whichever
@@ -106,6 +107,15 @@ export class RequestTimer {
     this.#firstSeen = true;
     this.#waitingSince = INF;
     this.#watchdog.setDue(this.deadline);
+  }
+
+  /**
+   * Aborts the request because its consumer is done with it early (a stream closed before its
+   * end), so the transport releases the connection. No timeout is reported.
+   */
+  release(): void {
+    if (!this.signal.aborted) this.#abort(RELEASED);
+    this.finish();
   }
 
   /** Stops the timers and unlinks from the parent signal. Idempotent. */

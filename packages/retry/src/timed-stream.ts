@@ -50,7 +50,9 @@ export class TimedStream implements AsyncIterableIterator<StreamChunk> {
   async return(): Promise<IteratorResult<StreamChunk>> {
     if (this.#done) return DONE;
     this.#done = true;
-    this.#timer.finish();
+    // The consumer stopped early: abort the request too, so the socket closes even when the
+    // source never started (an unstarted generator's `return()` runs none of its cleanup).
+    this.#timer.release();
     const it = this.#it ?? this.#source[Symbol.asyncIterator]();
     await it.return?.();
     return DONE;

@@ -290,10 +290,30 @@ describe('timeouts middleware', () => {
     const clock = new FakeClock(0);
     const { ctx } = context(clock);
     const s = scriptedStream([text('a'), text('b'), finish]);
-    const res = await timeouts({ default: { totalMs: 1_000, idleMs: 100 } })(async () => s.response)(streamReq, ctx);
+    let signal: AbortSignal | undefined;
+    const res = await timeouts({ default: { totalMs: 1_000, idleMs: 100 } })(async (_r, c) => {
+      signal = c.signal;
+      return s.response;
+    })(streamReq, ctx);
     if (res.type !== 'stream') throw new Error('expected a stream');
     for await (const _c of res.chunks) break;
     expect(s.state.closed).toBe(true);
+    expect(RelError.is(signal?.reason) && signal.reason.failure.kind).toBe('cancelled');
+    expect(clock.pending).toBe(0);
+  });
+
+  it('aborts the request when a stream is closed before it was ever read', async () => {
+    const clock = new FakeClock(0);
+    const { ctx, seen } = context(clock);
+    let signal: AbortSignal | undefined;
+    const res = await timeouts({ default: { totalMs: 1_000 } })(async (_r, c) => {
+      signal = c.signal;
+      return scriptedStream([text('a'), finish]).response;
+    })(streamReq, ctx);
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    await res.chunks[Symbol.asyncIterator]().return?.();
+    expect(signal?.aborted).toBe(true);
+    expect(seen).toEqual([]);
     expect(clock.pending).toBe(0);
   });
 
