@@ -46,7 +46,8 @@ export interface HedgeRun<T> {
  */
 export async function runHedged<T>(run: HedgeRun<T>): Promise<T> {
   const first = new AbortController();
-  const p1 = settle(run.start(AbortSignal.any([run.signal, first.signal]), false));
+  let primary: Settled<T> | undefined;
+  const p1 = settle(run.start(AbortSignal.any([run.signal, first.signal]), false)).then((s) => (primary = s));
   const timer = new AbortController();
   const fired = run.clock.sleep(run.delayMs, timer.signal).then(
     () => true,
@@ -57,7 +58,7 @@ export async function runHedged<T>(run: HedgeRun<T>): Promise<T> {
     timer.abort();
     return unwrap(early);
   }
-  if (run.signal.aborted || !(await run.allow())) return unwrap(await p1);
+  if (run.signal.aborted || !(await run.allow()) || primary) return unwrap(await p1);
   run.onHedge();
   const second = new AbortController();
   const p2 = settle(run.start(AbortSignal.any([run.signal, second.signal]), true));

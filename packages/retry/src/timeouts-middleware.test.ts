@@ -142,12 +142,15 @@ describe('timeouts middleware', () => {
 
   it('passes through untouched when no limit and no deadline apply', async () => {
     const { ctx } = context(new FakeClock(0));
-    let seenCtx: RequestContext | undefined;
-    await timeouts({ operations: { embeddings: { totalMs: 5 } } })(async (_r, c) => {
-      seenCtx = c;
+    const seen: RequestContext[] = [];
+    const inner: Handler = async (_r, c) => {
+      seen.push(c);
       return completion();
-    })(req, ctx);
-    expect(seenCtx).toBe(ctx);
+    };
+    await timeouts({ operations: { embeddings: { totalMs: 5 } } })(inner)(req, ctx);
+    // Stream-only limits do not apply to a request that does not stream.
+    await timeouts({ default: { firstTokenMs: 5, idleMs: 5 } })(inner)(req, ctx);
+    expect(seen).toEqual([ctx, ctx]);
   });
 
   it('trips the first-token limit on a slow first chunk, aborting the request and closing the stream', async () => {

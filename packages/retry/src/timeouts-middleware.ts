@@ -58,7 +58,9 @@ export function timeouts(options: TimeoutsOptions = {}): Middleware {
   return (next) => async (req, ctx) => {
     const limits = resolve(ctx.operation, req.model);
     const stream = req.stream === true;
-    if (limits === undefined && ctx.deadline === undefined) return next(req, ctx);
+    if (ctx.deadline === undefined && (limits === undefined || (!stream && limits.totalMs === undefined))) {
+      return next(req, ctx);
+    }
     const hub = ctx.events ?? events;
     const timer = new RequestTimer(
       clock ?? ctx.clock,
