@@ -192,7 +192,7 @@ describe('acceptance through the official openai client', () => {
 
   it('lists only the models a key may use', async () => {
     const all = await stack.client().models.list();
-    expect(all.data.map((m) => m.id).sort()).toEqual(['chat', 'secret']);
+    expect(all.data.map((m) => m.id).sort()).toEqual(['chat', 'fast', 'secret']);
     const limited = await stack.client(KEYS.limited).models.list();
     expect(limited.data.map((m) => m.id)).toEqual(['chat']);
   });

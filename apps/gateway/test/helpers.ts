@@ -4,6 +4,9 @@ import { type Gateway, createGateway } from '../src/app';
 import { hashKey } from '../src/auth';
 import { type GatewayConfigInput, parseConfig } from '../src/config';
 
+/** Each attempt of the `fast` alias must start streaming within 150 ms. */
+const FAST = { totalMs: 1_000, firstTokenMs: 150, idleMs: 150 };
+
 export const KEYS = {
   acme: 'sk-test-acme-0123456789',
   limited: 'sk-test-limited-0123456789',
@@ -24,6 +27,13 @@ export function testConfig(baseURL: string, overrides: Partial<GatewayConfigInpu
         ],
       },
       secret: { routes: [{ provider: 'fake', model: 'gpt-secret' }] },
+      fast: {
+        routes: [
+          { name: 'fast-primary', provider: 'fake', model: 'gpt-primary', retry: { maxAttempts: 1 }, timeouts: FAST },
+          { name: 'fast-backup', provider: 'fake', model: 'gpt-backup', retry: { maxAttempts: 1 }, timeouts: FAST },
+        ],
+        timeouts: { totalMs: 1_000 },
+      },
     },
     defaults: {
       timeouts: { default: { totalMs: 5_000 } },

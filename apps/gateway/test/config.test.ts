@@ -1,0 +1,86 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig } from '../src/config';
+import { testConfig } from './helpers';
+
+function issuesOf(input: unknown): readonly string[] {
+  try {
+    parseConfig(input);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('loads the complete example file', () => {
+    const config = loadConfig(new URL('../gateway.example.yaml', import.meta.url).pathname);
+    expect(Object.keys(config.models)).toEqual(['chat', 'cheap']);
+    expect(config.guardrails.pii.mode).toBe('tokenize');
+    expect(config.store.type).toBe('memory');
+  });
+
+  it('names every bad field by its path, not only the first', () => {
+    const input = testConfig('http://127.0.0.1:1/v1') as Record<string, unknown>;
+    const issues = issuesOf({
+      ...input,
+      server: { port: 'eighty' },
+      providers: { fake: { type: 'openai', baseURL: 'not a url', apiKey: 'sk-in-the-file' } },
+      models: {
+        chat: {
+          routes: [{ provider: 'nowhere', model: 'm', retry: { maxAttempts: 0 } }],
+          largerContext: 'ghost',
+        },
+      },
+      tiers: { pro: { rpm: -1 } },
+      orgs: { acme: { tier: 'gold' } },
+    });
+    const text = issues.join('\n');
+    expect(text).toMatch(/server\.port/);
+    expect(text).toMatch(/providers\.fake\.baseURL/);
+    expect(text).toMatch(/providers\.fake: unknown field apiKey/);
+    expect(text).toMatch(/models\.chat\.routes\.0\.retry\.maxAttempts/);
+    expect(text).toMatch(/tiers\.pro\.rpm/);
+  });
+
+  it('checks references between sections once the shapes are valid', () => {
+    const input = testConfig('http://127.0.0.1:1/v1') as Record<string, unknown>;
+    const issues = issuesOf({
+      ...input,
+      models: { chat: { routes: [{ provider: 'nowhere', model: 'm' }], largerContext: 'ghost' } },
+      keys: [{ hash: `sha256:${'a'.repeat(64)}`, org: 'acme', tier: 'gold', models: ['chat', 'nope'] }],
+      orgs: { acme: { tier: 'platinum' } },
+    });
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        'models.chat.routes.0.provider: unknown provider "nowhere"',
+        'models.chat.largerContext: no route named "ghost"',
+        'keys.0.tier: unknown tier "gold"',
+        'keys.0.models.1: unknown model alias "nope"',
+        'orgs.acme.tier: unknown tier "platinum"',
+      ]),
+    );
+  });
+
+  it('refuses a key in clear and a store URL in the file', () => {
+    const input = testConfig('http://127.0.0.1:1/v1') as Record<string, unknown>;
+    const issues = issuesOf({
+      ...input,
+      keys: [{ hash: 'sk-live-123', org: 'acme', tier: 'pro' }],
+      store: { type: 'redis', url: 'redis://:password@host' },
+    });
+    expect(issues.join('\n')).toMatch(/keys\.0\.hash: sha256:<64/);
+    expect(issues.join('\n')).toMatch(/store: unknown field url/);
+  });
+
+  it('reports an unreadable or unparsable file as a ConfigError naming it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rel-gw-'));
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, '{ not json');
+    expect(() => loadConfig(file)).toThrow(ConfigError);
+    expect(() => loadConfig(join(dir, 'missing.yaml'))).toThrow(/missing\.yaml/);
+  });
+});
