@@ -1,0 +1,80 @@
+import { FakeProvider } from '@rel/testing';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnGateway, writeConfig } from './child-process';
+import { KEYS, testConfig } from './helpers';
+
+const fake = new FakeProvider();
+let baseURL = '';
+let closeFake: () => Promise<void> = async () => {};
+beforeAll(async () => {
+  const server = await fake.listen();
+  baseURL = server.baseURL;
+  closeFake = server.close;
+});
+afterAll(() => closeFake());
+
+describe('the rel-gateway process', () => {
+  it('on SIGTERM refuses new connections, finishes the in-flight stream, and exits 0', async () => {
+    fake.model('gpt-primary', { chunkDelayMs: 25, outputTokens: 40 }); // about one second of stream
+    const gw = spawnGateway(writeConfig(testConfig(baseURL)), { FAKE_API_KEY: 'sk-upstream' });
+    try {
+      const url = await gw.listening;
+      const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: KEYS.acme, maxRetries: 0 });
+      const stream = await client.chat.completions.create({
+        model: 'chat',
+        messages: [{ role: 'user', content: 'A long story, please.' }],
+        stream: true,
+      });
+      const iterator = stream[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      expect(first.done).toBe(false);
+      gw.child.kill('SIGTERM');
+
+      // new connections are refused while the stream goes on
+      let refused = false;
+      for (let i = 0; i < 100 && !refused; i++) {
+        refused = await fetch(`${url}/healthz`).then(
+          () => false,
+          (e: Error & { cause?: { code?: string } }) => e.cause?.code === 'ECONNREFUSED',
+        );
+        if (!refused) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(refused).toBe(true);
+
+      let finish: string | null | undefined;
+      let text = '';
+      for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
+        text += r.value.choices[0]?.delta.content ?? '';
+        finish = r.value.choices[0]?.finish_reason ?? finish;
+      }
+      expect(finish).toBe('stop');
+      expect(text.split(' ').length).toBeGreaterThan(10);
+      expect(await gw.exited).toBe(0);
+      expect(gw.stdout.some((l) => l.includes('"rel.gateway.stopped"'))).toBe(true);
+    } finally {
+      fake.reset();
+      gw.child.kill('SIGKILL');
+    }
+  });
+
+  it('exits non-zero on a bad config file, naming every bad field', async () => {
+    const file = writeConfig(
+      [
+        'server: { port: -1 }',
+        'providers: { fake: { type: grpc, baseURL: "http://x/v1" } }',
+        'models: { chat: { routes: [] } }',
+        'guardrails: { pii: { mode: shred } }',
+      ].join('\n'),
+      'bad.yaml',
+    );
+    const gw = spawnGateway(file);
+    expect(await gw.exited).toBe(1);
+    const err = gw.stderr.join('');
+    expect(err).toContain('bad.yaml');
+    for (const field of ['server.port', 'providers.fake.type', 'models.chat.routes', 'guardrails.pii.mode']) {
+      expect(err).toContain(field);
+    }
+    expect(err).not.toMatch(/\n\s+at /); // no stack trace
+  });
+});

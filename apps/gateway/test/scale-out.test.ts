@@ -1,0 +1,84 @@
+import { type RedisServerHandle, startRedisServer } from '@rel/redis/testing';
+import { FakeProvider } from '@rel/testing';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashKey } from '../src/auth';
+import { type GatewayProcess, spawnGateway, writeConfig } from './child-process';
+import { KEYS, testConfig } from './helpers';
+
+const SPENDER = 'sk-test-spender-0123456789';
+const fake = new FakeProvider();
+let redis: RedisServerHandle;
+let closeFake: () => Promise<void> = async () => {};
+const gateways: GatewayProcess[] = [];
+let urls: string[] = [];
+
+beforeAll(async () => {
+  const [server, r] = await Promise.all([fake.listen(), startRedisServer()]);
+  closeFake = server.close;
+  redis = r;
+  const base = testConfig(server.baseURL);
+  const config = {
+    ...base,
+    store: { type: 'redis', urlEnv: 'REDIS_URL', keyPrefix: 'scale-test:' },
+    keys: [...(base.keys ?? []), { hash: hashKey(SPENDER), org: 'spender', tier: 'pro' }],
+    // $1 per output token; input is free, so a 5-token answer costs exactly $5 (and reserves $5)
+    prices: { 'gpt-primary': { inputPerMTok: 0, outputPerMTok: 1_000_000 } },
+    orgs: { spender: { spendPerDayUsd: 12 } },
+  };
+  const file = writeConfig(config);
+  const env = { REDIS_URL: redis.url, FAKE_API_KEY: 'sk-upstream' };
+  gateways.push(spawnGateway(file, env), spawnGateway(file, env));
+  urls = await Promise.all(gateways.map((g) => g.listening));
+}, 60_000);
+
+afterAll(async () => {
+  for (const g of gateways) g.child.kill('SIGTERM');
+  await Promise.all(gateways.map((g) => g.exited));
+  await redis?.stop();
+  await closeFake();
+});
+
+const clients = (key: string) => urls.map((u) => new OpenAI({ baseURL: `${u}/v1`, apiKey: key, maxRetries: 0 }));
+
+async function alternate(key: string, n: number, body: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming) {
+  const cs = clients(key);
+  const out: (number | 'ok')[] = [];
+  for (let i = 0; i < n; i++) {
+    try {
+      await cs[i % cs.length]?.chat.completions.create(body);
+      out.push('ok');
+    } catch (error) {
+      if (!(error instanceof OpenAI.APIError)) throw error;
+      out.push(error.status ?? 0);
+    }
+  }
+  return out;
+}
+
+describe('two gateway processes sharing one Redis', () => {
+  it("hold an org's rate limit across both processes", async () => {
+    // tier free: 3 requests per minute for org tiny, whichever process serves them
+    const results = await alternate(KEYS.tiny, 6, { model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
+    expect(results).toEqual(['ok', 'ok', 'ok', 429, 429, 429]);
+  });
+
+  it("hold an org's spend ceiling across both processes", async () => {
+    // $12 a day: two $5 answers fit, the third would pass the ceiling on either process
+    const results = await alternate(SPENDER, 6, {
+      model: 'chat',
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 5,
+    });
+    expect(results).toEqual(['ok', 'ok', 429, 429, 429, 429]);
+    const e = await clients(SPENDER)[1]
+      ?.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 })
+      .catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(OpenAI.APIError);
+    expect((e as InstanceType<typeof OpenAI.APIError>).type).toBe('quota_exceeded');
+  });
+
+  it('report ready while Redis answers', async () => {
+    for (const u of urls) expect((await fetch(`${u}/readyz`)).status).toBe(200);
+  });
+});
