@@ -279,14 +279,15 @@ async function baselineCommand(values: Values, io: CliIo): Promise<number> {
   }
   const out = values.out === undefined ? defaultOut : resolve(io.cwd, values.out);
   if (!out) throw new UsageError('--out is required with --from unless --set is given');
+  if (values.from === undefined && unreachable(results)) {
+    const first = results.tasks[0]?.cases[0]?.runs[0]?.error?.message ?? 'no answer';
+    io.stderr.write(`rel-eval: every call failed to reach the target, no baseline written: ${first}\n`);
+    return EXIT_CODES.runFailed;
+  }
   const createdAt = new Date((io.clock ?? systemClock).now()).toISOString();
   await writeBaseline(out, baselineFrom(results, createdAt));
   for (const t of results.tasks) io.stdout.write(`${t.name}: ${t.passed}/${t.passed + t.failed} passed\n`);
   io.stdout.write(`baseline written: ${relative(io.cwd, out) || out}\n`);
-  if (values.from === undefined && unreachable(results)) {
-    io.stderr.write('rel-eval: warning: every call failed to reach the target; this baseline records only failures\n');
-    return EXIT_CODES.runFailed;
-  }
   return EXIT_CODES.ok;
 }
 

@@ -18,6 +18,7 @@ export interface CaseDrop {
  */
 export type TaskVerdictKind = 'pass' | 'regressed' | 'warning' | 'new';
 
+/** One task's comparison with the baseline: counts, drop, p-value, verdict and the cases that fell. */
 export interface TaskVerdict {
   readonly task: string;
   readonly critical: boolean;

@@ -26,8 +26,9 @@ import {
 } from './golden-set-schema';
 import { renderTemplate, splitTemplate } from './template';
 
-/** Gate defaults: a drop of more than 10 points, significant at 5 %. */
+/** Default gate threshold: a task regresses only when its pass rate drops by more than 10 points. */
 export const DEFAULT_THRESHOLD = 0.1;
+/** Default significance level of the one-sided Fisher exact test. */
 export const DEFAULT_ALPHA = 0.05;
 
 /** One case ready to run: the request to send and the compiled assertions. */

@@ -172,6 +172,14 @@ describe('rel-eval changed and baseline', () => {
     expect(after.stdout).toContain('gate: PASS\n');
   });
 
+  it('writes no baseline when no call reaches the target', async () => {
+    await rm(join(dir, 'baseline.json'));
+    const { code, stderr } = await cli('baseline', '--set', 'golden.yaml', '--target', 'http://127.0.0.1:9/v1');
+    expect(code).toBe(EXIT_CODES.runFailed);
+    expect(stderr).toMatch(/no baseline written/);
+    await expect(readFile(join(dir, 'baseline.json'), 'utf8')).rejects.toThrow(/ENOENT/);
+  });
+
   it('writes a baseline from an earlier results.json without running again', async () => {
     expect((await gate('--out', 'prev')).code).toBe(0);
     const before = fake.attempts.length;
