@@ -1,7 +1,10 @@
 import type { RandomSource } from '@rel/core';
 import { z } from 'zod';
 
-/** Options of `decorrelatedJitter`. */
+/**
+ * Options of `decorrelatedJitter`, the default backoff.
+ * @example retry({ backoff: { type: 'decorrelated', baseMs: 1_000, capMs: 8_000 } })
+ */
 export const DecorrelatedJitterSchema = z
   .strictObject({
     type: z.literal('decorrelated'),

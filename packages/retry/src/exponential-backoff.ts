@@ -1,7 +1,10 @@
 import type { RandomSource } from '@rel/core';
 import { z } from 'zod';
 
-/** Options of `exponentialBackoff`: the ceiling doubles from `baseMs` up to `capMs`. */
+/**
+ * Options of `exponentialBackoff`: the ceiling doubles from `baseMs` up to `capMs`.
+ * @example retry({ backoff: { type: 'exponential', baseMs: 200, capMs: 5_000, jitter: 'full' } })
+ */
 export const ExponentialBackoffSchema = z
   .strictObject({
     type: z.literal('exponential'),

@@ -1,7 +1,10 @@
 import { type Clock, RelError } from '@rel/core';
 import { z } from 'zod';
 
-/** Options of hedging (the `hedge` option of `retry` and `retryPolicy`). */
+/**
+ * Options of hedging (the `hedge` option of `retry` and `retryPolicy`).
+ * @example retry({ hedge: { delayMs: 1_500, percentile: 0.95, routes: ['fast-alias'] } })
+ */
 export const HedgeOptionsSchema = z.strictObject({
   /** Start the extra attempt after this delay; with `percentile`, the delay used until enough samples exist. */
   delayMs: z.number().nonnegative().finite().default(1_000),

@@ -2,7 +2,10 @@ import { type Clock, type StateStore, systemClock } from '@rel/core';
 import { z } from 'zod';
 import { parseOptions } from './options';
 
-/** Options of a `RetryBudget`. */
+/**
+ * Options of a `RetryBudget`.
+ * @example new RetryBudget({ ratio: 0.1, minRetriesPerSecond: 5, windowMs: 30_000, store, key: 'rel:retry:openai' })
+ */
 export const RetryBudgetOptionsSchema = z.strictObject({
   /** Retries allowed per request in the window: 0.2 means retries stay under 20% of requests. */
   ratio: z.number().min(0).max(100).default(0.2),

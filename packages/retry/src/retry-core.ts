@@ -122,9 +122,12 @@ export class RetryCore {
 
   #backoff(attempt: number, previous: number): number {
     const b = this.options.backoff;
-    return b.type === 'exponential'
-      ? exponentialBackoff(attempt, b, this.#random)
-      : decorrelatedJitter(previous, b, this.#random);
+    const ms =
+      b.type === 'exponential'
+        ? exponentialBackoff(attempt, b, this.#random)
+        : decorrelatedJitter(previous, b, this.#random);
+    // Whole milliseconds, as timers keep them; flooring keeps the delay within [0, capMs].
+    return Math.floor(ms);
   }
 
   #giveUp(error: unknown, failure: RelFailure, attempts: number, scope: RetryScope): never {

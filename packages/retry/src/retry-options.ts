@@ -5,7 +5,10 @@ import { ExponentialBackoffSchema } from './exponential-backoff';
 import { HedgeOptionsSchema } from './hedge';
 import type { RetryBudget } from './retry-budget';
 
-/** The data options of `retry` and `retryPolicy` (functions and objects are in `RetryHooks`). */
+/**
+ * The data options of `retry` and `retryPolicy` (functions and objects are in `RetryHooks`).
+ * @example RetryOptionsSchema.parse({ maxAttempts: 3 }).backoff // { type: 'decorrelated', baseMs: 500, capMs: 10000 }
+ */
 export const RetryOptionsSchema = z.strictObject({
   /** Attempts in all, the first included (hedges are extra). */
   maxAttempts: z.number().int().min(1).max(100).default(4),

@@ -4,7 +4,10 @@ import { parseOptions } from './options';
 import { RequestTimer } from './request-timer';
 import { deadlineOf, withDeadline } from './signal-deadline';
 
-/** Options of `timeoutPolicy`. */
+/**
+ * Options of `timeoutPolicy`.
+ * @example timeoutPolicy({ totalMs: 5_000, operation: 'embed' })
+ */
 export const TimeoutPolicyOptionsSchema = z.strictObject({
   /** The limit of one `execute` call. */
   totalMs: z.number().positive().finite(),

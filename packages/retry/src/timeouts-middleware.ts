@@ -6,7 +6,10 @@ import { TimedStream } from './timed-stream';
 
 const limit = z.number().positive().finite();
 
-/** Limits of one operation or route. Absent fields are unlimited (or inherited, see `timeouts`). */
+/**
+ * Limits of one operation or route. Absent fields are unlimited (or inherited, see `timeouts`).
+ * @example const chat: TimeoutLimits = { totalMs: 30_000, firstTokenMs: 5_000, idleMs: 10_000 };
+ */
 export const TimeoutLimitsSchema = z.strictObject({
   /** The whole request, stream included. */
   totalMs: limit.optional(),
@@ -17,7 +20,10 @@ export const TimeoutLimitsSchema = z.strictObject({
 });
 export type TimeoutLimits = z.infer<typeof TimeoutLimitsSchema>;
 
-/** Options of `timeouts`. */
+/**
+ * Options of `timeouts`.
+ * @example timeouts({ default: { totalMs: 30_000 }, routes: { 'fast-alias': { totalMs: 8_000 } } })
+ */
 export const TimeoutsOptionsSchema = z.strictObject({
   /** Limits for every request. */
   default: TimeoutLimitsSchema.optional(),
