@@ -26,25 +26,32 @@ import type { RetryOptions } from './retry-options';
  */
 export function retry(options: RetryOptions = {}): Middleware {
   const core = new RetryCore(options, 'retry');
-  return (next) => (req, ctx) => {
-    const clock = core.clock ?? ctx.clock;
-    return core.run(
-      (signal, hedge) => attempt(next, req, ctx, clock, signal, hedge),
-      {
-        signal: ctx.signal,
-        deadline: ctx.deadline,
-        clock,
-        requestId: ctx.requestId,
-        events: ctx.events ?? options.events,
-        route: req.model,
-      },
-      discardResponse,
-    );
+  return (next) => {
+    // A provider handler names its provider (`@rel/providers` attaches `providerName`), so attempts
+    // are recorded against `provider:model` targets as the records expect.
+    const providerName = (next as { providerName?: unknown }).providerName;
+    const prefix = typeof providerName === 'string' ? `${providerName}:` : '';
+    return (req, ctx) => {
+      const clock = core.clock ?? ctx.clock;
+      return core.run(
+        (signal, hedge) => attempt(next, prefix + req.model, req, ctx, clock, signal, hedge),
+        {
+          signal: ctx.signal,
+          deadline: ctx.deadline,
+          clock,
+          requestId: ctx.requestId,
+          events: ctx.events ?? options.events,
+          route: req.model,
+        },
+        discardResponse,
+      );
+    };
   };
 }
 
 async function attempt(
   next: Handler,
+  target: string,
   req: LlmRequest,
   ctx: RequestContext,
   clock: Clock,
@@ -58,7 +65,7 @@ async function attempt(
     let response = await next(req, child);
     if (response.type === 'stream') response = await peekStream(response);
     ctx.recordAttempt({
-      target: req.model,
+      target,
       model: req.model,
       number,
       outcome: 'success',
@@ -69,7 +76,7 @@ async function attempt(
     return response;
   } catch (error) {
     ctx.recordAttempt({
-      target: req.model,
+      target,
       model: req.model,
       number,
       outcome: 'failure',

@@ -143,9 +143,9 @@ describe('retry over HTTP against the fake provider', () => {
     const run = await drive(retry()(provider)(ask, ctx));
     expect(run.value?.type === 'completion' && run.value.message.content).toBeTruthy();
     expect(fake.attempts.map((a) => a.outcome)).toEqual(['fault:server_error', 'ok']);
-    expect(ctx.attempts.map((a) => [a.number, a.outcome, a.failure])).toEqual([
-      [1, 'failure', 'provider_unavailable'],
-      [2, 'success', undefined],
+    expect(ctx.attempts.map((a) => [a.target, a.number, a.outcome, a.failure])).toEqual([
+      ['openai:gpt-primary', 1, 'failure', 'provider_unavailable'],
+      ['openai:gpt-primary', 2, 'success', undefined],
     ]);
     sameKeyOnEveryAttempt(ctx);
   });
