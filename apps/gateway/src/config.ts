@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { BudgetConfigSchema, OrgSchema, PriceSchema, TierSchema } from '@rel/budget';
+import { BudgetConfigSchema, OrgSchema, PriceSchema, TierSchema, createPricer } from '@rel/budget';
 import { BreakerOptionsSchema, SafeDefaultSchema, TriggersSchema } from '@rel/fallback';
 import { PiiTypeSchema } from '@rel/guardrails';
 import { RetryBudgetOptionsSchema, RetryOptionsSchema, TimeoutLimitsSchema, TimeoutsOptionsSchema } from '@rel/retry';
@@ -285,15 +285,26 @@ export function parseConfig(input: unknown, source = '<inline>'): GatewayConfig 
 
 /**
  * The `@rel/budget` configuration a gateway config stands for. An alias without a price of its
- * own is priced as its primary route's model, so the reservation (made before routing, on the
- * alias) and the settlement (on the model that answered, then the alias) use the same table.
+ * own is priced as its primary route's model (from `prices`, else the genai-prices catalog, else
+ * `defaultPrice`), computed once here: the reservation, made before routing on the alias, then
+ * finds it in the table instead of searching the catalog on every request, and the settlement
+ * (on the model that answered, then the alias) agrees with it.
  */
 export function budgetConfigOf(c: GatewayConfig) {
   const prices = { ...c.prices };
+  const pricer = createPricer({
+    prices: c.prices,
+    ...(c.defaultPrice ? { defaultPrice: c.defaultPrice } : {}),
+    logger: { warn() {} },
+  });
+  const M = 1_000_000;
   for (const [alias, m] of Object.entries(c.models)) {
-    const primary = m.routes[0]?.model;
-    if (!Object.hasOwn(prices, alias) && primary && Object.hasOwn(c.prices, primary))
-      prices[alias] = c.prices[primary] as (typeof prices)[string];
+    const primary = m.routes[0];
+    if (Object.hasOwn(prices, alias) || !primary) continue;
+    const provider = c.providers[primary.provider]?.type;
+    const priced = (inputTokens: number, outputTokens: number) =>
+      pricer.price(primary.model, { inputTokens, outputTokens }, provider).cost.totalUsd;
+    prices[alias] = { inputPerMTok: priced(M, 0), outputPerMTok: priced(0, M) };
   }
   const firstTier = Object.keys(c.tiers)[0];
   return {
