@@ -1,0 +1,3 @@
+export async function gatewayBench(): Promise<string> {
+  throw new Error('not yet');
+}

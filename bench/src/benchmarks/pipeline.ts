@@ -1,0 +1,3 @@
+export async function pipelineBench(): Promise<string> {
+  throw new Error('not yet');
+}
