@@ -1,3 +1,4 @@
+import type { StateStore } from '@rel/core';
 import { FakeProvider } from '@rel/testing';
 import OpenAI from 'openai';
 import { type Gateway, createGateway } from '../src/app';
@@ -49,6 +50,8 @@ export function testConfig(baseURL: string, overrides: Partial<GatewayConfigInpu
     ],
     tiers: { pro: { rpm: 10_000 }, free: { rpm: 3 } },
     orgs: { broke: { spendPerDayUsd: 0.0001 } },
+    guardrails: { output: { deny: ['internal use only'] } },
+    features: { suggestions: { critical: false, degraded: 'No suggestions right now.' } },
     ...overrides,
   };
 }
@@ -62,7 +65,10 @@ export interface Stack {
 }
 
 /** The fake provider over HTTP and an in-process gateway in front of it, logs captured. */
-export async function startStack(overrides: Partial<GatewayConfigInput> = {}): Promise<Stack> {
+export async function startStack(
+  overrides: Partial<GatewayConfigInput> = {},
+  options: { store?: StateStore } = {},
+): Promise<Stack> {
   const fake = new FakeProvider();
   const server = await fake.listen();
   const logs: string[] = [];
@@ -71,6 +77,7 @@ export async function startStack(overrides: Partial<GatewayConfigInput> = {}): P
     env: { FAKE_API_KEY: 'sk-upstream-secret' },
     logs: { write: (line: string) => logs.push(line) },
     diagnostics: { write: (line: string) => logs.push(line) },
+    ...(options.store ? { store: options.store } : {}),
   });
   await gateway.start();
   return {

@@ -47,7 +47,7 @@ describe('streaming', () => {
   });
 
   it('ends a stream that cannot be completed with an in-band error event, never a silent truncation', async () => {
-    stack.fake.always('gpt-primary', { type: 'cut_stream', afterChunks: 2 });
+    stack.fake.always('gpt-primary', { type: 'cut_stream', afterChunks: 20 }); // past the 64-character hold-back
     stack.fake.always('gpt-backup', { type: 'cut_stream', afterChunks: 0 });
     const stream = await stack.client().chat.completions.create({ model: 'chat', messages: hi, stream: true });
     let error: unknown;
@@ -60,6 +60,18 @@ describe('streaming', () => {
     expect(text.length).toBeGreaterThan(0);
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect((error as InstanceType<typeof OpenAI.APIError>).type).toBe('unavailable');
+  });
+
+  it('cuts a stream that stalls past the idle limit, with an in-band error after the text so far', async () => {
+    stack.fake.always('gpt-primary', { type: 'stall', afterChunks: 20, stallMs: 2_000 });
+    const stream = await stack.client().chat.completions.create({ model: 'fast', messages: hi, stream: true });
+    let text = '';
+    const error = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    })().catch((e: unknown) => e);
+    expect(text.length).toBeGreaterThan(0);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect(stack.fake.attemptsFor('gpt-backup')).toHaveLength(0); // no prefill-capable fallback on `fast`
   });
 
   it('answers 504 timeout when no route answers within the first-token limits', async () => {
@@ -93,6 +105,51 @@ describe('streaming', () => {
     // the gateway stays healthy and serves the next request
     const res = await stack.client().chat.completions.create({ model: 'chat', messages: hi });
     expect(res.choices[0]?.message.content).toBeTruthy();
+  });
+});
+
+describe('degradation and output policy', () => {
+  it("serves a non-critical feature's degraded answer when every route is down", async () => {
+    stack.fake.always('gpt-primary', { type: 'server_error', status: 503 });
+    stack.fake.always('gpt-backup', { type: 'server_error', status: 503 });
+    const res = await stack
+      .client()
+      .chat.completions.create({ model: 'fast', messages: hi }, { headers: { 'x-rel-feature': 'suggestions' } });
+    expect(res.choices[0]?.message.content).toBe('No suggestions right now.');
+    expect(res.model).toBe('rel-degraded');
+    const critical = await stack
+      .client()
+      .chat.completions.create({ model: 'fast', messages: hi })
+      .catch((e: unknown) => e);
+    expect((critical as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect((critical as InstanceType<typeof OpenAI.APIError>).type).toBe('unavailable');
+  });
+
+  it('blocks an answer with a denied phrase: 422 output_blocked', async () => {
+    stack.fake.fail('gpt-primary', {
+      type: 'status',
+      status: 200,
+      body: {
+        id: 'chatcmpl-deny',
+        object: 'chat.completion',
+        created: 1,
+        model: 'gpt-primary-2024-08-06',
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: 'This memo is INTERNAL   use only.' },
+            finish_reason: 'stop',
+          },
+        ],
+        usage: { prompt_tokens: 5, completion_tokens: 6, total_tokens: 11 },
+      },
+    });
+    const e = await stack
+      .client()
+      .chat.completions.create({ model: 'chat', messages: hi })
+      .catch((error: unknown) => error);
+    expect((e as InstanceType<typeof OpenAI.APIError>).status).toBe(422);
+    expect((e as InstanceType<typeof OpenAI.APIError>).type).toBe('output_blocked');
   });
 });
 
