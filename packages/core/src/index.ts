@@ -58,3 +58,5 @@ export type { StateStore, LimitOp, LimitResult, AcquireResult, SettleEntry } fro
 export { MemoryStore } from './memory-store';
 export type { MemoryStoreOptions } from './memory-store';
 export { collectStream } from './collect-stream';
+export { parseRetryAfter, parseResetDuration, retryAfterFromHeaders } from './retry-after';
+export type { HeaderSource } from './retry-after';

@@ -1,5 +1,11 @@
-import { type Clock, RelError, type RelFailure, systemClock } from '@rel/core';
-import { type HeaderLookup, retryAfterFromHeaders } from './retry-after';
+import {
+  type Clock,
+  type HeaderSource,
+  RelError,
+  type RelFailure,
+  retryAfterFromHeaders,
+  systemClock,
+} from '@rel/core';
 
 /** Longest raw body text kept in a `provider_error` (and in error messages). */
 export const MAX_ERROR_BODY_CHARS = 2000;
@@ -50,7 +56,7 @@ const CONTEXT_WORDING =
  */
 export function mapHttpFailure(
   status: number,
-  headers: HeaderLookup,
+  headers: HeaderSource,
   bodyText: string,
   provider: string,
   clock: Clock = systemClock,

@@ -20,6 +20,4 @@ export type { AnthropicBody } from './anthropic-wire';
 export { mapHttpFailure, parseErrorBody, cutBody, MAX_ERROR_BODY_CHARS } from './http-failure';
 export type { ProviderErrorBody } from './http-failure';
 export { mapNetworkFailure, networkCode } from './network-failure';
-export { parseRetryAfter, parseResetDuration, retryAfterFromHeaders } from './retry-after';
-export type { HeaderLookup } from './retry-after';
 export { replayCompletion } from './replay-completion';

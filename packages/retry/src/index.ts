@@ -15,8 +15,6 @@ export { exponentialBackoff, ExponentialBackoffSchema } from './exponential-back
 export type { ExponentialBackoffOptions } from './exponential-backoff';
 export { decorrelatedJitter, DecorrelatedJitterSchema } from './decorrelated-jitter';
 export type { DecorrelatedJitterOptions } from './decorrelated-jitter';
-export { parseRetryAfter, parseResetDuration, retryAfterFromHeaders } from './retry-after';
-export type { HeaderSource } from './retry-after';
 export { isRetryable, failureOf } from './is-retryable';
 export { LatencyTracker } from './latency-tracker';
 export { withDeadline, deadlineOf } from './signal-deadline';

@@ -1,10 +1,12 @@
 import {
   type Clock,
   type EventHub,
+  type HeaderSource,
   type RandomSource,
   RelError,
   type RelFailure,
   abortReason,
+  retryAfterFromHeaders,
   retryAfterOf,
   systemRandom,
 } from '@rel/core';
@@ -15,7 +17,6 @@ import { runHedged } from './hedge';
 import { failureOf, isRetryable } from './is-retryable';
 import { LatencyTracker } from './latency-tracker';
 import { parseOptions } from './options';
-import { type HeaderSource, retryAfterFromHeaders } from './retry-after';
 import type { RetryBudget } from './retry-budget';
 import { type RetryDecision, type RetryOptions, RetryOptionsSchema } from './retry-options';
 import { withDeadline } from './signal-deadline';

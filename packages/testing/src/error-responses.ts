@@ -1,4 +1,4 @@
-import type { RelFailure } from '@rel/core';
+import { type RelFailure, parseRetryAfter } from '@rel/core';
 import { errorBody } from './openai-wire';
 
 /** One HTTP error answer and the failure an adapter would raise for it. */
@@ -132,18 +132,6 @@ export function statusResponse(
           null,
         );
   return { status: fault.status, headers, body, failure: failureForStatus(fault.status, headers['retry-after'], now) };
-}
-
-/**
- * Parses a `Retry-After` value (delta seconds or an HTTP date) into milliseconds from `now`.
- * @example parseRetryAfter('2', 0) // 2000
- */
-export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 function failureForStatus(status: number, retryAfter: string | undefined, now: number): RelFailure {

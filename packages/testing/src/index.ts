@@ -24,7 +24,6 @@ export {
   invalidRequestResponse,
   prefillRejectedResponse,
   statusResponse,
-  parseRetryAfter,
 } from './error-responses';
 export type { ErrorResponse } from './error-responses';
 export type { Plan, StreamFault } from './plan';

@@ -1,5 +1,7 @@
-/** Headers as a plain lookup, so the parsers serve `fetch`'s `Headers` and plain objects alike. */
-export type HeaderLookup = Pick<Headers, 'get'>;
+/** Headers as a `Headers`-like lookup or a plain record (names in any case). */
+export type HeaderSource =
+  | { get(name: string): string | null }
+  | Readonly<Record<string, string | string[] | undefined>>;
 
 /** Longest wait reported (one day); a longer ask is capped to it. */
 const MAX_WAIT_MS = 86_400_000;
@@ -54,7 +56,8 @@ export function parseResetDuration(value: string | null | undefined): number | u
  * @param now current time in epoch milliseconds (for dates)
  * @example retryAfterFromHeaders(new Headers({ 'retry-after': '2' }), 0) // 2000
  */
-export function retryAfterFromHeaders(headers: HeaderLookup, now: number): number | undefined {
+export function retryAfterFromHeaders(source: HeaderSource, now: number): number | undefined {
+  const headers = lookup(source);
   const ms = headers.get('retry-after-ms');
   if (ms && /^\d+(\.\d+)?$/.test(ms.trim())) return bounded(Number(ms.trim()));
   const after = parseRetryAfter(headers.get('retry-after'), now);
@@ -91,4 +94,15 @@ function parseTimestamp(value: string | null, now: number): number | undefined {
 
 function bounded(ms: number): number | undefined {
   return Number.isFinite(ms) && ms >= 0 ? Math.round(Math.min(ms, MAX_WAIT_MS)) : undefined;
+}
+
+function lookup(source: HeaderSource): { get(name: string): string | null } {
+  if (typeof (source as { get?: unknown }).get === 'function') return source as { get(name: string): string | null };
+  const record = source as Readonly<Record<string, string | string[] | undefined>>;
+  const lower = new Map<string, string>();
+  for (const [key, value] of Object.entries(record)) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) lower.set(key.toLowerCase(), first);
+  }
+  return { get: (name) => lower.get(name) ?? null };
 }
