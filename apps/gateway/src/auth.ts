@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { RelError } from '@rel/core';
 import type { GatewayConfig } from './config';
 
+/** Who a valid API key stands for: its org, tier and allowed model aliases. */
 export interface Caller {
   readonly org: string;
   readonly tier: string;
@@ -10,7 +11,10 @@ export interface Caller {
   readonly keyId: string;
 }
 
-/** `sha256:<hex>` of a key, the form the config file stores. */
+/**
+ * `sha256:<hex>` of a key, the form the config file stores.
+ * @example hashKey('sk-rel-demo-acme') // 'sha256:f0306be3...'
+ */
 export function hashKey(key: string): string {
   return `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }
@@ -18,6 +22,10 @@ export function hashKey(key: string): string {
 /**
  * Resolves API keys to callers. Keys are kept only as SHA-256 digests and compared in constant
  * time against every configured digest, so timing reveals neither the key nor which entry matched.
+ * @example
+ * const ring = new KeyRing(config.keys);
+ * const caller = ring.authenticate(req.headers.authorization); // 401 RelError when unknown
+ * ring.authorize(caller, 'chat'); // 403 RelError when not allowed
  */
 export class KeyRing {
   readonly #entries: ReadonlyArray<{ digest: Buffer; caller: Caller }>;

@@ -209,9 +209,13 @@ export const GatewayConfigSchema = z.strictObject({
     })
     .prefault({}),
 });
+/** A validated configuration, defaults applied. */
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+/** A configuration as written in the file. */
 export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;
+/** One route of a model alias, validated. */
 export type RouteConfig = z.infer<typeof RouteConfig>;
+/** One model alias, validated. */
 export type ModelAliasConfig = z.infer<typeof ModelAlias>;
 
 /** A configuration that failed validation; `issues` names every bad field by its path. */
@@ -225,7 +229,10 @@ export class ConfigError extends Error {
   }
 }
 
-/** The name of a route: its own, else `<provider>:<model>`. */
+/**
+ * The name of a route: its own, else `<provider>:<model>`.
+ * @example routeName({ provider: 'openai', model: 'gpt-4o' }) // 'openai:gpt-4o'
+ */
 export function routeName(route: RouteConfig): string {
   return route.name ?? `${route.provider}:${route.model}`;
 }

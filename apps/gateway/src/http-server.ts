@@ -32,6 +32,10 @@ export interface RunningGateway {
 /**
  * Serves the OpenAI-compatible API: POST /v1/chat/completions, GET /v1/models, /healthz, /readyz, /metrics.
  * Every failure answers OpenAI-style error JSON with the user-visible class as `type`; never a stack trace.
+ * @example
+ * const running = await startHttpServer(gateway); // a `GatewayApp`, usually from `createGateway`
+ * await fetch(`${running.url}/healthz`);
+ * await running.shutdown();
  */
 export async function startHttpServer(app: GatewayApp): Promise<RunningGateway> {
   const { server: s } = app.config;

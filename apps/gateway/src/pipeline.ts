@@ -66,6 +66,10 @@ const when = (on: boolean, mw: () => Middleware): Middleware => (on ? mw() : pas
  *    outcome per route call, so an open breaker skips the route without spending retries; each
  *    retry attempt gets its own first-token, idle and total limits; each provider call gets its
  *    own CLIENT span.
+ *
+ * @example
+ * const { handler } = buildPipeline({ config, telemetry, store, hub, clock: systemClock, env: process.env });
+ * await handler({ model: 'chat', messages: [{ role: 'user', content: 'Hi' }] }, new RequestContext({ events: hub }));
  */
 export function buildPipeline(deps: PipelineDeps): Pipeline {
   const { config, telemetry, store, clock } = deps;

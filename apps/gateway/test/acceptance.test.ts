@@ -79,6 +79,15 @@ describe('acceptance through the official openai client', () => {
     expect(new Set(attempts.map((a) => a.idempotencyKey)).size).toBe(1);
   });
 
+  it('serves a burst the primary keeps rate limiting from the fallback', async () => {
+    stack.fake.always('gpt-primary', { type: 'rate_limit', retryAfterSeconds: 30 });
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => stack.client().chat.completions.create({ model: 'chat', messages: hi })),
+    );
+    expect(answers.map((a) => a.model)).toEqual(Array(5).fill(stack.fake.versionOf('gpt-backup')));
+    expect(stack.fake.attemptsFor('gpt-primary').every((a) => a.outcome === 'fault:rate_limit')).toBe(true);
+  });
+
   it("answers the gateway's own rate limit with 429, rate_limited and Retry-After", async () => {
     const client = stack.client(KEYS.tiny); // tier free: 3 requests per minute
     const results = await Promise.allSettled(
