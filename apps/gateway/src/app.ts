@@ -124,6 +124,15 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     },
     ...(otel.prometheus ? { metrics: otel.prometheus } : {}),
     ready: () => storeReady(store),
+    ...(jsonLines
+      ? {
+          rejected(info: { status: number; code: string; path: string }) {
+            jsonLines.write(
+              `${JSON.stringify({ ts: new Date(clock.now()).toISOString(), level: 'warn', event: 'rel.request.rejected', service: config.telemetry.serviceName, 'http.response.status_code': info.status, 'error.type': info.code, 'url.path': info.path })}\n`,
+            );
+          },
+        }
+      : {}),
     async start() {
       if (running) return running;
       running = await startHttpServer(gateway);

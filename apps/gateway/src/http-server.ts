@@ -19,6 +19,11 @@ export interface GatewayApp {
   metrics?(): Promise<string>;
   /** True when every dependency (the store) answers. */
   ready(): Promise<boolean>;
+  /**
+   * Told about a request refused before the pipeline (bad key, body or model), which telemetry
+   * never sees: status and failure kind only, never the key or the body.
+   */
+  rejected?(info: { status: number; code: string; path: string }): void;
 }
 
 export interface RunningGateway {
@@ -50,7 +55,11 @@ export async function startHttpServer(app: GatewayApp): Promise<RunningGateway> 
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(s.headersTimeoutMs / 2))),
     },
     (req, res) => {
-      route(req, res).catch((error) => sendError(res, toRelError(error)));
+      route(req, res).catch((error) => {
+        const rel = toRelError(error);
+        const status = sendError(res, rel);
+        app.rejected?.({ status, code: rel.failure.kind, path: pathOf(req.url) });
+      });
     },
   );
   server.keepAliveTimeout = 5_000;
@@ -77,17 +86,18 @@ export async function startHttpServer(app: GatewayApp): Promise<RunningGateway> 
       });
     }
     if (path === '/v1/chat/completions') {
-      if (req.method !== 'POST') return sendError(res, invalid(`method ${req.method} not allowed`), 405);
+      if (req.method !== 'POST') {
+        sendError(res, invalid(`method ${req.method} not allowed`), 405);
+        return;
+      }
       if (draining) {
         res.setHeader('connection', 'close');
-        return sendError(
-          res,
-          new RelError({ kind: 'provider_unavailable' }, { message: 'the gateway is shutting down' }),
-        );
+        sendError(res, new RelError({ kind: 'provider_unavailable' }, { message: 'the gateway is shutting down' }));
+        return;
       }
       return chat(req, res);
     }
-    return sendError(res, invalid(`no route ${req.method} ${path}`), 404);
+    sendError(res, invalid(`no route ${req.method} ${path}`), 404);
   }
 
   async function chat(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -261,13 +271,19 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(text);
 }
 
-function sendError(res: ServerResponse, error: RelError, status?: number, headers: Record<string, string> = {}): void {
+function sendError(
+  res: ServerResponse,
+  error: RelError,
+  status?: number,
+  headers: Record<string, string> = {},
+): number {
   const pub = publicError(error);
   const f = pub.failure;
   const code = status ?? pub.info.httpStatus;
   const wait = retryAfterOf(f) ?? (code === 429 || code === 503 ? 1_000 : undefined);
   const all = wait === undefined ? headers : { ...headers, 'retry-after': String(Math.max(1, Math.ceil(wait / 1000))) };
   sendJson(res, code, toErrorBody(pub), all);
+  return code;
 }
 
 /** Reads a JSON body with a size limit (413) and a time limit (408), answering 400 for bad JSON. */

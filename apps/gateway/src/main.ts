@@ -75,7 +75,9 @@ function kindOf(error: unknown): string {
   return error instanceof Error ? error.name : typeof error;
 }
 
-main(process.argv.slice(2)).then(
+// `pnpm start -- --config x` passes the `--` through.
+const args = process.argv.slice(2);
+main(args[0] === '--' ? args.slice(1) : args).then(
   (code) => {
     process.exitCode = code;
     // Redis sockets and exporters are closed by now; exit without waiting on stray timers.

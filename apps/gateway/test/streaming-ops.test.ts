@@ -184,6 +184,10 @@ describe('operations', () => {
       .catch(() => {});
     const lines = stack.logs.filter((l) => l.includes('"rel.request"'));
     expect(lines).toHaveLength(1);
+    const rejected = stack.logs.filter((l) => l.includes('"rel.request.rejected"')).map((l) => JSON.parse(l));
+    expect(rejected).toEqual([
+      expect.objectContaining({ 'http.response.status_code': 403, 'error.type': 'unauthorized' }),
+    ]);
     const record = JSON.parse(lines[0] ?? '{}');
     expect(record['rel.org.id']).toBe('acme');
     expect(record['gen_ai.request.model']).toBe('chat');
