@@ -112,17 +112,10 @@ export async function startHttpServer(app: GatewayApp): Promise<RunningGateway> 
     }
     keys.authorize(caller, request.model);
 
-    const abort = new AbortController();
-    let finished!: () => void;
-    inflight.set(abort, new Promise<void>((resolve) => (finished = resolve)));
-    const onClose = () => {
-      if (!res.writableFinished)
-        abort.abort(new RelError({ kind: 'cancelled', reason: 'client closed the connection' }));
-    };
-    res.on('close', onClose);
     const idempotencyKey = header(req, 'idempotency-key');
     const feature = header(req, 'x-rel-feature');
     const userId = header(req, 'x-rel-user') ?? user;
+    const abort = new AbortController();
     const ctx = app.context(caller, {
       signal: abort.signal,
       ...(idempotencyKey ? { idempotencyKey } : {}),
@@ -130,6 +123,13 @@ export async function startHttpServer(app: GatewayApp): Promise<RunningGateway> 
       ...(userId ? { userId } : {}),
     });
     const headers = { 'x-request-id': ctx.requestId };
+    let finished!: () => void;
+    inflight.set(abort, new Promise<void>((resolve) => (finished = resolve)));
+    const onClose = () => {
+      if (!res.writableFinished)
+        abort.abort(new RelError({ kind: 'cancelled', reason: 'client closed the connection' }));
+    };
+    res.on('close', onClose);
     try {
       const response = await app.handle(request, ctx);
       const id = `chatcmpl-${ctx.requestId.slice(4)}`;
