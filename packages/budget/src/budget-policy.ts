@@ -1,8 +1,6 @@
 import {
   type Clock,
   type Cost,
-  type EventHub,
-  type LimitOp,
   type LimitResult,
   type LlmRequest,
   MemoryStore,
@@ -14,26 +12,15 @@ import {
   newId,
   systemClock,
 } from '@rel/core';
-import { type BudgetConfig, BudgetConfigSchema, type FailMode, type LimitName, failModeOf } from './config';
+import { type BudgetAlert, SpendAlerts } from './alerts';
+import { type BudgetConfig, BudgetConfigSchema } from './config';
 import { type BudgetLogger, type Pricer, createPricer } from './pricing';
-import { type ResolvedScope, resolveScopes } from './scopes';
+import { resolveScopes } from './scopes';
+import { SettlementQueue } from './settlement-queue';
+import { MICROS, type Slot, buildSlots, periodOf, remainingUsd } from './slots';
 import { TokenEstimator } from './token-estimate';
 
-const MINUTE = 60_000;
-const DAY = 86_400_000;
-const MONTH = 30 * DAY;
-/** Spend is counted in integer micro-USD so that sums are exact in every store. */
-const MICROS = 1_000_000;
-const MAX_PENDING = 10_000;
-
-/** An alert: spend in `scope` passed `thresholdPct` of its ceiling for `period`. */
-export interface BudgetAlert {
-  readonly scope: string;
-  readonly period: 'day' | 'month';
-  readonly thresholdPct: number;
-  readonly spentUsd: number;
-  readonly limitUsd: number;
-}
+export type { BudgetAlert } from './alerts';
 
 /**
  * How a reservation was admitted: within every limit, with no limit configured, on a cheaper
@@ -81,18 +68,6 @@ export interface BudgetOptions extends BudgetConfig {
   estimator?: TokenEstimator;
 }
 
-interface Slot {
-  readonly name: LimitName;
-  readonly scope: string;
-  readonly key: string;
-  readonly limit: number;
-  readonly failMode: FailMode;
-  readonly op: LimitOp;
-  /** How this slot is settled: by actual tokens, actual micro-USD, or just ending the lease. */
-  readonly settle?: 'tokens' | 'spend' | 'lease';
-  readonly windowMs: number;
-}
-
 interface Held {
   readonly slots: readonly Slot[];
   readonly ctx: RequestContext | undefined;
@@ -119,12 +94,10 @@ export class BudgetPolicy {
   readonly #pricer: Pricer;
   readonly #estimator: TokenEstimator;
   readonly #logger: BudgetLogger;
-  readonly #onAlert: BudgetOptions['onAlert'];
   readonly #onStoreError: BudgetOptions['onStoreError'];
   readonly #held = new WeakMap<Reservation, Held>();
-  readonly #firedAlerts = new Set<string>();
-  readonly #pending: Array<{ id: string; entries: SettleEntry[] }> = [];
-  readonly #thresholds: readonly number[];
+  readonly #alerts: SpendAlerts;
+  readonly #pending: SettlementQueue;
 
   constructor(options: BudgetOptions = {}) {
     const { store, clock, onAlert, onStoreError, logger, estimator, ...config } = options;
@@ -138,9 +111,16 @@ export class BudgetPolicy {
       logger: this.#logger,
     });
     this.#estimator = estimator ?? new TokenEstimator();
-    this.#onAlert = onAlert;
     this.#onStoreError = onStoreError;
-    this.#thresholds = [...new Set(this.#config.alerts)].sort((a, b) => a - b);
+    this.#alerts = new SpendAlerts({
+      store: this.store,
+      clock: this.#clock,
+      keyPrefix: this.#config.keyPrefix,
+      thresholds: this.#config.alerts,
+      onAlert,
+      logger: this.#logger,
+    });
+    this.#pending = new SettlementQueue(this.store, this.#logger);
   }
 
   /** The pricer this policy charges with (config table, then genai-prices, then the default). */
@@ -161,7 +141,7 @@ export class BudgetPolicy {
     const outputTokens = req.maxTokens ?? this.#config.defaultMaxTokens;
     const costUsd = this.#pricer.price(req.model, { inputTokens: est.tokens, outputTokens }).cost.totalUsd;
     const id = newId('lease');
-    const slots = this.#slots(resolved, id, est.tokens + outputTokens, Math.ceil(costUsd * MICROS));
+    const slots = buildSlots(this.#config, resolved, id, est.tokens + outputTokens, Math.ceil(costUsd * MICROS));
     const base = {
       id,
       model: req.model,
@@ -204,7 +184,7 @@ export class BudgetPolicy {
       // The refusal only says nothing remains; read what was actually spent (it may be past the limit).
       const total = await this.store.total(slot.key, slot.windowMs).catch(() => slot.limit - result.remaining);
       spent.set(slot, total);
-      await this.#alerts(slot, total, resolved.tag, ctx, true);
+      await this.#alerts.check(slot, total, resolved.tag, ctx, true);
     }
     throw this.#refusal(refused, ctx, spent);
   }
@@ -244,7 +224,7 @@ export class BudgetPolicy {
         const total = totals[i] ?? 0;
         const left = Math.max(0, slot.limit - total) / MICROS;
         remaining = remaining === undefined ? left : Math.min(remaining, left);
-        await this.#alerts(slot, total, held.tag, held.ctx, false);
+        await this.#alerts.check(slot, total, held.tag, held.ctx, false);
       }
     }
     if (remaining !== undefined) held.ctx?.setAttribute('rel.budget.remaining', remaining);
@@ -262,70 +242,12 @@ export class BudgetPolicy {
 
   /** Charges deferred while the store was unreachable, still waiting to be written. */
   get pendingSettlements(): number {
-    return this.#pending.length;
-  }
-
-  #slots(resolved: ResolvedScope, leaseId: string, tokens: number, micros: number): Slot[] {
-    const lease = { id: leaseId, ttlMs: this.#config.leaseMs };
-    const slots: Slot[] = [];
-    for (const { scope, limits } of resolved.scopes) {
-      const key = (name: string) => `${this.#config.keyPrefix}{${resolved.tag}}:${scope}:${name}`;
-      const add = (
-        name: LimitName,
-        limit: number | undefined,
-        windowMs: number,
-        make: (k: string) => LimitOp,
-        settle?: Slot['settle'],
-      ) => {
-        if (limit === undefined) return;
-        const k = key(name);
-        slots.push({
-          name,
-          scope,
-          key: k,
-          limit,
-          failMode: failModeOf(this.#config, name),
-          op: make(k),
-          windowMs,
-          ...(settle ? { settle } : {}),
-        });
-      };
-      add('rpm', limits.rpm, MINUTE, (k) => ({
-        type: 'rate',
-        key: k,
-        limit: limits.rpm as number,
-        periodMs: MINUTE,
-        cost: 1,
-      }));
-      add('rpd', limits.rpd, DAY, (k) => ({
-        type: 'rate',
-        key: k,
-        limit: limits.rpd as number,
-        periodMs: DAY,
-        cost: 1,
-      }));
-      const quota =
-        (limit: number, windowMs: number, cost: number) =>
-        (k: string): LimitOp => ({ type: 'quota', key: k, limit, windowMs, cost, lease });
-      if (limits.concurrent !== undefined)
-        add('concurrent', limits.concurrent, 0, quota(limits.concurrent, 0, 1), 'lease');
-      if (limits.tpm !== undefined) add('tpm', limits.tpm, MINUTE, quota(limits.tpm, MINUTE, tokens), 'tokens');
-      if (limits.tpd !== undefined) add('tpd', limits.tpd, DAY, quota(limits.tpd, DAY, tokens), 'tokens');
-      for (const [name, usd, windowMs] of [
-        ['spendPerDayUsd', limits.spendPerDayUsd, DAY],
-        ['spendPerMonthUsd', limits.spendPerMonthUsd, MONTH],
-      ] as const) {
-        if (usd === undefined) continue;
-        const limit = Math.round(usd * MICROS);
-        add(name, limit, windowMs, quota(limit, windowMs, micros), 'spend');
-      }
-    }
-    return slots;
+    return this.#pending.size;
   }
 
   async #acquire(slots: readonly Slot[], ctx: RequestContext | undefined) {
     try {
-      await this.#flushPending();
+      await this.#pending.flush();
       return await this.store.acquire(slots.map((s) => s.op));
     } catch (error) {
       const closed = slots.filter((s) => s.failMode === 'closed');
@@ -346,28 +268,12 @@ export class BudgetPolicy {
   async #settle(id: string, entries: SettleEntry[]): Promise<number[] | undefined> {
     if (entries.length === 0) return [];
     try {
-      await this.#flushPending();
+      await this.#pending.flush();
       return await this.store.settle(id, entries);
     } catch (error) {
-      if (this.#pending.length >= MAX_PENDING) {
-        this.#pending.shift();
-        this.#logger.warn('@rel/budget: too many deferred settlements; dropping the oldest');
-      }
-      if (entries.some((e) => e.amount !== 0)) this.#pending.push({ id, entries });
+      this.#pending.defer(id, entries);
       this.#onStoreError?.(error, 'settle_deferred');
       return undefined;
-    }
-  }
-
-  async #flushPending(): Promise<void> {
-    // Taken off the queue before the await, so two concurrent flushes never write one charge twice.
-    for (let next = this.#pending.shift(); next; next = this.#pending.shift()) {
-      try {
-        await this.store.settle(next.id, next.entries);
-      } catch (error) {
-        this.#pending.unshift(next);
-        throw error;
-      }
     }
   }
 
@@ -385,7 +291,7 @@ export class BudgetPolicy {
       return new RelError(
         {
           kind: 'budget_exceeded',
-          scope: `${slot.scope}:${slot.name === 'spendPerDayUsd' ? 'day' : 'month'}`,
+          scope: `${slot.scope}:${periodOf(slot)}`,
           limitUsd: slot.limit / MICROS,
           spentUsd: (spent?.get(slot) ?? slot.limit - result.remaining) / MICROS,
           retryAfterMs,
@@ -399,53 +305,4 @@ export class BudgetPolicy {
       { cause: result },
     );
   }
-
-  /** Fires due alerts; `atCeiling` (a refused reservation) makes every threshold up to 100% due. */
-  async #alerts(slot: Slot, totalMicros: number, tag: string, ctx: RequestContext | undefined, atCeiling: boolean) {
-    if (this.#thresholds.length === 0) return;
-    const fraction = slot.limit > 0 ? totalMicros / slot.limit : totalMicros > 0 ? Number.POSITIVE_INFINITY : 0;
-    const period = slot.name === 'spendPerDayUsd' ? 'day' : 'month';
-    const index = Math.floor(this.#clock.now() / slot.windowMs);
-    for (const threshold of this.#thresholds) {
-      if (fraction < threshold && !(atCeiling && threshold <= 1)) break;
-      const key = `${this.#config.keyPrefix}{${tag}}:${slot.scope}:alert:${period}:${index}:${threshold}`;
-      if (this.#firedAlerts.has(key)) continue;
-      let first: boolean;
-      try {
-        first = await this.store.compareAndSet(key, undefined, '1', slot.windowMs);
-      } catch {
-        continue; // an unreachable store: better a late alert than a duplicate
-      }
-      if (this.#firedAlerts.size >= 10_000) this.#firedAlerts.clear();
-      this.#firedAlerts.add(key);
-      if (!first) continue;
-      const alert: BudgetAlert = {
-        scope: slot.scope,
-        period,
-        thresholdPct: Math.round(threshold * 100),
-        spentUsd: totalMicros / MICROS,
-        limitUsd: slot.limit / MICROS,
-      };
-      emit(ctx?.events, alert);
-      try {
-        this.#onAlert?.(alert);
-      } catch (error) {
-        this.#logger.warn(`@rel/budget: onAlert threw: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-  }
-}
-
-function emit(events: EventHub | undefined, alert: BudgetAlert): void {
-  events?.emit('budget-alert', { ...alert });
-}
-
-function remainingUsd(slots: readonly Slot[], results: readonly LimitResult[]): number | undefined {
-  let min: number | undefined;
-  slots.forEach((s, i) => {
-    if (s.settle !== 'spend') return;
-    const left = (results[i]?.remaining ?? 0) / MICROS;
-    min = min === undefined ? left : Math.min(min, left);
-  });
-  return min;
 }

@@ -1,6 +1,7 @@
 export { budget } from './budget-middleware';
 export { BudgetPolicy } from './budget-policy';
-export type { BudgetOptions, BudgetAlert, BudgetDecision, Reservation, Settlement } from './budget-policy';
+export type { BudgetOptions, BudgetDecision, Reservation, Settlement } from './budget-policy';
+export type { BudgetAlert } from './alerts';
 export {
   BudgetConfigSchema,
   LimitsSchema,
