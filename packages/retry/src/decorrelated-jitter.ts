@@ -8,8 +8,12 @@ import { z } from 'zod';
 export const DecorrelatedJitterSchema = z
   .strictObject({
     type: z.literal('decorrelated'),
-    /** The smallest delay, and the first "previous" delay. */
-    baseMs: z.number().nonnegative().finite().default(500),
+    /**
+     * The smallest delay, and the first "previous" delay. The default, 1 s, spaces attempts by at
+     * least a second, so a provider that rate-limits without `Retry-After` sees at most 4 attempts
+     * in any 3 s, whatever `maxAttempts` is.
+     */
+    baseMs: z.number().nonnegative().finite().default(1_000),
     /** No delay is ever longer. */
     capMs: z.number().nonnegative().finite().default(10_000),
   })
@@ -25,8 +29,8 @@ export type DecorrelatedJitterOptions = z.output<typeof DecorrelatedJitterSchema
  * @param options the parsed options.
  * @param random a source of uniform numbers in [0, 1).
  * @example
- * let d = 500;
- * d = decorrelatedJitter(d, { type: 'decorrelated', baseMs: 500, capMs: 10_000 }, Math.random); // in [500, 1500]
+ * let d = 1_000;
+ * d = decorrelatedJitter(d, { type: 'decorrelated', baseMs: 1_000, capMs: 10_000 }, Math.random); // in [1000, 3000]
  */
 export function decorrelatedJitter(
   previousMs: number,

@@ -7,15 +7,18 @@ import type { RetryBudget } from './retry-budget';
 
 /**
  * The data options of `retry` and `retryPolicy` (functions and objects are in `RetryHooks`).
- * @example RetryOptionsSchema.parse({ maxAttempts: 3 }).backoff // { type: 'decorrelated', baseMs: 500, capMs: 10000 }
+ * @example RetryOptionsSchema.parse({ maxAttempts: 3 }).backoff // { type: 'decorrelated', baseMs: 1000, capMs: 10000 }
  */
 export const RetryOptionsSchema = z.strictObject({
   /** Attempts in all, the first included (hedges are extra). */
   maxAttempts: z.number().int().min(1).max(100).default(4),
-  /** Delay between attempts when the failure names no wait. Default: decorrelated jitter, 500 ms to 10 s. */
+  /**
+   * Delay between attempts when the failure names no wait. Default: decorrelated jitter from 1 s
+   * to 10 s, so attempts are at least 1 s apart (at most 4 in the first 3 s of a 429 storm).
+   */
   backoff: z
     .discriminatedUnion('type', [ExponentialBackoffSchema, DecorrelatedJitterSchema])
-    .default({ type: 'decorrelated', baseMs: 500, capMs: 10_000 }),
+    .default({ type: 'decorrelated', baseMs: 1_000, capMs: 10_000 }),
   /** The longest wait honoured from a `Retry-After` or reset hint; longer hints are clamped to it. */
   maxRetryAfterMs: z.number().nonnegative().finite().default(30_000),
   /** No attempt starts with less than this left before the deadline. */

@@ -316,6 +316,35 @@ describe('retryPolicy', () => {
   });
 });
 
+describe('retryPolicy default backoff', () => {
+  it('property: a 429 storm without Retry-After gets at most 4 attempts in any 3 s, whatever maxAttempts and the jitter draws', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 10 }),
+        fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 1, maxLength: 12 }),
+        async (maxAttempts, draws) => {
+          const clock = new FakeClock(0);
+          let i = 0;
+          const policy = retryPolicy({ clock, maxAttempts, random: () => draws[i++ % draws.length]! });
+          const at: number[] = [];
+          const run = observe(
+            policy.execute(async () => {
+              at.push(clock.now());
+              throw rateLimited();
+            }),
+          );
+          await clock.runAll();
+          await run.promise;
+          expect(kindOf(run.error)).toBe('rate_limited');
+          expect(at).toHaveLength(maxAttempts);
+          for (const t of at) expect(at.filter((u) => u >= t && u <= t + 3_000).length).toBeLessThanOrEqual(4);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('retryPolicy with a shared budget', () => {
   it('property: over any sequence of outcomes, retries stay within ratio x requests plus the floor', async () => {
     await fc.assert(
