@@ -17,7 +17,14 @@ afterAll(() => closeFake());
 describe('the rel-gateway process', () => {
   it('on SIGTERM refuses new connections, finishes the in-flight stream, and exits 0', async () => {
     fake.model('gpt-primary', { chunkDelayMs: 25, outputTokens: 40 }); // about one second of stream
-    const gw = spawnGateway(writeConfig(testConfig(baseURL)), { FAKE_API_KEY: 'sk-upstream' });
+    // generous limits: this proves draining, not speed, and the machine may be busy
+    const base = testConfig(baseURL);
+    const config = {
+      ...base,
+      server: { ...base.server, shutdownGraceMs: 30_000 },
+      defaults: { ...base.defaults, attempt: { totalMs: 30_000, firstTokenMs: 10_000, idleMs: 10_000 } },
+    };
+    const gw = spawnGateway(writeConfig(config), { FAKE_API_KEY: 'sk-upstream' });
     try {
       const url = await gw.listening;
       const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: KEYS.acme, maxRetries: 0 });
@@ -33,7 +40,7 @@ describe('the rel-gateway process', () => {
 
       // new connections are refused while the stream goes on
       let refused = false;
-      for (let i = 0; i < 100 && !refused; i++) {
+      for (let i = 0; i < 250 && !refused; i++) {
         refused = await fetch(`${url}/healthz`).then(
           () => false,
           (e: Error & { cause?: { code?: string } }) => e.cause?.code === 'ECONNREFUSED',

@@ -63,7 +63,7 @@ describe('streaming', () => {
   });
 
   it('cuts a stream that stalls past the idle limit, with an in-band error after the text so far', async () => {
-    stack.fake.always('gpt-primary', { type: 'stall', afterChunks: 20, stallMs: 2_000 });
+    stack.fake.always('gpt-primary', { type: 'stall', afterChunks: 20, stallMs: 3_000 });
     const stream = await stack.client().chat.completions.create({ model: 'fast', messages: hi, stream: true });
     let text = '';
     const error = await (async () => {
