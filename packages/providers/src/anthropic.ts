@@ -25,6 +25,11 @@ export const AnthropicOptionsSchema = z.strictObject({
   defaultMaxTokens: z.number().int().positive().default(4096),
   /** An SSE event whose data is not valid JSON: `skip` it (default) or `fail` the stream with `provider_error`. */
   onMalformedEvent: z.enum(['skip', 'fail']).default('skip'),
+  /**
+   * Largest single server-sent event accepted, in characters; a bigger one fails the stream with
+   * `provider_error` instead of growing memory without bound. Default 4 MiB.
+   */
+  maxEventChars: z.number().int().positive().optional(),
 });
 
 /** What `anthropic` accepts: the schema's fields plus a `fetch` to call (default: the runtime's). */
@@ -91,7 +96,13 @@ export function anthropic(options: AnthropicOptions): ProviderHandler {
         type: 'stream',
         requestedModel: req.model,
         provider,
-        chunks: guardStream(res.body, ctx, decode, link.release),
+        chunks: guardStream(
+          res.body,
+          ctx,
+          decode,
+          link.release,
+          opts.maxEventChars === undefined ? {} : { maxEventChars: opts.maxEventChars },
+        ),
       };
     } finally {
       if (!handedOff) link.release();

@@ -1,5 +1,6 @@
 import { RelError, type RequestContext, type StreamChunk, abortReason, toRelError, zeroUsage } from '@rel/core';
-import { type SseEvent, parseSse } from './sse-parser';
+import { readAhead } from './read-ahead';
+import { type SseEvent, type SseParserOptions, parseSse } from './sse-parser';
 
 /** Turns parsed events into stream chunks (one per wire format). */
 export type StreamDecoder = (events: AsyncIterable<SseEvent>) => AsyncIterable<StreamChunk>;
@@ -12,7 +13,11 @@ export type StreamDecoder = (events: AsyncIterable<SseEvent>) => AsyncIterable<S
  * - any other error while reading (socket reset, terminated body) is `stream_interrupted` with
  *   the count of chunks yielded;
  * - the `finish` chunk records its usage on the context, exactly once;
- * - stopping the iteration early (or finishing) releases the connection, then calls `release`.
+ * - stopping the iteration early (or finishing) releases the connection, then calls `release`;
+ * - the body is read ahead of a slow consumer (up to 1 MiB), so every byte received before a
+ *   connection breaks is decoded and yielded before the failure: `emittedChunks` counts exactly
+ *   what the server sent before the cut.
+ * @param options - `maxEventChars` bounds one server-sent event (see `SseParserOptions`).
  * @throws RelError only
  */
 export async function* guardStream(
@@ -20,26 +25,20 @@ export async function* guardStream(
   ctx: RequestContext,
   decode: StreamDecoder,
   release?: () => void,
+  options: SseParserOptions = {},
 ): AsyncGenerator<StreamChunk, void, undefined> {
   const signal = ctx.signal;
   const reader = body.getReader();
   let ended = false;
   const onAbort = () => void reader.cancel(signal.reason).catch(() => {});
   signal.addEventListener('abort', onAbort, { once: true });
-  async function* bytes(): AsyncGenerator<Uint8Array> {
-    for (;;) {
-      const next = await reader.read();
-      if (next.done) {
-        ended = true;
-        return;
-      }
-      yield next.value;
-    }
-  }
+  const onEnd = () => {
+    ended = true;
+  };
   let emitted = 0;
   try {
     if (signal.aborted) throw signal.reason;
-    for await (const chunk of decode(parseSse(bytes()))) {
+    for await (const chunk of decode(parseSse(readAhead(reader, onEnd), options))) {
       if (signal.aborted) throw signal.reason;
       if (chunk.type === 'finish') ctx.recordUsage(chunk.usage ?? zeroUsage);
       emitted++;

@@ -150,6 +150,28 @@ describe('openaiCompatible against the fake provider over HTTP', () => {
     expect(ctx.usage).toEqual({ inputTokens: 0, outputTokens: 0 });
   });
 
+  it('gives a slow consumer every chunk sent before a cut: exactly N, every time', async () => {
+    fake.model('gpt-cut-slow', { outputTokens: 60 });
+    for (let run = 0; run < 3; run++) {
+      fake.fail('gpt-cut-slow', { type: 'cut_stream', afterChunks: 40 });
+      const res = await client()(ask('gpt-cut-slow', { stream: true }), new RequestContext());
+      if (res.type !== 'stream') throw new Error('expected a stream');
+      let texts = 0;
+      let error: unknown;
+      try {
+        for await (const c of res.chunks) {
+          if (c.type === 'text-delta') texts++;
+          // A consumer slower than the network: the cut arrives while chunks wait to be read.
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+      } catch (e) {
+        error = e;
+      }
+      expect(texts).toBe(40);
+      expect(failureOf(error)).toEqual({ kind: 'stream_interrupted', emittedChunks: 40 });
+    }
+  });
+
   it('fails a stream that closes cleanly without a finish reason with stream_interrupted', async () => {
     fake.fail('gpt-stall', { type: 'stall', afterChunks: 2, stallMs: 5 });
     const { error } = await drain(await client()(ask('gpt-stall', { stream: true }), new RequestContext()));

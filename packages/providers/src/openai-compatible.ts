@@ -26,6 +26,11 @@ export const OpenAiCompatibleOptionsSchema = z.strictObject({
   maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']).default('max_tokens'),
   /** An SSE event whose data is not valid JSON: `skip` it (default) or `fail` the stream with `provider_error`. */
   onMalformedEvent: z.enum(['skip', 'fail']).default('skip'),
+  /**
+   * Largest single server-sent event accepted, in characters; a bigger one fails the stream with
+   * `provider_error` instead of growing memory without bound. Default 4 MiB.
+   */
+  maxEventChars: z.number().int().positive().optional(),
 });
 
 /** What `openaiCompatible` accepts: the schema's fields plus a `fetch` to call (default: the runtime's). */
@@ -95,7 +100,13 @@ export function openaiCompatible(options: OpenAiCompatibleOptions): ProviderHand
         type: 'stream',
         requestedModel: req.model,
         provider,
-        chunks: guardStream(res.body, ctx, decode, link.release),
+        chunks: guardStream(
+          res.body,
+          ctx,
+          decode,
+          link.release,
+          opts.maxEventChars === undefined ? {} : { maxEventChars: opts.maxEventChars },
+        ),
       };
     } finally {
       if (!handedOff) link.release();

@@ -1,4 +1,4 @@
-import { RelError } from '@rel/core';
+import { RelError, UsageSchema } from '@rel/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fixture } from '../test/fixture-server';
@@ -119,5 +119,17 @@ describe('decodeOpenAiStream properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('decodeOpenAiStream usage', () => {
+  it('keeps token counts valid when a server reports negative, fractional or non-finite ones', async () => {
+    const body =
+      'data: {"choices":[{"delta":{"content":"a"},"finish_reason":"stop"}]}\n\n' +
+      'data: {"choices":[],"usage":{"prompt_tokens":-3,"completion_tokens":2.6,"prompt_tokens_details":{"cached_tokens":-1},"completion_tokens_details":{"reasoning_tokens":1e400}}}\n\n';
+    const { chunks, error, ctx } = await run([enc.encode(body)], decode);
+    expect(error).toBeUndefined();
+    expect(chunks.at(-1)).toEqual({ type: 'finish', finishReason: 'stop', usage: { inputTokens: 0, outputTokens: 3 } });
+    expect(UsageSchema.safeParse(ctx.usage).success).toBe(true);
   });
 });

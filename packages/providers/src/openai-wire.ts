@@ -73,7 +73,8 @@ function toWireMessage(m: LlmRequest['messages'][number]): Record<string, unknow
   }
 }
 
-const num = z.number().nullish();
+/** A token count; anything else (Infinity from `1e400`, a string) is read as absent rather than failing the chunk. */
+const num = z.number().nullish().catch(undefined);
 
 /** OpenAI's `usage` object; every field optional and nullable, as servers differ. */
 export const OpenAiUsageSchema = z.looseObject({
@@ -184,12 +185,20 @@ export function mapOpenAiFinish(reason: string | null | undefined, hasToolCalls:
   }
 }
 
-/** Maps OpenAI's usage, keeping cached and reasoning tokens when the server reports them. */
+/**
+ * Maps OpenAI's usage, keeping cached and reasoning tokens when the server reports them. Counts
+ * that are not whole non-negative numbers (a misbehaving server's `-3`, `2.6`, `1e400`) are
+ * rounded or dropped, so the usage recorded and billed is always valid.
+ */
 export function fromOpenAiUsage(u: OpenAiUsage | null | undefined): Usage {
-  const usage: Usage = { inputTokens: u?.prompt_tokens ?? 0, outputTokens: u?.completion_tokens ?? 0 };
-  const cached = u?.prompt_tokens_details?.cached_tokens;
-  const reasoning = u?.completion_tokens_details?.reasoning_tokens;
-  if (typeof cached === 'number') usage.cachedInputTokens = cached;
-  if (typeof reasoning === 'number') usage.reasoningTokens = reasoning;
+  const usage: Usage = { inputTokens: tokens(u?.prompt_tokens) ?? 0, outputTokens: tokens(u?.completion_tokens) ?? 0 };
+  const cached = tokens(u?.prompt_tokens_details?.cached_tokens);
+  const reasoning = tokens(u?.completion_tokens_details?.reasoning_tokens);
+  if (cached !== undefined) usage.cachedInputTokens = cached;
+  if (reasoning !== undefined) usage.reasoningTokens = reasoning;
   return usage;
+}
+
+function tokens(n: number | null | undefined): number | undefined {
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? Math.round(n) : undefined;
 }

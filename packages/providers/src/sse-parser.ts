@@ -60,32 +60,32 @@ export class SseDecoder {
     return events;
   }
 
+  /**
+   * Splits `text` into lines. The pending partial line (`#buf`) never holds a line break, so only
+   * the new text is scanned: a huge line arriving in many small reads costs linear time, not
+   * quadratic.
+   */
   #feed(text: string): SseEvent[] {
     const events: SseEvent[] = [];
     if (text === '') return events;
-    let buf = this.#buf + text;
     let start = 0;
-    if (this.#skipLf && buf.charCodeAt(0) === 10) start = 1;
+    if (this.#skipLf && text.charCodeAt(0) === 10) start = 1;
     this.#skipLf = false;
-    for (let i = start; i < buf.length; i++) {
-      const c = buf.charCodeAt(i);
+    for (let i = start; i < text.length; i++) {
+      const c = text.charCodeAt(i);
       if (c !== 10 && c !== 13) continue;
-      const event = this.#line(buf.slice(start, i));
+      const line = this.#buf === '' ? text.slice(start, i) : this.#buf + text.slice(start, i);
+      this.#buf = '';
+      const event = this.#line(line);
       if (event) events.push(event);
       if (c === 13) {
-        if (i + 1 === buf.length) this.#skipLf = true;
-        else if (buf.charCodeAt(i + 1) === 10) i++;
+        if (i + 1 === text.length) this.#skipLf = true;
+        else if (text.charCodeAt(i + 1) === 10) i++;
       }
       start = i + 1;
     }
-    buf = buf.slice(start);
-    if (buf.length + this.#data.length > this.#max) {
-      throw new RelError(
-        { kind: 'provider_error', body: `server-sent event longer than ${this.#max} characters` },
-        { cause: new Error('SSE event too large') },
-      );
-    }
-    this.#buf = buf;
+    if (start < text.length) this.#buf += text.slice(start);
+    if (this.#buf.length + this.#data.length > this.#max) throw tooLarge(this.#max);
     return events;
   }
 
@@ -99,12 +99,7 @@ export class SseDecoder {
     if (field === 'data') {
       this.#data = this.#hasData ? `${this.#data}\n${value}` : value;
       this.#hasData = true;
-      if (this.#data.length > this.#max) {
-        throw new RelError(
-          { kind: 'provider_error', body: `server-sent event longer than ${this.#max} characters` },
-          { cause: new Error('SSE event too large') },
-        );
-      }
+      if (this.#data.length > this.#max) throw tooLarge(this.#max);
     } else if (field === 'event') this.#event = value;
     else if (field === 'id' && !value.includes('\0')) this.#id = value;
     return undefined;
@@ -119,6 +114,13 @@ export class SseDecoder {
     this.#hasData = false;
     return this.#id === undefined ? { event, data } : { event, data, id: this.#id };
   }
+}
+
+function tooLarge(max: number): RelError {
+  return new RelError(
+    { kind: 'provider_error', body: `server-sent event longer than ${max} characters` },
+    { cause: new Error('SSE event too large') },
+  );
 }
 
 /**

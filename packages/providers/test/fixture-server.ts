@@ -29,6 +29,11 @@ export interface RecordedRequest {
 export interface FixtureServer {
   readonly baseURL: string;
   readonly requests: RecordedRequest[];
+  /**
+   * Connections that carried a request and are still open. (undici may open a spare idle
+   * connection after an abort; it carries no request and is not counted.)
+   */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -46,7 +51,9 @@ export function fixture(name: string): string {
 export async function startFixtureServer(routes: Record<string, FixtureRoute>): Promise<FixtureServer> {
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
+  const busy = new Set<Socket>();
   const server = createServer(async (req, res) => {
+    if (!req.socket.destroyed) busy.add(req.socket);
     const raw = await readBody(req);
     const body = JSON.parse(raw) as Record<string, unknown>;
     const headers: Record<string, string> = {};
@@ -79,13 +86,17 @@ export async function startFixtureServer(routes: Record<string, FixtureRoute>): 
   });
   server.on('connection', (s) => {
     sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+    s.on('close', () => {
+      sockets.delete(s);
+      busy.delete(s);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     baseURL: `http://127.0.0.1:${port}/v1`,
     requests,
+    connections: () => busy.size,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
