@@ -1,6 +1,6 @@
 export { router, RouterOptionsSchema } from './router';
 export type { RouterOptions, Router } from './router';
-export { TargetFieldsSchema } from './target';
+export { TargetFieldsSchema, ROUTE_TARGET_ATTRIBUTE } from './target';
 export type { Target, RoutedTarget, TargetResult } from './target';
 export { TriggersSchema, fallbackReason } from './triggers';
 export type { TriggerOptions, Triggers } from './triggers';

@@ -50,6 +50,13 @@ export interface Target {
   contextWindow?: number;
 }
 
+/**
+ * The context attribute the router sets, for the duration of each target call, to the name of the
+ * target it is calling. `@rel/retry` reads it (same key) to record attempts against route targets.
+ * @example ctx.getAttribute(ROUTE_TARGET_ATTRIBUTE) // 'primary', inside the target `primary`'s middlewares
+ */
+export const ROUTE_TARGET_ATTRIBUTE = 'rel.route.target';
+
 /** A target ready to be called, as the router holds it. */
 export interface RoutedTarget {
   readonly name: string;
@@ -80,13 +87,18 @@ export interface TargetDeps {
 
 /**
  * Builds a callable target. Failures come back as values, not exceptions.
+ *
+ * Provider calls are counted per request id while a call is in flight (hedges count: they are
+ * calls too), and the entry is dropped when the last call of that request id returns, so the map
+ * holds at most the requests in flight (`inFlightRequests`).
  * @throws RelError `invalid_request` naming the bad field.
+ * @internal
  */
 export function routedTarget(
   target: Target,
   fields: z.output<typeof TargetFieldsSchema>,
   deps: TargetDeps,
-): RoutedTarget {
+): RoutedTarget & { readonly inFlightRequests: number } {
   const counts = new Map<string, { calls: number; users: number }>();
   const counting: Handler = (req, ctx) => {
     const entry = counts.get(ctx.requestId);
@@ -114,12 +126,18 @@ export function routedTarget(
     supportsPrefill: fields.supportsPrefill,
     contextWindow: fields.contextWindow,
     breaker,
+    get inFlightRequests() {
+      return counts.size;
+    },
     async call(req, ctx) {
       const id = ctx.requestId;
       let entry = counts.get(id);
       if (!entry) counts.set(id, (entry = { calls: 0, users: 0 }));
       entry.users++;
       const before = entry.calls;
+      // Names this target to the middlewares (retry records attempts against it) while it runs.
+      const outer = ctx.getAttribute(ROUTE_TARGET_ATTRIBUTE);
+      ctx.setAttribute(ROUTE_TARGET_ATTRIBUTE, fields.name);
       try {
         const response = await pipeline(req.model === fields.model ? req : { ...req, model: fields.model }, ctx);
         return { ok: true, response, calls: entry.calls - before };
@@ -127,6 +145,7 @@ export function routedTarget(
         return { ok: false, error, calls: entry.calls - before };
       } finally {
         if (--entry.users === 0) counts.delete(id);
+        if (ctx.getAttribute(ROUTE_TARGET_ATTRIBUTE) === fields.name) ctx.setAttribute(ROUTE_TARGET_ATTRIBUTE, outer);
       }
     },
   };

@@ -1,4 +1,5 @@
-export { retry } from './retry-middleware';
+export { retry, ROUTE_TARGET_ATTRIBUTE } from './retry-middleware';
+export type { RetryMiddlewareOptions } from './retry-middleware';
 export { retryPolicy } from './retry-policy';
 export type { RetryPolicy } from './retry-policy';
 export { RetryOptionsSchema } from './retry-options';

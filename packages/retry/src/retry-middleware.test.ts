@@ -227,3 +227,54 @@ describe('retry middleware', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('retry middleware: the target an attempt is recorded against', () => {
+  const failOnce = (): Handler => {
+    let calls = 0;
+    return async () => {
+      if (++calls === 1) throw unavailable();
+      return completion();
+    };
+  };
+  const fast = { backoff: { type: 'decorrelated' as const, baseMs: 10, capMs: 10 } };
+
+  async function targets(mw: ReturnType<typeof retry>, handler: Handler, ctx: RequestContext, clock: FakeClock) {
+    const run = observe(mw(handler)(req, ctx));
+    await clock.runAll();
+    await run.promise;
+    expect(run.error).toBeUndefined();
+    return ctx.attempts.map((a) => [a.target, a.model]);
+  }
+
+  it('uses the `target` option when given', async () => {
+    const clock = new FakeClock(0);
+    const { ctx } = context(clock);
+    expect(await targets(retry({ ...fast, target: 'primary' }), failOnce(), ctx, clock)).toEqual([
+      ['primary', 'gpt-primary'],
+      ['primary', 'gpt-primary'],
+    ]);
+  });
+
+  it('otherwise uses the route target a router put in the context (rel.route.target)', async () => {
+    const clock = new FakeClock(0);
+    const { ctx } = context(clock);
+    ctx.setAttribute('rel.route.target', 'backup');
+    expect(await targets(retry(fast), failOnce(), ctx, clock)).toEqual([
+      ['backup', 'gpt-primary'],
+      ['backup', 'gpt-primary'],
+    ]);
+  });
+
+  it('otherwise provider:model when the handler names its provider, else the model', async () => {
+    const clock = new FakeClock(0);
+    const named = Object.assign(failOnce(), { providerName: 'openai' });
+    const a = context(clock).ctx;
+    expect((await targets(retry(fast), named, a, clock))[0]).toEqual(['openai:gpt-primary', 'gpt-primary']);
+    const b = context(clock).ctx;
+    expect((await targets(retry(fast), failOnce(), b, clock))[0]).toEqual(['gpt-primary', 'gpt-primary']);
+  });
+
+  it('rejects an empty target, naming the field', () => {
+    expect(() => retry({ target: '' })).toThrow(/"target"/);
+  });
+});

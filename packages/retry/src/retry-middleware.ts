@@ -5,6 +5,27 @@ import { RetryCore } from './retry-core';
 import type { RetryOptions } from './retry-options';
 
 /**
+ * The context attribute a routing layer (`@rel/fallback`'s router) sets to the name of the route
+ * target it is calling, so attempts are recorded against that target without this package
+ * depending on the router.
+ * @example ctx.getAttribute(ROUTE_TARGET_ATTRIBUTE) // 'primary' while the router calls its target `primary`
+ */
+export const ROUTE_TARGET_ATTRIBUTE = 'rel.route.target';
+
+/**
+ * Options of the `retry` middleware: those of `retryPolicy`, plus the target attempts are recorded against.
+ * @example retry({ maxAttempts: 3, target: 'openai-east' })
+ */
+export interface RetryMiddlewareOptions extends RetryOptions {
+  /**
+   * The route target named in each `AttemptRecord`. Default: the `rel.route.target` context
+   * attribute (set by `@rel/fallback`'s router), else `provider:model` when the wrapped handler
+   * names its provider, else the request's model.
+   */
+  target?: string;
+}
+
+/**
  * Retries for LLM handlers, as a middleware. Each attempt runs on a child context
  * (`ctx.derive({ attempt })`) that shares the request's records and its `idempotencyKey`, so every
  * attempt and hedge of one logical request sends the same `Idempotency-Key`; each attempt is
@@ -24,8 +45,12 @@ import type { RetryOptions } from './retry-options';
  *   retry({ maxAttempts: 4, budget: new RetryBudget({ ratio: 0.2 }) }),
  * )(openaiCompatible({ baseURL, apiKey }));
  */
-export function retry(options: RetryOptions = {}): Middleware {
-  const core = new RetryCore(options, 'retry');
+export function retry(options: RetryMiddlewareOptions = {}): Middleware {
+  const { target: fixed, ...policy } = options;
+  if (fixed !== undefined && (typeof fixed !== 'string' || fixed.length === 0)) {
+    throw new TypeError('retry: invalid option "target": expected a non-empty string');
+  }
+  const core = new RetryCore(policy, 'retry');
   return (next) => {
     // A provider handler names its provider (`@rel/providers` attaches `providerName`), so attempts
     // are recorded against `provider:model` targets as the records expect.
@@ -33,8 +58,10 @@ export function retry(options: RetryOptions = {}): Middleware {
     const prefix = typeof providerName === 'string' ? `${providerName}:` : '';
     return (req, ctx) => {
       const clock = core.clock ?? ctx.clock;
+      const routed = fixed ?? ctx.getAttribute(ROUTE_TARGET_ATTRIBUTE);
+      const target = typeof routed === 'string' && routed.length > 0 ? routed : prefix + req.model;
       return core.run(
-        (signal, hedge) => attempt(next, prefix + req.model, req, ctx, clock, signal, hedge),
+        (signal, hedge) => attempt(next, target, req, ctx, clock, signal, hedge),
         {
           signal: ctx.signal,
           deadline: ctx.deadline,
