@@ -80,3 +80,57 @@ describe('MemoryStore.compareAndSet', () => {
     expect(wins.filter(Boolean)).toHaveLength(1);
   });
 });
+
+describe('MemoryStore bounds', () => {
+  it('reclaims expired keys through the cursor sweep before maxKeys is reached: no live key is ever evicted', async () => {
+    const clock = new FakeClock(0);
+    const maxKeys = 300;
+    const ttl = 100;
+    const s = new MemoryStore({ clock, maxKeys });
+    // Long-lived keys written first sit at the head of the map and must not stall the sweep.
+    await s.set('config', 'kept');
+    await s.set('monthly', 'kept', 30 * 86_400_000);
+    let largest = 0;
+    // 5,000 distinct keys (16x maxKeys), one per tick, each living `ttl` ticks: ~100 live at any time.
+    for (let i = 0; i < 5000; i++) {
+      await s.set(`user:${i}`, 'v', ttl);
+      largest = Math.max(largest, s.size);
+      await clock.advance(1);
+    }
+    expect(largest).toBeLessThan(maxKeys);
+    // Every key still within its TTL is present: eviction never had to take a live one.
+    for (let i = 5000 - ttl + 1; i < 5000; i++) expect(await s.get(`user:${i}`)).toBe('v');
+    expect(await s.get('config')).toBe('kept');
+    expect(await s.get('monthly')).toBe('kept');
+    // And the expired ones are gone from memory, not just unreadable.
+    expect(s.size).toBeLessThanOrEqual(2 + ttl * 2);
+  });
+
+  it('reclaims expired quota and rate keys too (a million users do not pile up)', async () => {
+    const clock = new FakeClock(1_700_000_040_000);
+    const s = new MemoryStore({ clock, maxKeys: 500 });
+    let largest = 0;
+    for (let i = 0; i < 4000; i++) {
+      await s.acquire([
+        { type: 'rate', key: `r:${i}`, limit: 10, periodMs: 1000, cost: 1 },
+        { type: 'quota', key: `q:${i}`, limit: 10, windowMs: 1000, cost: 1, lease: { id: `L${i}`, ttlMs: 500 } },
+      ]);
+      if (i % 2) await s.settle(`L${i}`, [{ key: `q:${i}`, windowMs: 1000, amount: 1 }]);
+      largest = Math.max(largest, s.size);
+      await clock.advance(5);
+    }
+    expect(largest).toBeLessThan(500);
+  });
+
+  it('a release at capacity does not evict a live key (an already-expired entry is not written)', async () => {
+    const clock = new FakeClock(0);
+    const s = new MemoryStore({ clock, maxKeys: 2 });
+    await s.set('a', '1');
+    await s.set('b', '2');
+    // Releasing an unknown lease on a concurrency key leaves nothing to keep.
+    expect(await s.settle('gone', [{ key: 'conc', windowMs: 0, amount: 0 }])).toEqual([0]);
+    expect(await s.get('a')).toBe('1');
+    expect(await s.get('b')).toBe('2');
+    expect(s.size).toBe(2);
+  });
+});

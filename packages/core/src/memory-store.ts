@@ -4,6 +4,7 @@ import {
   type LimitOp,
   type LimitResult,
   type SettleEntry,
+  type SettleOptions,
   type StateStore,
   bucketWidth,
 } from './store';
@@ -55,8 +56,11 @@ export class MemoryStore implements StateStore {
     return { allowed, results: plans.map((p) => (allowed || !p.result.allowed ? p.result : p.unchanged)) };
   }
 
-  async settle(leaseId: string, entries: readonly SettleEntry[]): Promise<number[]> {
+  async settle(leaseId: string, entries: readonly SettleEntry[], options: SettleOptions = {}): Promise<number[]> {
     const now = this.#clock.now();
+    if (options.onlyIfHeld && !entries.some((e) => this.#quota(e.key, now).leases.has(leaseId))) {
+      return entries.map((e) => this.#quotaTotal(this.#quota(e.key, now), e.windowMs, now));
+    }
     return entries.map((e) => {
       const q = this.#quota(e.key, now);
       q.leases.delete(leaseId);
@@ -223,7 +227,10 @@ export class MemoryStore implements StateStore {
 
   #write(key: string, value: Entry['value'], expiresAt: number): void {
     this.#map.delete(key);
-    this.#sweep(this.#clock.now());
+    const now = this.#clock.now();
+    // Nothing left to keep (a released lease, a zero TTL): never let it push a live key out.
+    if (expiresAt <= now) return;
+    this.#sweep(now);
     this.#map.set(key, { value, expiresAt });
     if (this.#map.size > this.#maxKeys) this.#evict();
   }

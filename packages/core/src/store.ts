@@ -16,8 +16,13 @@ export interface StateStore {
    * as settled in the key's window (0 releases without charging). Returns each key's total
    * (settled + still held) after the settlement, in order. Settling an unknown or expired lease
    * still records the amount, so a settled charge is never lost.
+   *
+   * With `options.onlyIfHeld`, the settlement is applied only while the lease is still live on at
+   * least one of the keys; otherwise nothing changes and the totals are returned. A caller retrying
+   * a settlement whose first attempt may have been applied (a timed-out command that Redis still
+   * ran) uses it so the charge is not counted twice.
    */
-  settle(leaseId: string, entries: readonly SettleEntry[]): Promise<number[]>;
+  settle(leaseId: string, entries: readonly SettleEntry[], options?: SettleOptions): Promise<number[]>;
   /** Current total (settled in the window + held by live leases) for a quota key. */
   total(key: string, windowMs: number): Promise<number>;
   get(key: string): Promise<string | undefined>;
@@ -74,6 +79,12 @@ export interface SettleEntry {
   readonly key: string;
   readonly windowMs: number;
   readonly amount: number;
+}
+
+/** Options of `StateStore.settle`. */
+export interface SettleOptions {
+  /** Apply only if the lease is still held on one of the keys (idempotent retry); default false. */
+  readonly onlyIfHeld?: boolean;
 }
 
 /** Number of buckets a sliding window is divided into, in every store. */

@@ -47,6 +47,7 @@ interface ScriptCommands {
   relIncrement(key: string, by: number, ttl: number): Promise<string>;
 }
 type Client = (Redis | Cluster) & ScriptCommands;
+type SettleOptions = NonNullable<Parameters<StateStore['settle']>[2]>;
 
 /**
  * The `StateStore` on Redis, so several gateway instances share one truth. Every decision is one
@@ -121,12 +122,13 @@ export class RedisStore implements StateStore {
     return { allowed: out[0] === '1', results };
   }
 
-  async settle(leaseId: string, entries: readonly SettleEntry[]): Promise<number[]> {
+  async settle(leaseId: string, entries: readonly SettleEntry[], options: SettleOptions = {}): Promise<number[]> {
     if (entries.length === 0) return [];
     const c = await this.#connected();
     const args: (string | number)[] = entries.map((e) => this.#key(e.key));
     args.push(this.#now(), leaseId);
     for (const e of entries) args.push(e.windowMs, e.amount);
+    if (options.onlyIfHeld) args.push('1');
     return (await c.relSettle(entries.length, ...args)).map(Number);
   }
 

@@ -173,18 +173,30 @@ end
 return out
 `;
 
-/** KEYS: one per entry. ARGV: now, lease id, then 2 per entry: window, amount. Returns each total. */
+/**
+ * KEYS: one per entry. ARGV: now, lease id, then 2 per entry: window, amount; then `1` to apply only
+ * while the lease is still held on one of the keys (an idempotent retry). Returns each total.
+ */
 export const SETTLE_LUA = `${COMMON}
 local now = clock(ARGV[1])
 local leaseId = ARGV[2]
+local onlyIfHeld = ARGV[3 + #KEYS * 2] == '1'
+local qs = {}
+local held = false
+for i, key in ipairs(KEYS) do
+  qs[i] = load(key, now)
+  if qs[i].leases[leaseId] then held = true end
+end
 local out = {}
 for i, key in ipairs(KEYS) do
   local windowMs, amount = tonumber(ARGV[1 + i * 2]), tonumber(ARGV[2 + i * 2])
-  local q = load(key, now)
-  q.leases[leaseId] = nil
-  redis.call('HDEL', key, 'l' .. leaseId)
-  if amount ~= 0 and windowMs > 0 then addBucket(key, q, windowMs, now, amount) end
-  expire(key, q, windowMs, now)
+  local q = qs[i]
+  if held or not onlyIfHeld then
+    q.leases[leaseId] = nil
+    redis.call('HDEL', key, 'l' .. leaseId)
+    if amount ~= 0 and windowMs > 0 then addBucket(key, q, windowMs, now, amount) end
+    expire(key, q, windowMs, now)
+  end
   out[i] = fmt(total(key, q, windowMs, now))
 end
 return out

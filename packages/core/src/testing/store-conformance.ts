@@ -200,6 +200,29 @@ export function storeConformanceCases(target: StoreConformanceTarget): readonly 
     assert.equal(await s.total('conc', 0), 0);
   });
 
+  add('settle onlyIfHeld: applies while the lease is live, and never twice', async (s, clock) => {
+    const lease = { id: 'L', ttlMs: 5000 };
+    await s.acquire([
+      { type: 'quota', key: 'usd', limit: 100, windowMs: MIN, cost: 30, lease },
+      { type: 'quota', key: 'conc', limit: 5, windowMs: 0, cost: 1, lease },
+    ]);
+    const entries = [
+      { key: 'usd', windowMs: MIN, amount: 20 },
+      { key: 'conc', windowMs: 0, amount: 0 },
+    ];
+    assert.deepEqual(await s.settle('L', entries, { onlyIfHeld: true }), [20, 0]);
+    // A retry of the same settlement finds the lease gone and changes nothing.
+    assert.deepEqual(await s.settle('L', entries, { onlyIfHeld: true }), [20, 0]);
+    assert.deepEqual(await s.settle('never', [{ key: 'usd', windowMs: MIN, amount: 5 }], { onlyIfHeld: true }), [20]);
+    // An expired lease is not held either; without the option the charge is still recorded.
+    await s.acquire([
+      { type: 'quota', key: 'usd', limit: 100, windowMs: MIN, cost: 10, lease: { id: 'M', ttlMs: 1000 } },
+    ]);
+    await clock.advance(1000);
+    assert.deepEqual(await s.settle('M', [{ key: 'usd', windowMs: MIN, amount: 7 }], { onlyIfHeld: true }), [20]);
+    assert.deepEqual(await s.settle('M', [{ key: 'usd', windowMs: MIN, amount: 7 }]), [27]);
+  });
+
   add('settle: ends the lease on every key and returns each total in order', async (s) => {
     const lease = { id: 'L', ttlMs: 60_000 };
     await s.acquire([
