@@ -10,16 +10,16 @@ describe('the scripted day', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'rel-demo-')), 'report.html');
     const { summary, reportPath, logSample } = await runDemo({
       scenario: 'day',
-      requests: 240,
+      requests: 200,
       seed: 7,
       out,
-      hourMs: 200,
+      hourMs: 150,
       progress: false,
       env: {},
     });
     expect(reportPath).toBe(out);
-    expect(summary.requests).toBe(240);
-    expect(summary.successes).toBeGreaterThan(120);
+    expect(summary.requests).toBe(200);
+    expect(summary.successes).toBeGreaterThan(100);
     const fallbacks = Object.values(summary.fallbacksByReason).reduce((a, b) => a + b, 0);
     expect(fallbacks).toBeGreaterThan(0);
     expect(summary.errorsByClass.input_rejected).toBeGreaterThan(0);

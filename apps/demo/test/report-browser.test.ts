@@ -13,7 +13,7 @@ describe('the HTML report', () => {
   it('renders its three charts offline in headless Chromium, with no console error and no request out', async () => {
     const { reportPath } = await runDemo({
       scenario: 'outage',
-      requests: 80,
+      requests: 60,
       seed: 3,
       out: join(dir, 'report.html'),
       progress: false,
