@@ -1,4 +1,4 @@
-import { EventHub, RelError, RequestContext, compose } from '@rel/core';
+import { EventHub, type LlmResponse, RelError, RequestContext, compose } from '@rel/core';
 import { describe, expect, it } from 'vitest';
 import { completion, drain, request, scripted } from '../test/helpers';
 import { DEGRADED_MODEL, degrade } from './degrade';
@@ -116,6 +116,28 @@ describe('degrade', () => {
     const out2 = await drain(await late({ ...request, stream: true }, ctxFor('tips', false).ctx));
     expect(out2.text).toBe('a');
     expect(RelError.is(out2.error) && out2.error.failure.kind).toBe('stream_interrupted');
+  });
+
+  it('closes the inner stream when the caller closes the stream before reading it', async () => {
+    let closed = false;
+    const inner = async (): Promise<LlmResponse> => ({
+      type: 'stream',
+      requestedModel: 'gpt-a',
+      chunks: {
+        [Symbol.asyncIterator]: () => ({
+          next: async () => ({ done: false as const, value: { type: 'text-delta' as const, text: 'x' } }),
+          return: async () => {
+            closed = true;
+            return { done: true as const, value: undefined };
+          },
+        }),
+      },
+    });
+    const handler = compose(degrade({ features: { tips: { degraded: { type: 'static', text: 'later' } } } }))(inner);
+    const res = await handler({ ...request, stream: true }, ctxFor('tips', false).ctx);
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    await res.chunks[Symbol.asyncIterator]().return?.();
+    expect(closed).toBe(true);
   });
 
   it('answers a streaming request whose route failed to open with a degraded stream', async () => {

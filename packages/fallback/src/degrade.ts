@@ -13,6 +13,7 @@ import {
   zeroUsage,
 } from '@rel/core';
 import { z } from 'zod';
+import { GuardedStream, closeChunks } from './guarded-stream';
 import { parseOptions } from './parse-options';
 import { SafeDefaultSchema, safeDefaultAnswer, staticCompletion } from './safe-default';
 
@@ -145,7 +146,10 @@ export function degrade(options: DegradeOptions): Middleware {
       return req.stream ? asStream(answer) : answer;
     }
     if (response.type === 'completion') return response;
-    return { ...response, chunks: guardStream(response, substitute) };
+    return {
+      ...response,
+      chunks: new GuardedStream(guardStream(response, substitute), () => closeChunks(response.chunks)),
+    };
   };
 }
 

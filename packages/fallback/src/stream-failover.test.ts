@@ -139,6 +139,32 @@ describe('mid-stream failover', () => {
     expect(breaker.enter()).toBe('probe');
   });
 
+  it('closes the provider stream and frees the probe slot when the caller closes the stream before reading it', async () => {
+    let closed = false;
+    const endless = async (): Promise<LlmResponse> => ({
+      type: 'stream',
+      requestedModel: 'gpt-a',
+      chunks: {
+        [Symbol.asyncIterator]: () => ({
+          next: async () => ({ done: false as const, value: { type: 'text-delta' as const, text: 'x' } }),
+          return: async () => {
+            closed = true;
+            return { done: true as const, value: undefined };
+          },
+        }),
+      },
+    });
+    const breaker = new CircuitBreaker({ name: 'primary', consecutiveFailures: 1, openMs: 0 });
+    breaker.record('pass', 'failure', 1);
+    const route = router({ targets: [{ name: 'primary', handler: endless, model: 'gpt-a', breaker }] });
+    const res = await route(streamReq, new RequestContext());
+    expect(breaker.state).toBe('half_open');
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    await res.chunks[Symbol.asyncIterator]().return?.();
+    expect(closed).toBe(true);
+    expect(breaker.enter()).toBe('probe');
+  });
+
   it('a restarted stream that fails everywhere throws the typed failure of the last target', async () => {
     const route = router({
       targets: [

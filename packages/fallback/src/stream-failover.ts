@@ -9,6 +9,7 @@ import {
   toRelError,
 } from '@rel/core';
 import type { Dispatch, Opened } from './dispatch';
+import { GuardedStream, closeChunks } from './guarded-stream';
 
 /** Mid-stream failover switches. */
 export interface StreamFailoverOptions {
@@ -35,7 +36,11 @@ export function failoverStream(
     type: 'stream',
     requestedModel: first.response.requestedModel,
     ...(first.response.provider ? { provider: first.response.provider } : {}),
-    chunks: chunks(first, dispatch, ctx, options),
+    // Closed before it was read: close the target's stream and free its breaker admission.
+    chunks: new GuardedStream(chunks(first, dispatch, ctx, options), async () => {
+      await closeChunks(first.response.chunks);
+      await first.target.breaker?.record(first.admission, 'ignored', first.openMs);
+    }),
   };
 }
 
