@@ -28,11 +28,13 @@ import {
   ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+  ATTR_REL_ABANDONED,
   ATTR_REL_ATTEMPT_NUMBER,
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
 } from './semconv';
 import type { TelemetryState } from './state';
+import { watchAbandon } from './stream-watch';
 
 /**
  * The innermost middleware, around one provider's handler: a CLIENT span per attempt named
@@ -45,7 +47,10 @@ export function attemptMiddleware(state: TelemetryState, target: AttemptTarget):
     const parent = request?.context ?? context.active();
     const span = state.tracer.startSpan(`${ctx.operation} ${req.model}`, { kind: SpanKind.CLIENT }, parent);
     const spanContext = trace.setSpan(parent, span);
-    if (request) request.attemptsSeen += 1;
+    if (request) {
+      request.attemptsSeen += 1;
+      request.lastProvider = target.provider;
+    }
     if (!span.isRecording()) {
       try {
         const res = await context.with(spanContext, next, undefined, req, ctx);
@@ -69,7 +74,16 @@ export function attemptMiddleware(state: TelemetryState, target: AttemptTarget):
         return res;
       }
       if (request) request.answeredBy = target.provider;
-      return mapStream(res, (chunks) => observeStream(chunks, state, span, ctx, startMs, res));
+      // A stream left unread or paused when the signal aborts ends its span as abandoned.
+      const tracked: StreamSpan = { span, ended: false, finish: undefined };
+      const watched = watchAbandon(observeStream(res.chunks, state, tracked, ctx, startMs, res), ctx.signal, () => {
+        if (tracked.ended) return;
+        tracked.ended = true;
+        span.setAttribute(ATTR_REL_ABANDONED, 'signal_aborted');
+        endAttempt(span, answerOfStream(res, tracked.finish), undefined);
+        span.end();
+      });
+      return mapStream(res, () => watched.chunks);
     } catch (error) {
       endAttempt(span, undefined, failureFacts(error, ctx.signal));
       span.end();
@@ -120,14 +134,22 @@ function endAttempt(span: Span, answer: Answer | undefined, failure: FailureFact
   span.setAttributes(attrs);
 }
 
+/** The attempt span of a stream, ended once: by the stream's end or by its abandonment. */
+interface StreamSpan {
+  readonly span: Span;
+  ended: boolean;
+  finish: Extract<StreamChunk, { type: 'finish' }> | undefined;
+}
+
 async function* observeStream(
   chunks: AsyncIterable<StreamChunk>,
   state: TelemetryState,
-  span: Span,
+  tracked: StreamSpan,
   ctx: RequestContext,
   startMs: number,
   res: StreamingCompletion,
 ) {
+  const { span } = tracked;
   const capture = state.options.captureContent;
   let finish: Extract<StreamChunk, { type: 'finish' }> | undefined;
   let first = true;
@@ -140,8 +162,10 @@ async function* observeStream(
         first = false;
         span.setAttribute(ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, (ctx.clock.now() - startMs) / 1000);
       }
-      if (chunk.type === 'finish') finish = chunk;
-      else if (capture && chunk.type === 'text-delta') text += chunk.text;
+      if (chunk.type === 'finish') {
+        finish = chunk;
+        tracked.finish = chunk;
+      } else if (capture && chunk.type === 'text-delta') text += chunk.text;
       else if (capture && chunk.type === 'tool-call-delta') {
         const call = (calls[chunk.index] ??= { id: '', name: '', arguments: '' });
         if (chunk.id) call.id = chunk.id;
@@ -155,12 +179,27 @@ async function* observeStream(
     failure = failureFacts(error, ctx.signal);
     throw error;
   } finally {
-    endAttempt(span, answerOfStream(res, finish), failure);
-    if (capture) {
-      const toolCalls = calls.filter(Boolean);
-      const message = { content: text || null, ...(toolCalls.length ? { toolCalls } : {}) };
-      span.setAttribute(ATTR_GEN_AI_OUTPUT_MESSAGES, outputMessagesJson(message, finish?.finishReason));
-    }
-    span.end();
+    if (!tracked.ended) endStreamSpan(tracked, state, res, finish, failure, text, calls);
   }
+}
+
+function endStreamSpan(
+  tracked: StreamSpan,
+  state: TelemetryState,
+  res: StreamingCompletion,
+  finish: Extract<StreamChunk, { type: 'finish' }> | undefined,
+  failure: FailureFacts | undefined,
+  text: string,
+  calls: ToolCall[],
+): void {
+  const { span } = tracked;
+  const capture = state.options.captureContent;
+  tracked.ended = true;
+  endAttempt(span, answerOfStream(res, finish), failure);
+  if (capture) {
+    const toolCalls = calls.filter(Boolean);
+    const message = { content: text || null, ...(toolCalls.length ? { toolCalls } : {}) };
+    span.setAttribute(ATTR_GEN_AI_OUTPUT_MESSAGES, outputMessagesJson(message, finish?.finishReason));
+  }
+  span.end();
 }

@@ -145,3 +145,43 @@ describe('latencyQuantiles', () => {
     expect([0.5, 0.95, 0.999, 1].map(quantileKey)).toEqual(['p50', 'p95', 'p99.9', 'p100']);
   });
 });
+
+describe('latencyQuantiles against the exact quantiles of the samples', () => {
+  /** The q quantile of the samples: the smallest sample with at least q·n samples at or below it. */
+  const exactQuantile = (sorted: readonly number[], q: number) =>
+    q === 0 ? (sorted[0] as number) : (sorted[Math.ceil(q * sorted.length) - 1] as number);
+
+  /** The bucket (lower, upper] of the convention's boundaries holding x, narrowed to [min, max]. */
+  function bucketOf(x: number, min: number, max: number): [number, number] {
+    const i = DURATION_BUCKETS.findIndex((b) => x <= b);
+    const lower = i <= 0 ? min : (DURATION_BUCKETS[i - 1] as number);
+    const upper = i === -1 ? max : (DURATION_BUCKETS[i] as number);
+    return [Math.max(lower, min), Math.min(upper, max)];
+  }
+
+  it('puts p50, p95 and any quantile in the bucket of the exact sample quantile, from real SDK points (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.double({ min: 0.001, max: 120, noNaN: true }), { minLength: 1, maxLength: 300 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        async (xs, q) => {
+          const sorted = [...xs].sort((a, b) => a - b);
+          const min = sorted[0] as number;
+          const max = sorted.at(-1) as number;
+          const [result] = latencyQuantiles(await sdkPoints({ m: xs }), [0.5, 0.95, q]);
+          expect(result?.count).toBe(xs.length);
+          for (const p of [0.5, 0.95, q]) {
+            const exact = exactQuantile(sorted, p);
+            const [lower, upper] = bucketOf(exact, min, max);
+            const estimate = result?.quantiles[quantileKey(p)] as number;
+            // Within the exact value's bucket: the error is at most that bucket's width.
+            expect(estimate).toBeGreaterThanOrEqual(lower - 1e-12);
+            expect(estimate).toBeLessThanOrEqual(upper + 1e-12);
+            expect(Math.abs(estimate - exact)).toBeLessThanOrEqual(upper - lower + 1e-12);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});

@@ -16,6 +16,12 @@ export const TelemetryOptionsSchema = z.strictObject({
   hashSalt: z.string().min(8).optional(),
   /** Written as `service` on each JSON line. */
   serviceName: z.string().min(1).max(256).optional(),
+  /**
+   * Most requests tracked in flight at once. A request over the limit ends the oldest one's
+   * telemetry as abandoned (`rel.abandoned: evicted`), so streams that are never read cannot grow
+   * memory without bound. Default 10000.
+   */
+  maxInFlight: z.number().int().positive().default(10_000),
 });
 
 /** The validated plain-data options. */

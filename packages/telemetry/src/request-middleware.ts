@@ -44,6 +44,7 @@ import {
   ATTR_GEN_AI_USAGE_COST,
   ATTR_GEN_AI_USAGE_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+  ATTR_REL_ABANDONED,
   ATTR_REL_ANSWER_MODEL,
   ATTR_REL_ATTEMPT_COUNT,
   ATTR_REL_BUDGET_REMAINING,
@@ -66,11 +67,16 @@ import {
   EVENT_REL_GUARDRAIL_EVALUATED,
 } from './semconv';
 import { guardrailEventAttributes } from './span-events';
-import type { RequestState, TelemetryState } from './state';
+import type { AbandonReason, RequestState, TelemetryState } from './state';
+import { watchAbandon } from './stream-watch';
 
 /**
  * The outermost middleware: an INTERNAL span per logical request, then, when the call (or its
  * stream) ends, the duration/token/cost/error metrics and the one log record.
+ *
+ * A stream that is unread or paused when the request's signal aborts is ended as abandoned, and
+ * over `maxInFlight` requests in flight the oldest is; so a stream that is never read cannot keep
+ * its span open and its entry in flight forever.
  */
 export function requestMiddleware(state: TelemetryState): Middleware {
   return (next) => async (req, ctx) => {
@@ -87,9 +93,13 @@ export function requestMiddleware(state: TelemetryState): Middleware {
       firstChunkMs: undefined,
       attemptsSeen: 0,
       answeredBy: undefined,
+      lastProvider: undefined,
       guardrailEvents: 0,
+      ended: false,
+      abandon: (reason) => endRequest(state, request, req, ctx, undefined, undefined, reason),
+      stopWatching: undefined,
     };
-    state.active.set(ctx.requestId, request);
+    admit(state, ctx.requestId, request);
     let res: LlmResponse;
     try {
       res = await context.with(request.context, next, undefined, req, ctx);
@@ -101,8 +111,25 @@ export function requestMiddleware(state: TelemetryState): Middleware {
       endRequest(state, request, req, ctx, answerOfCompletion(res), undefined);
       return res;
     }
-    return mapStream(res, (chunks) => observeStream(chunks, state, request, req, ctx, res));
+    if (request.ended) return res;
+    const seen: { finish?: FinishChunk } = {};
+    const watched = watchAbandon(observeStream(res.chunks, state, request, req, ctx, res, seen), ctx.signal, () =>
+      request.abandon('signal_aborted'),
+    );
+    request.abandon = (reason) =>
+      endRequest(state, request, req, ctx, answerOfStream(res, seen.finish), undefined, reason);
+    request.stopWatching = watched.stop;
+    return mapStream(res, () => watched.chunks);
   };
+}
+
+/** Tracks a request in flight, first ending the oldest one's telemetry when `maxInFlight` are. */
+function admit(state: TelemetryState, requestId: string, request: RequestState): void {
+  if (!state.active.has(requestId) && state.active.size >= state.options.maxInFlight) {
+    const oldest = state.active.values().next();
+    if (!oldest.done) oldest.value.abandon('evicted');
+  }
+  state.active.set(requestId, request);
 }
 
 async function* observeStream(
@@ -112,6 +139,7 @@ async function* observeStream(
   req: LlmRequest,
   ctx: RequestContext,
   res: Extract<LlmResponse, { type: 'stream' }>,
+  seen: { finish?: FinishChunk },
 ) {
   let finish: FinishChunk | undefined;
   let emitted = 0;
@@ -119,7 +147,10 @@ async function* observeStream(
   try {
     for await (const chunk of chunks) {
       if (emitted++ === 0) request.firstChunkMs = ctx.clock.now();
-      if (chunk.type === 'finish') finish = chunk;
+      if (chunk.type === 'finish') {
+        finish = chunk;
+        seen.finish = chunk;
+      }
       yield chunk;
     }
     // A stream that ends without `finish` was interrupted: the caller did not get a whole answer.
@@ -155,7 +186,11 @@ function endRequest(
   ctx: RequestContext,
   answer: Answer | undefined,
   failure: FailureFacts | undefined,
+  abandoned?: AbandonReason,
 ): void {
+  if (request.ended) return;
+  request.ended = true;
+  request.stopWatching?.();
   if (state.active.get(ctx.requestId) === request) state.active.delete(ctx.requestId);
   try {
     const instruments = state.instruments.get();
@@ -172,8 +207,9 @@ function endRequest(
       firstChunkMs: request.firstChunkMs,
       attemptsSeen: request.attemptsSeen,
     });
-    if (request.recording) annotateSpan(request, ctx, summary);
-    if (instruments) recordMetrics(instruments, summary);
+    if (request.recording) annotateSpan(request, ctx, summary, abandoned);
+    // `gen_ai.provider.name` is required on the metrics: a failed request names the last provider it tried.
+    if (instruments) recordMetrics(instruments, summary, summary.answer?.provider ?? request.lastProvider);
     state.logger?.emit(requestLogRecord(summary, endMs, request.context));
     if (state.jsonLines) {
       const sc = request.span.spanContext();
@@ -190,7 +226,12 @@ function endRequest(
   }
 }
 
-function annotateSpan(request: RequestState, ctx: RequestContext, s: RequestSummary): void {
+function annotateSpan(
+  request: RequestState,
+  ctx: RequestContext,
+  s: RequestSummary,
+  abandoned: AbandonReason | undefined,
+): void {
   const { span } = request;
   const a = s.answer;
   const attrs: Attributes = {
@@ -219,6 +260,7 @@ function annotateSpan(request: RequestState, ctx: RequestContext, s: RequestSumm
     attrs[ATTR_REL_FALLBACK_TO] = s.fallback.to;
   }
   if (s.budgetRemaining !== undefined) attrs[ATTR_REL_BUDGET_REMAINING] = s.budgetRemaining;
+  if (abandoned) attrs[ATTR_REL_ABANDONED] = abandoned;
   if (s.failure) {
     attrs[ATTR_ERROR_TYPE] = s.failure.errorType;
     attrs[ATTR_REL_ERROR_CLASS] = s.failure.errorClass;
@@ -232,9 +274,9 @@ function annotateSpan(request: RequestState, ctx: RequestContext, s: RequestSumm
   }
 }
 
-function recordMetrics(instruments: Instruments, s: RequestSummary): void {
+function recordMetrics(instruments: Instruments, s: RequestSummary, provider: string | undefined): void {
   const base: Attributes = { [ATTR_GEN_AI_OPERATION_NAME]: s.operation, [ATTR_GEN_AI_REQUEST_MODEL]: s.requestModel };
-  if (s.answer?.provider) base[ATTR_GEN_AI_PROVIDER_NAME] = s.answer.provider;
+  if (provider) base[ATTR_GEN_AI_PROVIDER_NAME] = provider;
   if (s.answer?.model) base[ATTR_GEN_AI_RESPONSE_MODEL] = s.answer.model;
   instruments.duration.record(
     s.latencyMs / 1000,

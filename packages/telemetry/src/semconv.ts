@@ -99,6 +99,11 @@ export const ATTR_REL_SAFE_DEFAULT = 'rel.safe_default';
 export const ATTR_REL_ANSWER_MODEL = 'rel.answer.model';
 /** Milliseconds from the request's start to its end (the end of the stream when streaming). */
 export const ATTR_REL_LATENCY_MS = 'rel.latency_ms';
+/**
+ * Set when telemetry ended a request before its stream ended: `signal_aborted` (the stream was
+ * unread or paused when the request's signal aborted) or `evicted` (over `maxInFlight`).
+ */
+export const ATTR_REL_ABANDONED = 'rel.abandoned';
 /** Milliseconds from the request's start to the first chunk the caller received. */
 export const ATTR_REL_TIME_TO_FIRST_CHUNK_MS = 'rel.time_to_first_chunk_ms';
 

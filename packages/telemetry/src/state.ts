@@ -15,9 +15,23 @@ export interface RequestState {
   attemptsSeen: number;
   /** `gen_ai.provider.name` of the last attempt that answered (the target given to `attempt`). */
   answeredBy: string | undefined;
+  /** `gen_ai.provider.name` of the last attempt started, for the metrics of a request that failed. */
+  lastProvider: string | undefined;
   /** Guardrail span events already added from the event hub. */
   guardrailEvents: number;
+  /** Set once the request's telemetry ended; a later end (a stream read after it was abandoned) is a no-op. */
+  ended: boolean;
+  /** Ends the request's telemetry early, as abandoned for `reason`. */
+  abandon: (reason: AbandonReason) => void;
+  /** Removes the abort listener of a returned stream, once its telemetry ended. */
+  stopWatching: (() => void) | undefined;
 }
+
+/**
+ * Why telemetry ended a request before its stream did: its signal aborted while the stream was
+ * unread or paused, or more than `maxInFlight` requests were in flight and it was the oldest.
+ */
+export type AbandonReason = 'signal_aborted' | 'evicted';
 
 /** What the request and attempt middlewares and the event listener share. */
 export interface TelemetryState {

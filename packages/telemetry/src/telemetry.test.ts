@@ -328,6 +328,7 @@ describe('a streamed request', () => {
     const metrics = await otel.metrics();
     const ttfc = metrics.get('gen_ai.client.operation.time_to_first_chunk')?.dataPoints as HistogramDataPoint[];
     expect(ttfc.map((p) => [p.attributes['gen_ai.request.model'], p.value.sum])).toEqual([['smart', 0.45]]);
+    expect(ttfc[0]?.value.buckets.boundaries).toEqual(DURATION_BUCKETS);
     const duration = metrics.get('gen_ai.client.operation.duration')?.dataPoints[0] as HistogramDataPoint;
     expect(duration.value.sum).toBeCloseTo((finishedAt - START) / 1000, 9);
 
@@ -419,9 +420,11 @@ describe('a failing request', () => {
       ],
     ]);
     const duration = metrics.get('gen_ai.client.operation.duration')?.dataPoints[0];
+    // `gen_ai.provider.name` is required on the convention's metrics: the last provider tried.
     expect(duration?.attributes).toEqual({
       'gen_ai.operation.name': 'chat',
       'gen_ai.request.model': 'smart',
+      'gen_ai.provider.name': 'anthropic',
       'error.type': 'content_filtered',
     });
     // No tokens were billed, so no token points; no cost either.

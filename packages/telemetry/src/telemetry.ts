@@ -30,6 +30,8 @@ export interface Telemetry {
   listen(hub: EventHub): () => void;
   /** Unsubscribes from every hub, stops recording, and flushes the injected providers that can flush. */
   shutdown(): Promise<void>;
+  /** Requests in flight now (streams not yet ended included); never more than `maxInFlight`. */
+  readonly inFlight: number;
 }
 
 /**
@@ -76,6 +78,9 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     request: requestMiddleware(state),
     attempt: (target) => attemptMiddleware(state, parseAttemptTarget(target)),
     listen,
+    get inFlight() {
+      return state.active.size;
+    },
     async shutdown() {
       state.closed = true;
       for (const off of [...hubs.values()]) off();
