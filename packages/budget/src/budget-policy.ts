@@ -73,6 +73,8 @@ interface Held {
   readonly ctx: RequestContext | undefined;
   readonly chars: number;
   readonly tag: string;
+  /** Until when the store may still hold this reservation's lease (none taken: undefined). */
+  readonly leasedUntil: number | undefined;
   done: boolean;
 }
 
@@ -98,11 +100,13 @@ export class BudgetPolicy {
   readonly #held = new WeakMap<Reservation, Held>();
   readonly #alerts: SpendAlerts;
   readonly #pending: SettlementQueue;
+  readonly #ownsStore: boolean;
 
   constructor(options: BudgetOptions = {}) {
     const { store, clock, onAlert, onStoreError, logger, estimator, ...config } = options;
     this.#config = BudgetConfigSchema.parse(config);
     this.store = store ?? new MemoryStore();
+    this.#ownsStore = !store;
     this.#clock = clock ?? systemClock;
     this.#logger = logger ?? console;
     this.#pricer = createPricer({
@@ -120,7 +124,7 @@ export class BudgetPolicy {
       onAlert,
       logger: this.#logger,
     });
-    this.#pending = new SettlementQueue(this.store, this.#logger);
+    this.#pending = new SettlementQueue({ store: this.store, clock: this.#clock, logger: this.#logger });
   }
 
   /** The pricer this policy charges with (config table, then genai-prices, then the default). */
@@ -148,9 +152,17 @@ export class BudgetPolicy {
       scopes: resolved.scopes.map((s) => s.scope),
       estimate: { inputTokens: est.tokens, outputTokens, costUsd, method: est.method },
     };
-    const hold = (decision: BudgetDecision, held: readonly Slot[], remainingUsd: number | undefined) => {
+    // A lease taken now lives until about now + leaseMs in the store; a margin covers clock skew.
+    const leaseEnd = this.#clock.now() + this.#config.leaseMs - Math.min(60_000, this.#config.leaseMs / 10);
+    const hold = (
+      decision: BudgetDecision,
+      held: readonly Slot[],
+      remainingUsd: number | undefined,
+      leased = false,
+    ) => {
       const r: Reservation = { ...base, decision, remainingUsd };
-      this.#held.set(r, { slots: held, ctx, chars: est.chars, tag: resolved.tag, done: false });
+      const leasedUntil = leased ? leaseEnd : undefined;
+      this.#held.set(r, { slots: held, ctx, chars: est.chars, tag: resolved.tag, leasedUntil, done: false });
       ctx?.setAttribute('rel.budget.decision', decision);
       ctx?.setAttribute('rel.budget.store', this.store.name);
       if (remainingUsd !== undefined) ctx?.setAttribute('rel.budget.remaining', remainingUsd);
@@ -158,9 +170,9 @@ export class BudgetPolicy {
     };
     if (slots.length === 0) return hold('unlimited', slots, undefined);
 
-    const first = await this.#acquire(slots, ctx);
+    const first = await this.#acquire(slots, resolved.tag, ctx);
     if (first === 'fail_open') return hold('fail_open', slots, undefined);
-    if (first.allowed) return hold('allowed', slots, remainingUsd(slots, first.results));
+    if (first.allowed) return hold('allowed', slots, remainingUsd(slots, first.results), true);
 
     const refused = slots.map((s, i) => [s, first.results[i] as LimitResult] as const).filter(([, r]) => !r.allowed);
     const spendOnly = refused.every(([s]) => s.settle === 'spend');
@@ -168,10 +180,11 @@ export class BudgetPolicy {
       const [slot] = refused[0] as (typeof refused)[number];
       ctx.requestDowngrade(slot.scope);
       const rest = slots.filter((s) => s.settle !== 'spend');
-      const second = rest.length ? await this.#acquire(rest, ctx) : { allowed: true, results: [] };
+      const second = rest.length ? await this.#acquire(rest, resolved.tag, ctx) : { allowed: true, results: [] };
       if (second === 'fail_open' || second.allowed) {
         // Spend slots stay in the reservation without a lease: settle still charges the actual cost.
-        return hold('downgraded', slots, undefined);
+        const leased = second !== 'fail_open' && rest.some((s) => s.settle);
+        return hold('downgraded', slots, undefined, leased);
       }
       throw this.#refusal(
         rest.map((s, i) => [s, second.results[i] as LimitResult] as const).filter(([, r]) => !r.allowed),
@@ -192,7 +205,8 @@ export class BudgetPolicy {
   /**
    * Ends a reservation with the call's actual usage: tokens and cost replace the estimates, the
    * cost is recorded on the context, and alerts fire for spend thresholds crossed. A store failure
-   * here never fails the call: the charge is kept in process and retried on the next settlement.
+   * here never fails the call: the charge is kept in process and written before the next store
+   * call (or by `flush()`), never twice.
    * @param usage the billable usage of the call
    * @param actual the model (and provider) that answered, for pricing; default the requested model
    */
@@ -216,7 +230,7 @@ export class BudgetPolicy {
       windowMs: s.windowMs,
       amount: s.settle === 'tokens' ? tokens : s.settle === 'spend' ? micros : 0,
     }));
-    const totals = await this.#settle(reservation.id, entries);
+    const totals = await this.#settle(reservation.id, entries, held);
     let remaining: number | undefined;
     if (totals) {
       for (const [i, slot] of settled.entries()) {
@@ -236,18 +250,49 @@ export class BudgetPolicy {
     const held = this.#held.get(reservation);
     if (!held || held.done) return;
     held.done = true;
-    const entries = held.slots.filter((s) => s.settle).map((s) => ({ key: s.key, windowMs: s.windowMs, amount: 0 }));
-    await this.#settle(reservation.id, entries);
+    await this.#settle(reservation.id, releaseEntries(held.slots), held);
   }
 
-  /** Charges deferred while the store was unreachable, still waiting to be written. */
+  /** Settlements and releases deferred while the store was unreachable, still waiting to be written. */
   get pendingSettlements(): number {
     return this.#pending.size;
   }
 
-  async #acquire(slots: readonly Slot[], ctx: RequestContext | undefined) {
+  /**
+   * Writes the settlements deferred while the store was unreachable now, instead of before the next
+   * store call. Call it (or `close()`) on shutdown so no charge stays in process.
+   * @throws the store's error when it is still unreachable; the settlements stay queued.
+   * @example process.once('SIGTERM', () => void policy.flush().catch(() => {}));
+   */
+  async flush(): Promise<void> {
+    await this.#pending.flush();
+  }
+
+  /**
+   * Flushes deferred settlements and closes the store if this policy created it (a store passed in
+   * is left open for its owner). Never throws: settlements the store still cannot take are logged
+   * as a warning naming each key and amount, so they can be reconciled by hand.
+   * @example
+   * process.once('SIGTERM', async () => { await server.close(); await policy.close(); await store.close(); });
+   */
+  async close(): Promise<void> {
     try {
       await this.#pending.flush();
+    } catch (error) {
+      const lost = [...this.#pending.charges()].map(([key, amount]) =>
+        /:spendPer(Day|Month)Usd$/.test(key) ? `${key} $${amount / MICROS}` : `${key} ${amount}`,
+      );
+      this.#logger.warn(
+        `@rel/budget: closing with ${this.#pending.size} settlements the store could not take ` +
+          `(${error instanceof Error ? error.message : String(error)}): ${lost.join(', ') || 'releases only'}`,
+      );
+    }
+    if (this.#ownsStore) await this.store.close();
+  }
+
+  async #acquire(slots: readonly Slot[], tag: string, ctx: RequestContext | undefined) {
+    this.#flushAhead();
+    try {
       return await this.store.acquire(slots.map((s) => s.op));
     } catch (error) {
       const closed = slots.filter((s) => s.failMode === 'closed');
@@ -257,6 +302,11 @@ export class BudgetPolicy {
       this.#onStoreError?.(error, decision);
       ctx?.events?.emit('store-error', { store: this.store.name, policy: 'budget', decision });
       if (decision === 'fail_open') return 'fail_open' as const;
+      // The store may still run the timed-out acquire and take the lease after all (a stalled
+      // Redis): a release queued behind it ends that lease as soon as the store answers again.
+      // (A fail-open reservation ends its lease itself when it is settled or released.)
+      const lease = slots.map((s) => (s.op.type === 'quota' ? s.op.lease : undefined)).find(Boolean);
+      if (lease) this.#pending.defer({ id: lease.id, tag, entries: releaseEntries(slots) });
       const names = [...new Set(closed.map((s) => s.name))].join(', ');
       throw new RelError(
         { kind: 'dependency_unavailable', dependency: `${this.store.name} store` },
@@ -265,16 +315,25 @@ export class BudgetPolicy {
     }
   }
 
-  async #settle(id: string, entries: SettleEntry[]): Promise<number[] | undefined> {
+  async #settle(id: string, entries: SettleEntry[], held: Held): Promise<number[] | undefined> {
     if (entries.length === 0) return [];
+    this.#flushAhead();
     try {
-      await this.#pending.flush();
       return await this.store.settle(id, entries);
     } catch (error) {
-      this.#pending.defer(id, entries);
+      this.#pending.defer({ id, tag: held.tag, entries, leasedUntil: held.leasedUntil });
       this.#onStoreError?.(error, 'settle_deferred');
       return undefined;
     }
+  }
+
+  /**
+   * Starts writing deferred settlements ahead of the next store call without waiting for them: a
+   * store with one connection (or in process) applies them before that call, and one that cannot
+   * take them no longer blocks it.
+   */
+  #flushAhead(): void {
+    if (this.#pending.size > 0) this.#pending.flush().catch(() => {});
   }
 
   #refusal(
@@ -305,4 +364,9 @@ export class BudgetPolicy {
       { cause: result },
     );
   }
+}
+
+/** Entries that end a lease on every leased slot without charging anything. */
+function releaseEntries(slots: readonly Slot[]): SettleEntry[] {
+  return slots.filter((s) => s.settle).map((s) => ({ key: s.key, windowMs: s.windowMs, amount: 0 }));
 }

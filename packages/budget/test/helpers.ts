@@ -1,4 +1,4 @@
-import type { Completion, Handler, LlmRequest, StreamChunk, Usage } from '@rel/core';
+import type { Completion, Handler, LimitOp, LlmRequest, SettleEntry, StateStore, StreamChunk, Usage } from '@rel/core';
 
 /** A chat request of `words` words on `model`. */
 export function request(model = 'test-model', maxTokens = 100, words = 20): LlmRequest {
@@ -39,4 +39,57 @@ export function streaming(usage: Usage, n = 5, onYield?: (i: number) => void): H
       yield { type: 'finish', finishReason: 'stop', usage };
     })(),
   });
+}
+
+/**
+ * A real store behind a fault switch: `up` passes calls through; `down` rejects them as an
+ * unreachable Redis does; `lost-reply` applies them and then rejects, as a command that timed out
+ * while Redis still ran it; `reply-error` rejects as a server answering with an error.
+ */
+export class FaultyStore implements StateStore {
+  readonly name = 'faulty';
+  mode: 'up' | 'down' | 'lost-reply' | 'reply-error' = 'up';
+  /** Settlements touching these keys are always answered with a `ReplyError`. */
+  readonly rejectKeys = new Set<string>();
+  calls = 0;
+  constructor(readonly inner: StateStore) {}
+
+  async #run<T>(op: () => Promise<T>): Promise<T> {
+    this.calls++;
+    if (this.mode === 'down') throw new Error('Connection is closed.');
+    if (this.mode === 'reply-error') throw Object.assign(new Error('WRONGTYPE'), { name: 'ReplyError' });
+    const result = await op();
+    if (this.mode === 'lost-reply') throw new Error('Command timed out');
+    return result;
+  }
+  acquire(ops: readonly LimitOp[]) {
+    return this.#run(() => this.inner.acquire(ops));
+  }
+  settle(id: string, entries: readonly SettleEntry[], options?: { onlyIfHeld?: boolean }) {
+    if (entries.some((e) => this.rejectKeys.has(e.key))) {
+      return Promise.reject(Object.assign(new Error('WRONGTYPE'), { name: 'ReplyError' }));
+    }
+    return this.#run(() => this.inner.settle(id, entries, options));
+  }
+  total(key: string, windowMs: number) {
+    return this.#run(() => this.inner.total(key, windowMs));
+  }
+  get(key: string) {
+    return this.#run(() => this.inner.get(key));
+  }
+  set(key: string, value: string, ttlMs?: number) {
+    return this.#run(() => this.inner.set(key, value, ttlMs));
+  }
+  compareAndSet(key: string, expected: string | undefined, value: string, ttlMs?: number) {
+    return this.#run(() => this.inner.compareAndSet(key, expected, value, ttlMs));
+  }
+  increment(key: string, by: number, ttlMs: number) {
+    return this.#run(() => this.inner.increment(key, by, ttlMs));
+  }
+  delete(key: string) {
+    return this.#run(() => this.inner.delete(key));
+  }
+  close() {
+    return this.inner.close();
+  }
 }
