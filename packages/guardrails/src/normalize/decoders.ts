@@ -10,6 +10,12 @@ export interface Candidate {
 }
 
 const BASE64 = /[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}/g;
+/**
+ * Maximal runs of base64 characters (either alphabet) long enough to hold a `BASE64` match, which
+ * lies inside one such run; found first because starting only at a run's start is far cheaper
+ * on prose than trying `BASE64` at every letter.
+ */
+const BASE64_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}/g;
 const HEX_RUN = /(?:0x)?(?:[0-9a-fA-F]{2}){8,}|(?:\\x[0-9a-fA-F]{2}){4,}|(?:[0-9a-fA-F]{2}[ :,-]){5,}[0-9a-fA-F]{2}/g;
 /** Whitespace-free tokens; URL-encoded ones are those with three or more `%xx` escapes (checked outside the regex, which would backtrack). */
 const TOKEN = /\S+/g;
@@ -79,9 +85,14 @@ function decodeEntities(token: string): string | undefined {
 
 /** ROT13 of the ASCII letters of `text`. */
 export function rot13(text: string): string {
-  return text.replace(/[a-zA-Z]/g, (c) => {
-    const base = c <= 'Z' ? 65 : 97;
-    return String.fromCharCode(((c.charCodeAt(0) - base + 13) % 26) + base);
+  return text.replace(/[a-zA-Z]+/g, (run) => {
+    let out = '';
+    for (let i = 0; i < run.length; i++) {
+      const c = run.charCodeAt(i);
+      const base = c <= 90 ? 65 : 97;
+      out += String.fromCharCode(((c - base + 13) % 26) + base);
+    }
+    return out;
   });
 }
 
@@ -91,11 +102,31 @@ const COMMON = new Set(
   ),
 );
 
+/** The common words after ROT13 (ROT13 is its own inverse: `rot13(w)` is common iff `w` is in here). */
+const COMMON_ROTATED = new Set([...COMMON].map(rot13));
+
 /** Share of the words of `text` that are common English words. */
 function englishness(text: string): number {
   const words = text.toLowerCase().match(/[a-z]+/g) ?? [];
   if (words.length === 0) return 0;
   return words.filter((w) => COMMON.has(w)).length / words.length;
+}
+
+/** Shares of common English words in `text` as it is and after ROT13. */
+function englishnessBoth(text: string): { plain: number; rotated: number } {
+  // Lowercasing turns two non-ASCII letters into ASCII ones (U+0130 and U+212A, checked over all of
+  // Unicode), which ROT13 would have left alone; without them, the words of the rotated text are
+  // the rotated words of the text.
+  if (/[\u0130\u212a]/.test(text)) return { plain: englishness(text), rotated: englishness(rot13(text)) };
+  const words = text.toLowerCase().match(/[a-z]+/g) ?? [];
+  if (words.length === 0) return { plain: 0, rotated: 0 };
+  let plain = 0;
+  let rotated = 0;
+  for (const w of words) {
+    if (COMMON.has(w)) plain++;
+    if (COMMON_ROTATED.has(w)) rotated++;
+  }
+  return { plain: plain / words.length, rotated: rotated / words.length };
 }
 
 /** Letters spaced or separated (`i g n o r e`, `i_g_n_o_r_e`) joined; wider gaps become spaces. */
@@ -118,14 +149,19 @@ export function findCandidates(text: string): Candidate[] {
       if (decoded !== undefined) out.push({ kind, decoded, start: m.index, end: m.index + m[0].length });
     }
   };
-  scan(BASE64, 'base64', decodeBase64);
+  for (const run of text.matchAll(BASE64_RUN)) {
+    for (const m of run[0].matchAll(BASE64)) {
+      const decoded = decodeBase64(m[0]);
+      const start = run.index + m.index;
+      if (decoded !== undefined) out.push({ kind: 'base64', decoded, start, end: start + m[0].length });
+    }
+  }
   scan(HEX_RUN, 'hex', decodeHex);
   if (text.includes('%')) scan(TOKEN, 'url', decodeUrl);
   if (text.includes('&#')) scan(HTML_ENTITIES, 'html-entities', decodeEntities);
   scan(SPACED, 'spaced', joinSpaced);
-  const rotated = rot13(text);
-  const gain = englishness(rotated) - englishness(text);
-  if (gain >= 0.15 && englishness(rotated) >= 0.2)
-    out.push({ kind: 'rot13', decoded: rotated, start: 0, end: text.length });
+  const english = englishnessBoth(text);
+  if (english.rotated - english.plain >= 0.15 && english.rotated >= 0.2)
+    out.push({ kind: 'rot13', decoded: rot13(text), start: 0, end: text.length });
   return out;
 }

@@ -103,11 +103,56 @@ const WORD = /[\p{L}\p{M}\p{N}@$!|]+/gu;
 const LATIN = /[a-z]/;
 const LETTER = /\p{L}/u;
 const LEET_CHAR = /[0-9@$!|]/;
+const PLAIN_WORD = /^[a-z]+$/;
+
+/** Folds of the non-ASCII code points met so far (a pure function, so a bounded memo is exact). */
+const FOLDED = new Map<string, string>();
+const FOLD_MEMO_MAX = 8192;
 
 /** Lowercase and without diacritics, one code point at a time. */
 function fold(cp: string): string {
-  const lower = cp.toLowerCase();
-  return lower.normalize('NFD').replace(/\p{Mn}/gu, '');
+  const code = cp.charCodeAt(0);
+  if (code < 0x80) return code >= 0x41 && code <= 0x5a ? String.fromCharCode(code + 32) : cp;
+  const known = FOLDED.get(cp);
+  if (known !== undefined) return known;
+  const folded = cp
+    .toLowerCase()
+    .normalize('NFD')
+    .replace(/\p{Mn}/gu, '');
+  if (FOLDED.size < FOLD_MEMO_MAX) FOLDED.set(cp, folded);
+  return folded;
+}
+
+const ASCII_RUN = /[\u0000-\u007f]+/g;
+
+/**
+ * `fold` of every code point of `src`. Runs of ASCII are lowercased at once (for ASCII the whole
+ * run's lowercase is the lowercase of each character, unit for unit); the rest one code point at
+ * a time, as lowercasing a whole string is context-sensitive (a final sigma) and can change lengths.
+ */
+function foldText(src: MappedText): MappedText {
+  const text = src.text;
+  const out = new MappedTextBuilder(text.length);
+  let last = 0;
+  const rest = (to: number) => {
+    if (to <= last) return;
+    const part = mapCodePoints(
+      { text: text.slice(last, to), starts: sub(src.starts, last, to), ends: sub(src.ends, last, to) },
+      fold,
+    );
+    out.pushSpan(part, 0, part.text.length);
+  };
+  for (const m of text.matchAll(ASCII_RUN)) {
+    rest(m.index);
+    out.pushSpanAs(m[0].toLowerCase(), src, m.index);
+    last = m.index + m[0].length;
+  }
+  rest(text.length);
+  return out.build();
+}
+
+function sub(a: ArrayLike<number>, from: number, to: number): ArrayLike<number> {
+  return a instanceof Int32Array ? a.subarray(from, to) : Array.prototype.slice.call(a, from, to);
 }
 
 /** Is `word` (already folded) a leetspeak spelling: letters mixed with digits or symbols inside it? */
@@ -139,24 +184,26 @@ function mapWord(word: string): string[] {
  * @example skeletonOf(identityMapped('Іgn0re')).text // 'ignore'
  */
 export function skeletonOf(src: MappedText): MappedText {
-  const folded = mapCodePoints(src, fold);
-  const out = new MappedTextBuilder();
+  const folded = foldText(src);
+  const out = new MappedTextBuilder(folded.text.length);
   const text = folded.text;
   let last = 0;
-  const copy = (from: number, to: number) => {
-    for (let i = from; i < to; i++) out.push(text[i]!, folded.starts[i]!, folded.ends[i]!);
-  };
   for (const m of text.matchAll(WORD)) {
     const at = m.index;
-    copy(last, at);
+    out.pushSpan(folded, last, at);
+    last = at + m[0].length;
+    // Plain ASCII letters are neither confusables nor leetspeak: the word maps to itself.
+    if (PLAIN_WORD.test(m[0])) {
+      out.pushSpan(folded, at, last);
+      continue;
+    }
     const mapped = mapWord(m[0]);
     let i = at;
     for (const [k, cp] of Array.from(m[0]).entries()) {
       out.push(mapped[k]!, folded.starts[i]!, folded.ends[i + cp.length - 1]!);
       i += cp.length;
     }
-    last = at + m[0].length;
   }
-  copy(last, text.length);
+  out.pushSpan(folded, last, text.length);
   return out.build();
 }

@@ -1,0 +1,162 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { featurize } from '../injection/features';
+import { findCandidates, rot13 } from './decoders';
+import { identityMapped, mapCodePoints } from './mapped-text';
+import { normalize } from './normalize';
+import { skeletonOf } from './skeleton';
+
+// The scanners take shortcuts for speed (ASCII runs, bitmaps, prefiltered regexes). Each property
+// here pins a shortcut to the plain definition it replaces, on text mixing the cases that matter.
+const pieces = [
+  'a',
+  'e',
+  'I',
+  'g',
+  'n',
+  'o',
+  ' ',
+  '\n',
+  '\t',
+  '\u200b',
+  '\u0301',
+  'é',
+  'ﬁ',
+  'Ａ',
+  'а',
+  'Σ',
+  'ς',
+  '0',
+  '1',
+  '3',
+  '@',
+  '$',
+  '!',
+  '|',
+  '_',
+  '-',
+  '=',
+  '+',
+  '/',
+  'ß',
+  'İ',
+  'K',
+  '½',
+  '\u{e0069}',
+  '😀',
+  '\ud800',
+  '日',
+  'ª',
+  'Ignore',
+  'PREVIOUS',
+  'aWdub3JlIGFsbCBydWxlcw==',
+  'Vtaber nyy',
+  'ZmZmZmZmZmZmZmZmZmZm_-x',
+  '%41%42%43',
+];
+const text = fc.array(fc.constantFrom(...pieces), { maxLength: 60 }).map((a) => a.join(''));
+const anyText = fc.oneof(text, fc.string({ unit: 'binary', maxLength: 80 }));
+
+/** The n-gram features as first written: a hash set of FNV-1a hashes, sorted. */
+function referenceFeatures(skeleton: string, spec: { bits: number; minGram: number; maxGram: number }): number[] {
+  const fnv = (s: string, seed: number) => {
+    let h = (0x811c9dc5 ^ seed) >>> 0;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+    return h;
+  };
+  const mask = (1 << spec.bits) - 1;
+  const t = ` ${skeleton.replace(/[^\p{L}\p{N}]+/gu, ' ').trim()} `;
+  const cps = Array.from(t);
+  const seen = new Set<number>();
+  for (let n = spec.minGram; n <= spec.maxGram; n++) {
+    for (let i = 0; i + n <= cps.length; i++) seen.add(fnv(cps.slice(i, i + n).join(''), n) & mask);
+  }
+  const words = t.trim().split(' ').filter(Boolean);
+  words.forEach((w, i) => {
+    seen.add(fnv(w, 101) & mask);
+    if (i + 1 < words.length) seen.add(fnv(`${w} ${words[i + 1]}`, 102) & mask);
+  });
+  return [...seen].sort((a, b) => a - b);
+}
+
+describe('scanner fast paths', () => {
+  it('featurize gives the sorted distinct buckets of the plain hash-set definition', () => {
+    fc.assert(
+      fc.property(anyText, fc.constantFrom(8, 12, 16), (s, bits) => {
+        const spec = { bits, minGram: 2, maxGram: 5 };
+        const x = featurize(s, spec);
+        expect(Array.from(x.indices)).toEqual(referenceFeatures(s, spec));
+        // Called again right away: the shared bitmap was left empty.
+        expect(Array.from(featurize(s, spec).indices)).toEqual(Array.from(x.indices));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('rot13 rotates exactly the ASCII letters, and twice is the identity', () => {
+    fc.assert(
+      fc.property(anyText, (s) => {
+        const plain = s.replace(/[a-zA-Z]/g, (c) => {
+          const base = c <= 'Z' ? 65 : 97;
+          return String.fromCharCode(((c.charCodeAt(0) - base + 13) % 26) + base);
+        });
+        expect(rot13(s)).toBe(plain);
+        expect(rot13(rot13(s))).toBe(s);
+      }),
+    );
+  });
+
+  it('finds the same base64 candidates as the base64 pattern run over the whole text', () => {
+    const BASE64 = /[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}/g;
+    fc.assert(
+      fc.property(text, (s) => {
+        const found = findCandidates(s)
+          .filter((c) => c.kind === 'base64')
+          .map((c) => [c.start, c.end]);
+        const every = [...s.matchAll(BASE64)].map((m) => [m.index, m.index + m[0].length]);
+        // Every candidate found is a whole-text match (the decoder may reject some matches).
+        for (const f of found) expect(every).toContainEqual(f);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('builds the skeleton as folding each code point alone would (ASCII runs lowercased at once)', () => {
+    const fold = (cp: string) =>
+      cp
+        .toLowerCase()
+        .normalize('NFD')
+        .replace(/\p{Mn}/gu, '');
+    const ascii = fc.array(fc.constantFrom('Ignore', 'ALL', 'rules', ' ', '\n', '-', '.', 'aB', 'Zz'), {
+      maxLength: 40,
+    });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          anyText,
+          ascii.map((a) => a.join('')),
+        ),
+        (s) => {
+          const folded = mapCodePoints(identityMapped(s), fold).text;
+          // Folding is the skeleton before homoglyphs and leetspeak: the same where neither applies.
+          fc.pre(!/[0-9@$!|]|[^\u0000-\u007f]/.test(folded));
+          expect(skeletonOf(identityMapped(s)).text).toBe(folded);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('maps every unit of the normalized text back to a range of the original (property)', () => {
+    fc.assert(
+      fc.property(anyText, (s) => {
+        const n = normalize(s);
+        for (let i = 0; i < n.text.length; i++) {
+          const r = n.textToOriginal(i, i + 1);
+          expect(0 <= r.start && r.start <= r.end && r.end <= s.length).toBe(true);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
