@@ -144,3 +144,20 @@ describe('FakeProvider in-process handler', () => {
     expect(err.cause).toBeInstanceOf(Error);
   });
 });
+
+describe('FakeProvider scripting validation', () => {
+  it('refuses a fault count that is not a positive integer, naming it', () => {
+    const fake = new FakeProvider();
+    for (const times of [0, -1, 1.5, Number.NaN]) {
+      expect(() => fake.fail('m', { type: 'reset' }, times)).toThrow(/^fail\('m'\)\.times: /);
+    }
+    expect(fake.attempts).toEqual([]);
+  });
+
+  it('refuses a downFor duration that is negative or not a number, naming it', () => {
+    const fake = new FakeProvider();
+    for (const ms of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => fake.downFor('m', ms)).toThrow(/^downFor\('m'\)\.ms: /);
+    }
+  });
+});

@@ -1,21 +1,23 @@
-import { type Clock, type Handler, type LlmRequest, type RandomSource, seededRandom, systemClock } from '@rel/core';
+import { type Clock, type Handler, type RandomSource, seededRandom, systemClock } from '@rel/core';
 import { type AnswerVariant, composeAnswer, countPromptTokens } from './answer';
 import { type Attempt, AttemptLog, type AttemptOutcome } from './attempt-log';
 import {
   type ErrorResponse,
-  contentFilterResponse,
   contextLengthResponse,
   invalidRequestResponse,
   prefillRejectedResponse,
-  rateLimitResponse,
   serverErrorResponse,
-  statusResponse,
 } from './error-responses';
+import { effectOf } from './fault-effect';
+import { FaultScript } from './fault-script';
 import { type Fault, parseFault, parseFaultHeader } from './faults';
 import { type FakeServer, listenFake } from './http-server';
 import { createInProcessHandler } from './in-process-handler';
+import { z } from 'zod';
 import { FakeProviderOptionsSchema, type ModelConfig, ModelConfigSchema, parseOrThrow } from './model-config';
-import type { Plan, StreamFault } from './plan';
+import type { Plan, PlanInput, StreamFault } from './plan';
+
+export type { PlanInput } from './plan';
 
 /** Options of `new FakeProvider(...)`. */
 export interface FakeProviderOptions {
@@ -25,16 +27,9 @@ export interface FakeProviderOptions {
   seed?: number;
 }
 
-/** What a transport tells the fake about one request it received. */
-export interface PlanInput {
-  readonly request: LlmRequest;
-  readonly includeUsage: boolean;
-  /** Request headers, lower-cased (in-process: the request metadata). */
-  readonly headers: Record<string, string>;
-  readonly idempotencyKey?: string;
-}
-
 const DEFAULT_OUTPUT_TOKENS = 24;
+const COUNT = z.number().int().positive();
+const DURATION = z.number().nonnegative().finite();
 const DEFAULT_CONTEXT_WINDOW = 128_000;
 
 /**
@@ -60,9 +55,7 @@ export class FakeProvider {
   readonly #log = new AttemptLog();
   readonly #random: RandomSource;
   #models = new Map<string, ModelConfig>();
-  #queues = new Map<string, Fault[]>();
-  #always = new Map<string, Fault>();
-  #downUntil = new Map<string, number>();
+  readonly #script = new FaultScript();
   #responses = 0;
 
   constructor(options: FakeProviderOptions = {}) {
@@ -97,13 +90,12 @@ export class FakeProvider {
 
   /**
    * Queues `fault` for the next `times` requests to `model`, after any already queued.
+   * @throws TypeError naming the field when the fault is invalid or `times` is not a positive integer.
    * @example fake.fail('gpt-primary', { type: 'server_error', status: 503 }, 2)
    */
   fail(model: string, fault: Fault, times = 1): this {
-    const parsed = parseFault(fault);
-    const queue = this.#queues.get(model) ?? [];
-    for (let i = 0; i < times; i++) queue.push(parsed);
-    this.#queues.set(model, queue);
+    parseOrThrow(COUNT, times, `fail('${model}').times`);
+    this.#script.enqueue(model, parseFault(fault), times);
     return this;
   }
 
@@ -112,25 +104,25 @@ export class FakeProvider {
    * @example fake.always('gpt-primary', { type: 'hang' })
    */
   always(model: string, fault: Fault): this {
-    this.#always.set(model, parseFault(fault));
+    this.#script.always(model, parseFault(fault));
     return this;
   }
 
   /**
    * Answers 503 to every request to `model` for `ms` of clock time from now, then is healthy.
+   * @throws TypeError naming `ms` when it is negative or not a finite number.
    * @example fake.downFor('gpt-primary', 30_000)
    */
   downFor(model: string, ms: number): this {
-    this.#downUntil.set(model, this.clock.now() + ms);
+    parseOrThrow(DURATION, ms, `downFor('${model}').ms`);
+    this.#script.downUntil(model, this.clock.now() + ms);
     return this;
   }
 
   /** Clears faults, model configurations and the attempt log. */
   reset(): void {
     this.#models.clear();
-    this.#queues.clear();
-    this.#always.clear();
-    this.#downUntil.clear();
+    this.#script.clear();
     this.#log.clear();
   }
 
@@ -184,53 +176,23 @@ export class FakeProvider {
         return error('invalid_request', invalidRequestResponse((e as Error).message, 'x-fake-fault'));
       }
     }
-    fault ??= this.#queues.get(request.model)?.shift() ?? this.#always.get(request.model);
+    fault ??= this.#script.next(request.model);
     const promptTokens = countPromptTokens(request.messages);
     const contextWindow = config.contextWindow ?? DEFAULT_CONTEXT_WINDOW;
     let variant: AnswerVariant = 'valid';
     let streamFault: StreamFault = {};
     if (fault) {
       const outcome: AttemptOutcome = `fault:${fault.type}`;
-      switch (fault.type) {
-        case 'status':
-          return error(outcome, statusResponse(fault, this.clock.now()));
-        case 'rate_limit':
-          return error(outcome, rateLimitResponse(request.model, fault.retryAfterSeconds));
-        case 'server_error':
-          return error(outcome, serverErrorResponse(fault.status ?? 500));
-        case 'context_length':
-          return error(outcome, contextLengthResponse(contextWindow, Math.max(promptTokens, contextWindow + 1)));
-        case 'content_filter':
-          return error(outcome, contentFilterResponse());
-        case 'reset':
-        case 'hang':
-          record(outcome);
-          return { kind: fault.type, outcome, latencyMs };
-        case 'invalid_json_output':
-          variant = 'invalid_json';
-          break;
-        case 'schema_violation':
-          variant = 'schema_violation';
-          break;
-        case 'slow_first_token':
-          streamFault = { slowFirstTokenMs: fault.delayMs };
-          break;
-        case 'cut_stream':
-          streamFault = { cutAfter: fault.afterChunks };
-          break;
-        case 'stall':
-          streamFault = { stall: { afterChunks: fault.afterChunks, stallMs: fault.stallMs } };
-          break;
-        case 'malformed_sse':
-          streamFault = { malformedAt: fault.atChunk };
-          break;
-        case 'no_done':
-          streamFault = { noDone: true };
-          break;
+      const effect = effectOf(fault, { model: request.model, promptTokens, contextWindow, now: this.clock.now() });
+      if (effect.kind === 'error') return error(outcome, effect.response);
+      if (effect.kind !== 'answer') {
+        record(outcome);
+        return { kind: effect.kind, outcome, latencyMs };
       }
+      variant = effect.variant;
+      streamFault = effect.streamFault;
     } else {
-      const downUntil = this.#downUntil.get(request.model);
-      if (downUntil !== undefined && this.clock.now() < downUntil) return error('down', serverErrorResponse(503));
+      if (this.#script.isDown(request.model, this.clock.now())) return error('down', serverErrorResponse(503));
       const last = request.messages.at(-1);
       if (config.rejectsPrefill && last?.role === 'assistant')
         return error('prefill_rejected', prefillRejectedResponse());

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { type Clock, systemClock } from '@rel/core';
 import { FakeClock } from '@rel/core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -27,6 +28,29 @@ const contentOf = (events: string[]) =>
     .map((e) => JSON.parse(e) as { choices: { delta: { content?: string } }[] })
     .map((c) => c.choices[0]?.delta.content ?? '')
     .join('');
+
+/** Sends one streaming request over a raw TCP socket and returns the de-chunked body, read to the close. */
+async function rawStream(port: number, model: string): Promise<{ body: string; complete: boolean }> {
+  const payload = streamBody(model);
+  const socket = connect(port, '127.0.0.1');
+  socket.write(
+    `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(payload)}\r\nconnection: close\r\n\r\n${payload}`,
+  );
+  const parts: Buffer[] = [];
+  for await (const part of socket) parts.push(part as Buffer);
+  const raw = Buffer.concat(parts).toString('utf8');
+  let rest = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+  let body = '';
+  for (;;) {
+    const eol = rest.indexOf('\r\n');
+    if (eol === -1) return { body, complete: false };
+    const size = Number.parseInt(rest.slice(0, eol), 16);
+    if (size === 0) return { body, complete: true };
+    body += rest.slice(eol + 2, eol + 2 + size);
+    rest = rest.slice(eol + 2 + size + 2);
+  }
+}
 
 describe('HTTP errors', () => {
   it('429 with Retry-After carries the header and the rate_limit_exceeded body', async () => {
@@ -246,6 +270,19 @@ describe('HTTP streaming faults', () => {
     expect(text).not.toContain('[DONE]');
     expect(text).not.toContain('"finish_reason":"stop"');
     expect(text).not.toContain('"usage":{');
+  });
+
+  it('cut_stream puts exactly the role chunk and N content chunks on the wire, every time, then closes', async () => {
+    const fake = new FakeProvider().model('m', { outputTokens: 60 });
+    await start(fake);
+    for (let run = 0; run < 10; run++) {
+      fake.fail('m', { type: 'cut_stream', afterChunks: 40 });
+      const { body, complete } = await rawStream(server?.port ?? 0, 'm');
+      expect(complete).toBe(false); // no terminating zero-length chunk: the HTTP message was cut
+      const events = sseData(body).map((e) => JSON.parse(e) as { choices: { delta: { content?: string } }[] });
+      expect(events).toHaveLength(41);
+      expect(events.slice(1).every((e) => (e.choices[0]?.delta.content ?? '') !== '')).toBe(true);
+    }
   });
 
   it('stall stops after N chunks for stallMs of clock time, then closes without a finish', async () => {

@@ -1,4 +1,4 @@
-import type { RelFailure } from '@rel/core';
+import type { LlmRequest, RelFailure } from '@rel/core';
 import type { Answer } from './answer';
 import type { AttemptOutcome } from './attempt-log';
 import type { ResponseMeta } from './openai-wire';
@@ -45,3 +45,12 @@ export type Plan =
       readonly answer: Answer;
       readonly fault: StreamFault;
     };
+
+/** What a transport tells the fake about one request it received. */
+export interface PlanInput {
+  readonly request: LlmRequest;
+  readonly includeUsage: boolean;
+  /** Request headers, lower-cased (in-process: the request metadata). */
+  readonly headers: Record<string, string>;
+  readonly idempotencyKey?: string;
+}
