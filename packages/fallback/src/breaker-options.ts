@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** How long a half-open period with every probe slot taken may wait for an outcome (see `halfOpen`). */
+const DEFAULT_PROBE_TIMEOUT_MS = 120_000;
+
 /**
  * Options of a circuit breaker. Any combination of the three trip modes may be set; without any,
  * the breaker opens after 5 consecutive failures.
@@ -27,13 +30,20 @@ export const BreakerOptionsSchema = z.strictObject({
     .optional(),
   /** How long the breaker stays open before it lets probes through (half-open). Default 30 s. */
   openMs: z.number().int().nonnegative().default(30_000),
-  /** Half-open: at most `maxProbes` calls are let through; `successesToClose` of them must succeed. */
+  /**
+   * Half-open: at most `maxProbes` calls are let through; `successesToClose` of them must succeed.
+   * A half-open period whose probe slots are all taken and that has not decided within
+   * `probeTimeoutMs` of its start reopens (reason `probe_timeout`): a probe whose outcome never
+   * arrives (its process crashed, its caller vanished) cannot hold the breaker half-open forever.
+   */
   halfOpen: z
     .strictObject({
       maxProbes: z.number().int().positive().default(1),
       successesToClose: z.number().int().positive().optional(),
+      /** Default 120 s: longer than a slow streamed answer, so a healthy probe is not cut short. */
+      probeTimeoutMs: z.number().int().positive().default(DEFAULT_PROBE_TIMEOUT_MS),
     })
-    .default({ maxProbes: 1 })
+    .default({ maxProbes: 1, probeTimeoutMs: DEFAULT_PROBE_TIMEOUT_MS })
     .refine((h) => (h.successesToClose ?? h.maxProbes) <= h.maxProbes, {
       message: 'successesToClose must not exceed maxProbes',
       path: ['successesToClose'],

@@ -2,11 +2,12 @@ import type { BreakerState, StateStore } from '@rel/core';
 import { type BreakerConfig, type WindowCounts, shouldTrip } from './breaker-options';
 import type { Admission, CallOutcome } from './circuit-breaker';
 
-/** The shared record: state, generation (bumped on every transition), open time, manual hold. */
+/** The shared record: state, generation (bumped on every transition), open time, half-open start, manual hold. */
 interface Shared {
   s: BreakerState;
   g: number;
   at?: number;
+  h?: number;
   f?: boolean;
 }
 
@@ -32,6 +33,7 @@ interface Hooks {
 export class StoreBreakerState {
   readonly #store: StateStore;
   readonly #key: string;
+  readonly #tagged: string;
   readonly #config: BreakerConfig;
   readonly #hooks: Hooks;
   readonly #successesToClose: number;
@@ -39,6 +41,7 @@ export class StoreBreakerState {
   constructor(store: StateStore, key: string, config: BreakerConfig, hooks: Hooks) {
     this.#store = store;
     this.#key = key;
+    this.#tagged = hasHashTag(key) ? key : `{${key}}`;
     this.#config = config;
     this.#hooks = hooks;
     this.#successesToClose = config.halfOpen.successesToClose ?? config.halfOpen.maxProbes;
@@ -57,15 +60,21 @@ export class StoreBreakerState {
     if (shared.s === 'closed') return 'pass';
     if (shared.s === 'open') {
       if (shared.f || now - (shared.at ?? 0) < this.#config.openMs) return 'reject';
-      const next: Shared = { s: 'half_open', g: shared.g + 1, at: shared.at ?? now };
-      if (await this.#swap(raw, next, 'open', 'open_timeout_elapsed')) shared = next;
-      else {
+      const next: Shared = { s: 'half_open', g: shared.g + 1, at: shared.at ?? now, h: now };
+      if (await this.#swap(raw, next, 'open', 'open_timeout_elapsed')) {
+        shared = next;
+        raw = JSON.stringify(next);
+      } else {
         ({ raw, shared } = await this.read());
         if (shared.s !== 'half_open') return shared.s === 'closed' ? 'pass' : 'reject';
       }
     }
     const taken = await this.#store.increment(this.#counter(shared.g, 'probes'), 1, COUNTER_TTL_MS);
-    return taken <= this.#config.halfOpen.maxProbes ? 'probe' : 'reject';
+    if (taken <= this.#config.halfOpen.maxProbes) return 'probe';
+    // Every slot is taken: a period that has not decided in time reopens (a lost probe's process may be gone).
+    if (now - (shared.h ?? now) >= this.#config.halfOpen.probeTimeoutMs)
+      await this.#swap(raw, { s: 'open', g: shared.g + 1, at: now }, 'half_open', 'probe_timeout');
+    return 'reject';
   }
 
   async record(admission: Admission, outcome: CallOutcome, slow: boolean, now: number): Promise<void> {
@@ -150,9 +159,19 @@ export class StoreBreakerState {
     return true;
   }
 
+  /**
+   * A counter of one generation. Counters carry the breaker key as their Redis Cluster hash tag
+   * (unless the key has one of its own), so the keys of one `settle` share a slot.
+   */
   #counter(generation: number, name: string): string {
-    return `${this.#key}:${generation}:${name}`;
+    return `${this.#tagged}:${generation}:${name}`;
   }
+}
+
+/** Whether Redis Cluster would hash `key` by a tag: its first `{` followed later by a `}`, not at once. */
+function hasHashTag(key: string): boolean {
+  const open = key.indexOf('{');
+  return open >= 0 && key.indexOf('}', open + 1) > open + 1;
 }
 
 function parse(raw: string | undefined): Shared {

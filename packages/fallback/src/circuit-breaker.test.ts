@@ -128,6 +128,30 @@ describe('CircuitBreaker', () => {
     expect(breaker.enter()).toBe('reject');
   });
 
+  it('reopens a half-open breaker whose probes never report within probeTimeoutMs, then probes again', async () => {
+    const { breaker, clock, transitions } = setup({
+      consecutiveFailures: 1,
+      openMs: 1_000,
+      halfOpen: { maxProbes: 1, probeTimeoutMs: 10_000 },
+    });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    expect(breaker.enter()).toBe('probe'); // its outcome is never recorded
+    await clock.advance(9_999);
+    expect(breaker.enter()).toBe('reject');
+    expect(breaker.state).toBe('half_open');
+    await clock.advance(1);
+    expect(breaker.enter()).toBe('reject');
+    expect(breaker.state).toBe('open');
+    await clock.advance(1_000);
+    expect(breaker.enter()).toBe('probe');
+    expect(transitions.slice(1)).toEqual([
+      'open->half_open:open_timeout_elapsed',
+      'half_open->open:probe_timeout',
+      'open->half_open:open_timeout_elapsed',
+    ]);
+  });
+
   it('frees the probe slot of a cancelled probe without counting it', async () => {
     const { breaker, clock } = setup({ consecutiveFailures: 1, openMs: 1_000 });
     await failTimes(breaker, 1);

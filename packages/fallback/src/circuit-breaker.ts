@@ -48,6 +48,13 @@ export interface CircuitBreakerOptions extends BreakerOptions {
    * cancellations are never counted.
    */
   isFailure?: (error: unknown) => boolean;
+  /**
+   * Called when the store fails. The breaker then decides from the state it last saw (an open
+   * breaker keeps refusing until `openMs` has passed; otherwise calls pass) and drops the outcome
+   * it could not count, so an unreachable store never fails a request. Also emitted as a
+   * `store-error` event. Manual controls and `refresh` still throw.
+   */
+  onStoreError?: (error: unknown) => void;
 }
 
 const FAILURE_KINDS: ReadonlySet<string> = new Set([
@@ -84,6 +91,8 @@ export class CircuitBreaker {
   readonly #clock: Clock;
   readonly #events: EventHub | undefined;
   readonly #isFailure: (error: unknown) => boolean;
+  readonly #onStoreError: ((error: unknown) => void) | undefined;
+  readonly #storeName: string;
   readonly #shared: StoreBreakerState | undefined;
   readonly #failureWindow: SlidingWindow | undefined;
   readonly #slowWindow: SlidingWindow | undefined;
@@ -93,18 +102,21 @@ export class CircuitBreaker {
   #state: BreakerState = 'closed';
   #forced = false;
   #openedAt: number | undefined;
+  #halfOpenAt = 0;
   #consecutive = 0;
   #probes = 0;
   #probeSuccesses = 0;
 
   /** @throws RelError `invalid_request` naming the bad option. */
   constructor(options: CircuitBreakerOptions = {}) {
-    const { name, clock, events, store, key, isFailure, ...rest } = options;
+    const { name, clock, events, store, key, isFailure, onStoreError, ...rest } = options;
     this.config = parseOptions(BreakerOptionsSchema, rest, 'breaker');
     this.name = name ?? 'breaker';
     this.#clock = clock ?? systemClock;
     this.#events = events;
     this.#isFailure = isFailure ?? isBreakerFailure;
+    this.#onStoreError = onStoreError;
+    this.#storeName = store?.name ?? 'memory';
     this.#successesToClose = this.config.halfOpen.successesToClose ?? this.config.halfOpen.maxProbes;
     if (this.config.failureRate) this.#failureWindow = new SlidingWindow(this.config.failureRate.windowMs);
     if (this.config.slowCallRate) this.#slowWindow = new SlidingWindow(this.config.slowCallRate.windowMs);
@@ -147,7 +159,7 @@ export class CircuitBreaker {
    * @throws RelError `circuit_open` when the breaker refuses the call; otherwise what `fn` throws.
    */
   async execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal = neverAborted): Promise<T> {
-    const admission = this.#shared ? await this.#shared.enter(this.#clock.now()) : this.#enterLocal();
+    const admission = this.#shared ? await this.#enterShared(this.#shared) : this.#enterLocal();
     if (admission === 'reject') throw this.openError();
     const start = this.#clock.now();
     let value: T;
@@ -169,7 +181,37 @@ export class CircuitBreaker {
    * Returns a promise only when the state lives in a store.
    */
   enter(): Admission | Promise<Admission> {
-    return this.#shared ? this.#shared.enter(this.#clock.now()) : this.#enterLocal();
+    return this.#shared ? this.#enterShared(this.#shared) : this.#enterLocal();
+  }
+
+  async #enterShared(shared: StoreBreakerState): Promise<Admission> {
+    try {
+      return await shared.enter(this.#clock.now());
+    } catch (error) {
+      // Decide from the state last seen: a known-open breaker keeps refusing, anything else passes.
+      const refuse = this.#state === 'open' && this.retryAfterMs() > 0;
+      this.#storeFailed(error, refuse ? 'fail_closed' : 'fail_open');
+      return refuse ? 'reject' : 'pass';
+    }
+  }
+
+  async #recordShared(
+    shared: StoreBreakerState,
+    admission: Admission,
+    outcome: CallOutcome,
+    slow: boolean,
+  ): Promise<void> {
+    try {
+      await shared.record(admission, outcome, slow, this.#clock.now());
+    } catch (error) {
+      this.#storeFailed(error, 'fail_open');
+    }
+  }
+
+  #storeFailed(error: unknown, decision: 'fail_open' | 'fail_closed'): void {
+    this.#onStoreError?.(error);
+    if (this.#events?.has('store-error'))
+      this.#events.emit('store-error', { store: this.#storeName, policy: 'breaker', decision });
   }
 
   #enterLocal(): Admission {
@@ -178,9 +220,13 @@ export class CircuitBreaker {
       if (this.#forced || this.#clock.now() - (this.#openedAt ?? 0) < this.config.openMs) return 'reject';
       this.#probes = 0;
       this.#probeSuccesses = 0;
+      this.#halfOpenAt = this.#clock.now();
       this.#move('half_open', 'open_timeout_elapsed');
     }
-    if (this.#probes >= this.config.halfOpen.maxProbes) return 'reject';
+    if (this.#probes >= this.config.halfOpen.maxProbes) {
+      if (this.#clock.now() - this.#halfOpenAt >= this.config.halfOpen.probeTimeoutMs) this.#open('probe_timeout');
+      return 'reject';
+    }
     this.#probes++;
     return 'probe';
   }
@@ -192,7 +238,7 @@ export class CircuitBreaker {
   record(admission: Admission, outcome: CallOutcome, durationMs: number): void | Promise<void> {
     if (admission === 'reject') return;
     const slow = this.config.slowCallRate !== undefined && durationMs >= this.config.slowCallRate.slowCallMs;
-    if (this.#shared) return this.#shared.record(admission, outcome, slow, this.#clock.now());
+    if (this.#shared) return this.#recordShared(this.#shared, admission, outcome, slow);
     if (admission === 'probe') return this.#recordProbe(outcome, slow);
     if (this.#state !== 'closed' || outcome === 'ignored') return;
     const failed = outcome === 'failure';
