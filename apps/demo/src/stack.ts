@@ -1,15 +1,5 @@
-import { EventHub, MemoryStore, RequestContext, systemClock } from '@rel/core';
-import {
-  type Caller,
-  type GatewayApp,
-  type GatewayConfig,
-  type Pipeline,
-  type RunningGateway,
-  buildPipeline,
-  parseConfig,
-  startHttpServer,
-} from '@rel/gateway';
-import { createTelemetry } from '@rel/telemetry';
+import { type EventHub, MemoryStore, systemClock } from '@rel/core';
+import { type Gateway, type GatewayConfig, createGateway, parseConfig } from '@rel/gateway';
 import { FakeProvider, type FakeServer } from '@rel/testing';
 import { EventLog } from './event-log';
 import { FaultInjector } from './fault-injector';
@@ -21,8 +11,8 @@ export interface DemoStack {
   readonly fake: FakeProvider;
   readonly fakeServer: FakeServer;
   readonly config: GatewayConfig;
-  readonly pipeline: Pipeline;
-  readonly gateway: RunningGateway;
+  /** The gateway, built by `createGateway` exactly as `rel-gateway` builds it, with the demo's SDK. */
+  readonly gateway: Gateway;
   readonly hub: EventHub;
   readonly otel: DemoOtel;
   readonly events: EventLog;
@@ -43,13 +33,9 @@ export interface StackOptions extends DayShape {
 }
 
 /**
- * Starts the fake provider over real HTTP on 127.0.0.1, and the rel gateway in front of it on the
- * memory store, with an OpenTelemetry SDK whose in-memory exporters the summary reads.
- *
- * The gateway is put together from `@rel/gateway`'s exported parts (`buildPipeline`,
- * `startHttpServer`) rather than `createGateway`, because `createGateway` builds its own SDK from
- * the config and offers no way to hand it the demo's tracer, meter and logger providers; the
- * composition itself is the gateway's.
+ * Starts the fake provider over real HTTP on 127.0.0.1, and the rel gateway in front of it
+ * (`createGateway`, as `rel-gateway` runs it) on the memory store, handing it the demo's
+ * OpenTelemetry providers, whose in-memory exporters the summary reads.
  * @example const stack = await startStack({ requests: 600, hourMs: 500, seed: 7 });
  */
 export async function startStack(options: StackOptions): Promise<DemoStack> {
@@ -60,57 +46,32 @@ export async function startStack(options: StackOptions): Promise<DemoStack> {
   const fakeServer = await fake.listen();
   const config = parseConfig(demoConfig(fakeServer.baseURL, options), 'demo');
   const otel = createDemoOtel(options.env ?? process.env);
-  const hub = new EventHub();
-  const events = new EventLog(hub, elapsedMs);
   const logLines: string[] = [];
   const diagnostics: string[] = [];
-  const telemetry = createTelemetry({
-    tracerProvider: otel.tracerProvider,
-    meterProvider: otel.meterProvider,
-    loggerProvider: otel.loggerProvider,
-    jsonLines: { write: (line: string) => void logLines.push(line.trimEnd()) },
-    serviceName: config.telemetry.serviceName,
-    events: hub,
-  });
   const faults = new FaultInjector();
   const store = new MemoryStore({ maxKeys: 100_000 });
-  const pipeline = buildPipeline({
-    config,
-    telemetry,
-    store,
-    hub,
-    clock: systemClock,
+  const gateway = createGateway(config, {
     env: { FAKE_API_KEY: 'sk-fake-upstream' },
     fetch: faults.fetch,
-    logger: { warn: (message) => void diagnostics.push(message) },
-  });
-  const features = new Map(Object.entries(config.features).map(([name, f]) => [name, { name, critical: f.critical }]));
-  const app: GatewayApp = {
-    config,
-    handle: (request, ctx) => pipeline.handler(request, ctx),
-    context(caller: Caller, init) {
-      const feature = init.feature ? (features.get(init.feature) ?? { name: init.feature, critical: true }) : undefined;
-      return new RequestContext({
-        principal: { orgId: caller.org, tier: caller.tier, ...(init.userId ? { userId: init.userId } : {}) },
-        ...(feature ? { feature } : {}),
-        signal: init.signal,
-        ...(init.idempotencyKey ? { idempotencyKey: init.idempotencyKey } : {}),
-        operation: 'chat',
-        clock: systemClock,
-        events: hub,
-      });
+    clock: systemClock,
+    store,
+    otel: {
+      tracerProvider: otel.tracerProvider,
+      meterProvider: otel.meterProvider,
+      loggerProvider: otel.loggerProvider,
     },
-    ready: async () => true,
-  };
-  const gateway = await startHttpServer(app);
+    logs: { write: (line: string) => void logLines.push(line.trimEnd()) },
+    diagnostics: { write: (line: string) => void diagnostics.push(line.trimEnd()) },
+  });
+  const events = new EventLog(gateway.hub, elapsedMs);
+  await gateway.start();
   let closed: Promise<void> | undefined;
   return {
     fake,
     fakeServer,
     config,
-    pipeline,
     gateway,
-    hub,
+    hub: gateway.hub,
     otel,
     events,
     faults,
@@ -121,7 +82,6 @@ export async function startStack(options: StackOptions): Promise<DemoStack> {
       closed ??= (async () => {
         await gateway.shutdown();
         await fakeServer.close();
-        await telemetry.shutdown();
         events.close();
         await store.close();
         await otel.shutdown();

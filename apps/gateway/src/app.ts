@@ -7,8 +7,9 @@ import {
   type StateStore,
   systemClock,
 } from '@rel/core';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { FetchFunction } from '@rel/providers';
-import { type JsonLinesSink, type Telemetry, createTelemetry } from '@rel/telemetry';
+import { type JsonLinesSink, type Telemetry, type TelemetryLoggerProvider, createTelemetry } from '@rel/telemetry';
 import type { Caller } from './auth';
 import type { GatewayConfig } from './config';
 import { type GatewayApp, type RunningGateway, startHttpServer } from './http-server';
@@ -30,6 +31,24 @@ export interface GatewayOptions {
   diagnostics?: JsonLinesSink;
   /** A store to use instead of the configured one (left open by `shutdown`). */
   store?: StateStore;
+  /**
+   * OpenTelemetry providers of the embedding app, used instead of building an SDK from
+   * `config.telemetry` (whose exporters are then ignored). The app owns them: the gateway's
+   * `shutdown` flushes but does not shut them down. `GET /metrics` is served only with `metrics`.
+   */
+  otel?: GatewayOtelProviders;
+}
+
+/** The OpenTelemetry SDK objects an embedding app hands to `createGateway` (see `GatewayOptions.otel`). */
+export interface GatewayOtelProviders {
+  /** Absent: the globally registered one (none registered: spans stay non-recording). */
+  readonly tracerProvider?: TracerProvider;
+  /** Absent: the globally registered one (none registered: no metrics). */
+  readonly meterProvider?: MeterProvider;
+  /** Absent: no OpenTelemetry log records (the JSON lines are separate). */
+  readonly loggerProvider?: TelemetryLoggerProvider;
+  /** Prometheus text for `GET /metrics`, when the app has a reader for it. */
+  readonly metrics?: () => Promise<string>;
 }
 
 /** A gateway: the composed pipeline plus its HTTP server, usable in-process by tests, the demo and benchmarks. */
@@ -68,13 +87,19 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     onListenerError: (_error, event) => note('rel.gateway.listener_error', { listener: event }),
   });
   const store = options.store ?? createStore(config.store, env, clock);
-  const otel: Otel = setupOtel(config.telemetry, env);
+  const otel: Otel | undefined = options.otel ? undefined : setupOtel(config.telemetry, env);
+  const providers: GatewayOtelProviders = options.otel ?? {
+    ...(otel?.tracerProvider ? { tracerProvider: otel.tracerProvider } : {}),
+    ...(otel ? { meterProvider: otel.meterProvider } : {}),
+    ...(otel?.loggerProvider ? { loggerProvider: otel.loggerProvider } : {}),
+    ...(otel?.prometheus ? { metrics: otel.prometheus } : {}),
+  };
   const hashSalt = config.telemetry.hashSaltEnv ? env[config.telemetry.hashSaltEnv] : undefined;
   const jsonLines = config.telemetry.jsonLogs ? (options.logs ?? process.stdout) : undefined;
   const telemetry = createTelemetry({
-    meterProvider: otel.meterProvider,
-    ...(otel.tracerProvider ? { tracerProvider: otel.tracerProvider } : {}),
-    ...(otel.loggerProvider ? { loggerProvider: otel.loggerProvider } : {}),
+    ...(providers.meterProvider ? { meterProvider: providers.meterProvider } : {}),
+    ...(providers.tracerProvider ? { tracerProvider: providers.tracerProvider } : {}),
+    ...(providers.loggerProvider ? { loggerProvider: providers.loggerProvider } : {}),
     ...(jsonLines ? { jsonLines } : {}),
     ...(hashSalt ? { hashSalt } : {}),
     serviceName: config.telemetry.serviceName,
@@ -122,7 +147,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         events: hub,
       });
     },
-    ...(otel.prometheus ? { metrics: otel.prometheus } : {}),
+    ...(providers.metrics ? { metrics: providers.metrics } : {}),
     ready: () => storeReady(store),
     ...(jsonLines
       ? {
@@ -143,7 +168,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       stopped ??= (async () => {
         await running?.shutdown();
         await telemetry.shutdown();
-        await otel.shutdown();
+        await otel?.shutdown();
         if (!options.store) await store.close().catch(() => {});
       })();
       return stopped;

@@ -1,5 +1,5 @@
 export { createGateway } from './app';
-export type { Gateway, GatewayOptions } from './app';
+export type { Gateway, GatewayOptions, GatewayOtelProviders } from './app';
 export { GatewayConfigSchema, ConfigError, parseConfig, loadConfig, budgetConfigOf, routeName } from './config';
 export type { GatewayConfig, GatewayConfigInput, RouteConfig, ModelAliasConfig } from './config';
 export { KeyRing, hashKey } from './auth';

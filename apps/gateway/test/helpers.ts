@@ -1,7 +1,16 @@
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import {
+  AggregationTemporality,
+  type DataPoint,
+  MeterProvider,
+  MetricReader,
+  type MetricData,
+} from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { StateStore } from '@rel/core';
 import { FakeProvider } from '@rel/testing';
 import OpenAI from 'openai';
-import { type Gateway, createGateway } from '../src/app';
+import { type Gateway, type GatewayOtelProviders, createGateway } from '../src/app';
 import { hashKey } from '../src/auth';
 import { type GatewayConfigInput, parseConfig } from '../src/config';
 
@@ -67,7 +76,7 @@ export interface Stack {
 /** The fake provider over HTTP and an in-process gateway in front of it, logs captured. */
 export async function startStack(
   overrides: Partial<GatewayConfigInput> = {},
-  options: { store?: StateStore } = {},
+  options: { store?: StateStore; otel?: GatewayOtelProviders } = {},
 ): Promise<Stack> {
   const fake = new FakeProvider();
   const server = await fake.listen();
@@ -78,6 +87,7 @@ export async function startStack(
     logs: { write: (line: string) => logs.push(line) },
     diagnostics: { write: (line: string) => logs.push(line) },
     ...(options.store ? { store: options.store } : {}),
+    ...(options.otel ? { otel: options.otel } : {}),
   });
   await gateway.start();
   return {
@@ -88,6 +98,41 @@ export async function startStack(
     async close() {
       await gateway.shutdown();
       await server.close();
+    },
+  };
+}
+
+class OnDemandReader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  }
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+/** An embedding app's OpenTelemetry SDK with in-memory exporters, as the demo has. */
+export function memoryOtel() {
+  const spans = new InMemorySpanExporter();
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+  const reader = new OnDemandReader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  const logs = new InMemoryLogRecordExporter();
+  const loggerProvider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: logs })] });
+  return {
+    providers: { tracerProvider, meterProvider, loggerProvider },
+    async spans() {
+      await tracerProvider.forceFlush();
+      return spans.getFinishedSpans();
+    },
+    logRecords: () => logs.getFinishedLogRecords(),
+    /** The data points of one metric, by name. */
+    async points(name: string): Promise<DataPoint<unknown>[]> {
+      const { resourceMetrics } = await reader.collect();
+      const all: MetricData[] = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
+      return all.filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints as DataPoint<unknown>[]);
+    },
+    async shutdown() {
+      await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown(), loggerProvider.shutdown()]);
     },
   };
 }
