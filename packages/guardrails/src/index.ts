@@ -15,7 +15,7 @@ export { outputPolicy, OutputPolicyOptionsSchema } from './output/output-policy'
 export type { OutputPolicyOptions, OutputClassifier, Verdict } from './output/output-policy';
 export { plantCanary, makeCanary, canaryLeaked } from './output/canary';
 export type { PlantedCanary } from './output/canary';
-export { recordGuardrail } from './output/record-verdict';
+export { recordGuardrail, stopwatch } from './output/record-verdict';
 // Structured output
 export {
   structuredOutput,

@@ -7,7 +7,7 @@ import {
   mapStream,
 } from '@rel/core';
 import { z } from 'zod';
-import { recordGuardrail } from '../output/record-verdict';
+import { recordGuardrail, stopwatch } from '../output/record-verdict';
 
 const positiveInt = z.number().int().positive();
 
@@ -71,9 +71,9 @@ export function caps(options: CapsOptions = {}): Middleware {
   };
 
   return (next) => async (req, ctx) => {
-    const started = ctx.clock.now();
+    const elapsed = stopwatch();
     const verdict = (action: 'pass' | 'sanitize' | 'block', categories: string[]) =>
-      recordGuardrail(ctx, { name: o.name, stage: 'input', action, categories, latencyMs: ctx.clock.now() - started });
+      recordGuardrail(ctx, { name: o.name, stage: 'input', action, categories, latencyMs: elapsed() });
     const exceed = (limit: 'tool_depth' | 'tool_calls', value: number, max: number): never => {
       const failure = { kind: 'limit_exceeded', limit, value, max } as const;
       throw new RelError(failure, { cause: new Error(`${limit} ${value} > ${max}`) });
@@ -99,6 +99,7 @@ export function caps(options: CapsOptions = {}): Middleware {
     const maxCalls = o.maxToolCalls;
     if (maxCalls === undefined) return response;
     const overCalls = (answered: number) => {
+      const check = stopwatch();
       const total = calls + answered;
       if (total <= maxCalls) return;
       recordGuardrail(ctx, {
@@ -106,7 +107,7 @@ export function caps(options: CapsOptions = {}): Middleware {
         stage: 'output',
         action: 'block',
         categories: ['tool_calls'],
-        latencyMs: 0,
+        latencyMs: check(),
       });
       exceed('tool_calls', total, maxCalls);
     };

@@ -1,5 +1,6 @@
-import { type ChatMessage, type GuardrailAction, type Middleware, RelError, type RequestContext } from '@rel/core';
+import { type ChatMessage, type GuardrailAction, type Middleware, RelError } from '@rel/core';
 import { z } from 'zod';
+import { recordGuardrail, stopwatch } from '../output/record-verdict';
 import { type InjectionModel, type SerializedModel, decodeModel } from './classifier';
 import { type InjectionProfile, detectInjection } from './detect';
 import type { InjectionCategory } from './signatures';
@@ -67,7 +68,7 @@ export function injectionGuard(options: InjectionGuardOptions = {}): Middleware 
   const scan = new Set<string>(opts.scanRoles);
 
   return (next) => async (req, ctx) => {
-    const started = ctx.clock.now();
+    const elapsed = stopwatch();
     const categories = new Set<InjectionCategory>();
     let score = 0;
     let flagged = false;
@@ -92,7 +93,14 @@ export function injectionGuard(options: InjectionGuardOptions = {}): Middleware 
     });
 
     const action: GuardrailAction = !flagged ? 'pass' : opts.policy;
-    record(ctx, opts.name, action, [...categories].sort(), score, ctx.clock.now() - started);
+    recordGuardrail(ctx, {
+      name: opts.name,
+      stage: 'input',
+      action,
+      categories: [...categories].sort(),
+      score,
+      latencyMs: elapsed(),
+    });
     if (flagged && opts.policy === 'block') {
       const failure = {
         kind: 'guardrail_blocked',
@@ -113,16 +121,4 @@ function withNotice(messages: ChatMessage[]): ChatMessage[] {
   const copy = [...messages];
   copy[i] = { role: 'system', content: `${sys.content ?? ''}\n\n${UNTRUSTED_NOTICE}` };
   return copy;
-}
-
-function record(
-  ctx: RequestContext,
-  name: string,
-  action: GuardrailAction,
-  categories: string[],
-  score: number,
-  latencyMs: number,
-): void {
-  ctx.recordVerdict({ name, stage: 'input', action, categories, score, latencyMs });
-  ctx.events?.emit('guardrail', { requestId: ctx.requestId, name, stage: 'input', action, categories, latencyMs });
 }

@@ -14,7 +14,7 @@ import { createPiiDetector, PiiDetectorOptionsSchema } from '../pii/detect-pii';
 import type { PiiMatch } from '../pii/pii-types';
 import { replaceMatches, replacement } from '../pii/redact-pii';
 import { canaryLeaked, plantCanary } from './canary';
-import { recordGuardrail, worstAction } from './record-verdict';
+import { recordGuardrail, stopwatch, worstAction } from './record-verdict';
 
 /** A guard's decision on a text. `text` replaces the examined text when the action is `redact`. */
 export interface Verdict {
@@ -150,16 +150,15 @@ export function outputPolicy(options: OutputPolicyOptions = {}): Middleware {
     }
     const response = await next(request, ctx);
     const outcome: Outcome = { action: 'pass', categories: new Set(), latencyMs: 0 };
-    const clock = ctx.clock;
 
     if (response.type === 'completion') {
-      const started = clock.now();
+      const elapsed = stopwatch();
       const raw = response.message.content ?? '';
       let text: string | 'block' = raw;
       if (blockOn(raw, canary, outcome.categories)) text = 'block';
       if (text !== 'block' && detect) text = applyPii(text, detect(text), outcome);
       if (text !== 'block') text = await applyClassifier(text, true, '', outcome);
-      outcome.latencyMs = clock.now() - started;
+      outcome.latencyMs = elapsed();
       finish(ctx, outcome, text === 'block');
       if (text === raw || response.message.content === null) return response;
       return { ...response, message: { ...response.message, content: text as string } } satisfies Completion;
@@ -171,7 +170,7 @@ export function outputPolicy(options: OutputPolicyOptions = {}): Middleware {
       let before = '';
       let done = false;
       const release = async (final: boolean): Promise<string> => {
-        const started = clock.now();
+        const elapsed = stopwatch();
         try {
           const window = tail + pending;
           if (blockOn(window, canary, outcome.categories)) return 'block';
@@ -198,7 +197,7 @@ export function outputPolicy(options: OutputPolicyOptions = {}): Middleware {
           if (out !== 'block') before += out;
           return out;
         } finally {
-          outcome.latencyMs += clock.now() - started;
+          outcome.latencyMs += elapsed();
         }
       };
       const blocked = (): never => {

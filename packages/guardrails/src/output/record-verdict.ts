@@ -16,6 +16,21 @@ export function recordGuardrail(ctx: RequestContext, verdict: GuardrailVerdict):
   });
 }
 
+/**
+ * Starts measuring a guard's own latency; call the result to read the milliseconds elapsed.
+ * Uses the high-resolution `performance.now()`, not the request's `Clock`: a guard's work takes
+ * well under a millisecond, which a millisecond clock (or a fake one) reports as 0. This is a
+ * measurement only; no policy decision reads it.
+ * @example
+ * const elapsed = stopwatch();
+ * scan(text);
+ * recordGuardrail(ctx, { ...verdict, latencyMs: elapsed() });
+ */
+export function stopwatch(): () => number {
+  const started = performance.now();
+  return () => performance.now() - started;
+}
+
 const SEVERITY: Readonly<Record<GuardrailAction, number>> = {
   pass: 0,
   flag: 1,

@@ -1,6 +1,6 @@
 import { type ChatMessage, type Middleware, type StreamChunk, mapStream } from '@rel/core';
 import { z } from 'zod';
-import { recordGuardrail } from '../output/record-verdict';
+import { recordGuardrail, stopwatch } from '../output/record-verdict';
 import { createPiiDetector, PiiDetectorOptionsSchema } from './detect-pii';
 import type { PiiType } from './pii-types';
 import { PiiVault, type StreamRestorer } from './pii-vault';
@@ -48,7 +48,7 @@ export function piiGuard(options: PiiGuardOptions = {}): Middleware {
   const detect = createPiiDetector(detectorOptions);
   const cleaned = new Set<ChatMessage['role']>(roles);
   return (next) => async (req, ctx) => {
-    const started = ctx.clock.now();
+    const elapsed = stopwatch();
     const vault = mode === 'tokenize' ? new PiiVault({ detector: detect }) : undefined;
     const found = new Set<PiiType>();
     const clean = (text: string): string => {
@@ -76,7 +76,7 @@ export function piiGuard(options: PiiGuardOptions = {}): Middleware {
       stage: 'input',
       action: found.size > 0 ? 'redact' : 'pass',
       categories: [...found].sort(),
-      latencyMs: ctx.clock.now() - started,
+      latencyMs: elapsed(),
     });
     const response = await next(found.size > 0 ? { ...req, messages } : req, ctx);
     if (!vault || !restore || vault.size === 0) return response;

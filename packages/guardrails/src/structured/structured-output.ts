@@ -9,7 +9,7 @@ import {
   collectStream,
 } from '@rel/core';
 import { z } from 'zod';
-import { recordGuardrail } from '../output/record-verdict';
+import { recordGuardrail, stopwatch } from '../output/record-verdict';
 import { parseJsonLoose } from './extract-json';
 import {
   compileSchema,
@@ -91,14 +91,14 @@ export function structuredOutput(options: StructuredOutputOptions = {}): Middlew
     for (let attempt = 0; attempt <= o.maxReasks; attempt++) {
       const response = await next({ ...request, messages }, ctx);
       const completion = response.type === 'stream' ? await collectStream(response) : response;
-      const started = ctx.clock.now();
+      const elapsed = stopwatch();
       if (completion.message.toolCalls?.length && !completion.message.content) {
         return wantsStream ? asStream(completion) : completion;
       }
       raw = completion.message.content ?? '';
       const parsed = parseJsonLoose(raw);
       const result = parsed.ok ? validate(parsed.value) : { ok: false as const, issues: [parsed.error] };
-      checkMs += ctx.clock.now() - started;
+      checkMs += elapsed();
       if (result.ok) {
         repaired ||= parsed.ok && parsed.repaired;
         const categories = [...(repaired ? ['repaired'] : []), ...(attempt > 0 ? ['reasked'] : [])];
