@@ -1,8 +1,34 @@
 import { MemoryStore, type StateStore } from '@rel/core';
 import { FakeClock } from '@rel/core/testing';
+import { RedisStore } from '@rel/redis';
+import { type RedisServerHandle, startRedisServer } from '@rel/redis/testing';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RetryBudget } from './retry-budget';
+
+let redis: RedisServerHandle;
+let prefixes = 0;
+const opened: StateStore[] = [];
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((s) => s.close()));
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+/** Stores instances in several processes could share: one process's memory, and a real Redis. */
+const stores: [string, (clock: FakeClock) => StateStore][] = [
+  ['MemoryStore', (clock) => new MemoryStore({ clock })],
+  ['RedisStore', (clock) => new RedisStore({ url: redis.url, keyPrefix: `b${++prefixes}:`, clock })],
+];
+const open = (make: (clock: FakeClock) => StateStore, clock: FakeClock) => {
+  const store = make(clock);
+  opened.push(store);
+  return store;
+};
 
 async function grants(budget: RetryBudget, n: number): Promise<number> {
   let granted = 0;
@@ -32,14 +58,15 @@ describe('RetryBudget', () => {
     expect(await grants(budget, 1)).toBe(1);
   });
 
-  it('is shared by two instances over one store, and never overshoots between them', async () => {
+  it.each(stores)('is shared by two instances over one %s, and never overshoots between them', async (_n, make) => {
     const clock = new FakeClock(0);
-    const store = new MemoryStore({ clock });
+    const store = open(make, clock);
     const a = new RetryBudget({ ratio: 0.1, minRetriesPerSecond: 0, windowMs: 10_000, store, key: 'svc', clock });
     const b = new RetryBudget({ ratio: 0.1, minRetriesPerSecond: 0, windowMs: 10_000, store, key: 'svc', clock });
     for (let i = 0; i < 50; i++) a.recordRequest();
     for (let i = 0; i < 50; i++) b.recordRequest();
-    await clock.advance(0);
+    // Deposits are not awaited (they stay off the request path); wait until the store has them all.
+    for (let i = 0; i < 200 && (await a.snapshot()).requests < 100; i++) await new Promise((r) => setTimeout(r, 5));
     const results = await Promise.all([
       ...Array.from({ length: 15 }, () => a.tryWithdraw()),
       ...Array.from({ length: 15 }, () => b.tryWithdraw()),
@@ -63,6 +90,30 @@ describe('RetryBudget', () => {
     expect(errors.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('fails open over a Redis that died, reporting each store failure', async () => {
+    const own = await startRedisServer();
+    const clock = new FakeClock(0);
+    const store = new RedisStore({ url: own.url, clock, commandTimeoutMs: 200 });
+    const errors: unknown[] = [];
+    try {
+      const budget = new RetryBudget({
+        ratio: 0,
+        minRetriesPerSecond: 0,
+        store,
+        clock,
+        onStoreError: (e) => errors.push(e),
+      });
+      budget.recordRequest();
+      expect(await budget.tryWithdraw()).toBe(false);
+      await own.kill();
+      expect(await budget.tryWithdraw()).toBe(true);
+      expect(errors.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await store.close();
+      await own.stop();
+    }
+  });
+
   it('rejects a bad option, naming the field', () => {
     expect(() => new RetryBudget({ ratio: -1 })).toThrow(/"ratio"/);
   });
@@ -78,11 +129,12 @@ describe('RetryBudget', () => {
         fc.array(op, { maxLength: 300 }),
         fc.double({ min: 0, max: 1, noNaN: true }),
         fc.double({ min: 0, max: 2, noNaN: true }),
-        fc.boolean(),
+        fc.constantFrom('none', 'MemoryStore', 'RedisStore'),
         async (ops, ratio, minPerSecond, shared) => {
           const windowMs = 10_000;
           const clock = new FakeClock(0);
-          const store = shared ? new MemoryStore({ clock }) : undefined;
+          const make = stores.find(([name]) => name === shared)?.[1];
+          const store = make ? open(make, clock) : undefined;
           const budget = new RetryBudget({
             ratio,
             minRetriesPerSecond: minPerSecond,
