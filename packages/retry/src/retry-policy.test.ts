@@ -279,9 +279,11 @@ describe('retryPolicy', () => {
         fc.integer({ min: 0, max: 500 }),
         fc.integer({ min: 0, max: 5_000 }),
         fc.constantFrom('exponential' as const, 'decorrelated' as const),
-        fc.array(fc.constantFrom('503', '429', 'ok', '400'), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.constantFrom('503', '429', 'ok', '400', 'retry-after'), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 0, max: 60_000 }),
+        fc.integer({ min: 0, max: 20_000 }),
         fc.integer(),
-        async (maxAttempts, base, extra, type, script, seed) => {
+        async (maxAttempts, base, extra, type, script, askedMs, maxRetryAfterMs, seed) => {
           const capMs = base + extra;
           const clock = new FakeClock(0);
           const hub = new EventHub();
@@ -291,13 +293,23 @@ describe('retryPolicy', () => {
             type === 'exponential'
               ? { type, baseMs: base, capMs, jitter: 'full' as const }
               : { type, baseMs: base, capMs };
-          const policy = retryPolicy({ clock, events: hub, maxAttempts, backoff, random: seededRandom(seed) });
+          const policy = retryPolicy({
+            clock,
+            events: hub,
+            maxAttempts,
+            backoff,
+            maxRetryAfterMs,
+            random: seededRandom(seed),
+          });
+          const failed: string[] = [];
           let calls = 0;
           const run = observe(
             policy.execute(async () => {
-              const step = script[calls++ % script.length];
+              const step = script[calls++ % script.length]!;
+              if (step !== 'ok') failed.push(step);
               if (step === '503') throw unavailable();
               if (step === '429') throw rateLimited();
+              if (step === 'retry-after') throw rateLimited(askedMs);
               if (step === '400') throw new RelError({ kind: 'invalid_request', status: 400 });
               return 'ok';
             }),
@@ -305,10 +317,60 @@ describe('retryPolicy', () => {
           await clock.runAll();
           await run.promise;
           expect(calls).toBeLessThanOrEqual(maxAttempts);
-          for (const d of delays) {
-            expect(d).toBeGreaterThanOrEqual(0);
-            expect(d).toBeLessThanOrEqual(capMs);
-          }
+          expect(delays.length).toBe(calls - 1);
+          // The k-th wait follows the k-th failure: a Retry-After is honoured, clamped; otherwise the backoff.
+          delays.forEach((d, k) => {
+            if (failed[k] === 'retry-after') expect(d).toBe(Math.min(askedMs, maxRetryAfterMs));
+            else {
+              expect(d).toBeGreaterThanOrEqual(0);
+              expect(d).toBeLessThanOrEqual(capMs);
+            }
+          });
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('property: with hedging, each attempt slot starts at most one extra call', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 300 }),
+        fc.array(fc.record({ ms: fc.integer({ min: 0, max: 500 }), ok: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        async (maxAttempts, hedgeDelayMs, script) => {
+          const clock = new FakeClock(0);
+          const policy = retryPolicy({
+            clock,
+            maxAttempts,
+            hedge: { delayMs: hedgeDelayMs },
+            backoff: { type: 'decorrelated', baseMs: 10, capMs: 10 },
+          });
+          let calls = 0;
+          let live = 0;
+          let maxLive = 0;
+          const run = observe(
+            policy.execute(async (signal) => {
+              const step = script[calls++ % script.length]!;
+              maxLive = Math.max(maxLive, ++live);
+              try {
+                await clock.sleep(step.ms, signal);
+                if (!step.ok) throw unavailable();
+                return 'ok';
+              } finally {
+                live--;
+              }
+            }),
+          );
+          await clock.runAll();
+          await run.promise;
+          expect(calls).toBeLessThanOrEqual(2 * maxAttempts);
+          expect(maxLive).toBeLessThanOrEqual(2);
+          expect(live).toBe(0);
+          expect(clock.pending).toBe(0);
         },
       ),
       { numRuns: 150 },
