@@ -1,15 +1,422 @@
 /**
- * gateway: not written yet. The plan, for whoever picks it up: the fake provider's HTTP server
- * (`@rel/testing` `listenFake`) in its own process as the upstream; autocannon (programmatic API)
- * in its own child process as the load generator; at 1, 10 and 100 connections for 5 s each,
- * non-streaming and streaming: (1) straight to the upstream (the baseline), (2) through
- * `createGateway(config)` from `@rel/gateway` (one alias, one route, no guardrails or budget;
- * then the full composition), (3) through `npx @portkey-ai/gateway --port=N --headless` with
- * `x-portkey-provider: openai` and `x-portkey-custom-host: http://127.0.0.1:PORT/v1`.
- * Report req/s and p50/p95/p99 added over (1); goal: rel adds < 1 ms p50 at 100 connections.
+ * gateway: requests per second and the latency a gateway adds over calling the upstream directly.
+ *
+ * Every part in its own process: the upstream (rel's fake provider over HTTP, `gateway-upstream.ts`),
+ * each gateway under test, and the load generator (autocannon, `gateway-load.ts`). Targets:
+ * (1) the upstream directly (the baseline), (2) the rel gateway, minimal configuration,
+ * (3) the rel gateway, full default composition (both `gateway-rel.ts`), (4) `@portkey-ai/gateway`
+ * (`start-server.js --headless`) with `x-portkey-provider: openai` and `x-portkey-custom-host`
+ * pointing at the same upstream. At 1, 10 and 100 connections, non-streaming then streaming, each
+ * run is a warm-up then a measured run, the targets in rotation. Latency is the full response
+ * (the whole stream); added latency = the gateway's percentile − the direct percentile of the same
+ * round. A run with any error, timeout or non-2xx answer is reported as invalid.
+ *
+ * Environment: REL_BENCH_GATEWAY_SECONDS (measured seconds, default 5), REL_BENCH_GATEWAY_WARMUP
+ * (default 1.5), REL_BENCH_GATEWAY_CONNECTIONS (default "1,10,100"), REL_BENCH_GATEWAY_ROUNDS
+ * (default 1; with more, the median of each figure over the rounds), REL_BENCH_GATEWAY_PROFILE
+ * (a directory: the rel gateway processes run with `--cpu-prof` and write their profiles there).
  */
-export async function gatewayBench(): Promise<string> {
-  throw new Error(
-    'gateway benchmark not implemented yet: apps/gateway was still being written when bench/ was; see the plan in src/benchmarks/gateway.ts',
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { BENCH_DIR, table } from '../lib/report';
+import { median } from '../lib/measure';
+import type { LoadJob, LoadResult } from './gateway-load';
+
+const HERE = resolve(BENCH_DIR, 'src/benchmarks');
+const REGISTER = resolve(BENCH_DIR, 'src/lib/ts-register.mjs');
+const PORTKEY = resolve(BENCH_DIR, 'node_modules/@portkey-ai/gateway/build/start-server.js');
+const PORTKEY_FIX = resolve(HERE, 'gateway-portkey-fix.mjs');
+/** How rel's TypeScript children run: sources through the esbuild loader, as the built packages. */
+const TS_ARGV = ['--conditions=@rel/source', '--import', REGISTER];
+const REL_KEY = 'sk-rel-bench-0123456789';
+
+const SECONDS = Number(process.env.REL_BENCH_GATEWAY_SECONDS ?? 5);
+const WARMUP = Number(process.env.REL_BENCH_GATEWAY_WARMUP ?? 1.5);
+const CONNECTIONS = (process.env.REL_BENCH_GATEWAY_CONNECTIONS ?? '1,10,100').split(',').map(Number);
+const ROUNDS = Number(process.env.REL_BENCH_GATEWAY_ROUNDS ?? 1);
+const PROFILE_DIR = process.env.REL_BENCH_GATEWAY_PROFILE;
+const MODES = (process.env.REL_BENCH_GATEWAY_MODES ?? 'json,stream').split(',') as ('json' | 'stream')[];
+
+type TargetName = 'direct' | 'rel minimal' | 'rel full' | 'portkey' | 'rel minimal lean-fetch';
+const ALL_TARGETS: readonly TargetName[] = ['direct', 'rel minimal', 'rel full', 'portkey', 'rel minimal lean-fetch'];
+/** The default four; `rel minimal lean-fetch` (an experiment, see gateway-rel.ts) only when named. */
+const TARGETS = process.env.REL_BENCH_GATEWAY_TARGETS
+  ? ALL_TARGETS.filter((t) => process.env.REL_BENCH_GATEWAY_TARGETS?.split(',').includes(t))
+  : ALL_TARGETS.slice(0, 4);
+
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** A measured run plus the CPU the gateway and the upstream spent on it, per request. */
+interface Run extends LoadResult {
+  /** CPU µs per request of the process under test (the upstream itself for `direct`). */
+  readonly cpuUsPerReq: number;
+  /** CPU µs per request of the upstream. */
+  readonly upstreamCpuUsPerReq: number;
+}
+
+interface Target {
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly model: string;
+  readonly pid: number | undefined;
+}
+
+/** A system and a user message (~150 characters), no PII and nothing an injection guard flags. */
+function body(model: string, stream: boolean): string {
+  return JSON.stringify({
+    model,
+    messages: [
+      { role: 'system', content: 'You are a concise assistant for a hardware store.' },
+      { role: 'user', content: 'Which screws should I use to hang a shelf on a plaster wall?' },
+    ],
+    max_tokens: 256,
+    ...(stream ? { stream: true } : {}),
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** Forks a TypeScript child that sends `{ port }` over IPC once listening. */
+async function forkListening(file: string, args: string[], execArgv: string[] = []): Promise<[ChildProcess, number]> {
+  const child = fork(resolve(HERE, file), args, {
+    execArgv: [...TS_ARGV, ...execArgv],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const [message] = (await Promise.race([
+    once(child, 'message'),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`${file} exited with ${code} before listening`);
+    }),
+  ])) as [{ port: number }];
+  return [child, message.port];
+}
+
+/** Starts @portkey-ai/gateway on a free port and waits until it answers. */
+async function startPortkey(withStreamFix: boolean): Promise<[ChildProcess, number]> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [...(withStreamFix ? ['--import', PORTKEY_FIX] : []), PORTKEY, `--port=${port}`, '--headless'],
+    { cwd: BENCH_DIR, stdio: ['ignore', 'ignore', 'inherit'] },
   );
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`@portkey-ai/gateway exited with ${child.exitCode}`);
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      return [child, port];
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  child.kill('SIGTERM');
+  throw new Error('@portkey-ai/gateway did not start within 20 s');
+}
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** One request of each kind through a target: a 200 with a real completion, or a stream ending in [DONE]. */
+async function sanity(name: string, t: Target, stream: boolean): Promise<string> {
+  const res = await fetch(t.url, { method: 'POST', headers: t.headers, body: body(t.model, stream) });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${name}: sanity request answered ${res.status}: ${text.slice(0, 300)}`);
+  if (stream) {
+    const events = text.split('\n').filter((l) => l.startsWith('data: '));
+    if (events.at(-1) !== 'data: [DONE]' || events.length < 5)
+      throw new Error(`${name}: the stream did not end with [DONE]: ${text.slice(-300)}`);
+    return `${events.length} events, ${text.length} bytes`;
+  }
+  const json = JSON.parse(text) as { choices?: { message?: { content?: string } }[] };
+  if (!json.choices?.[0]?.message?.content) throw new Error(`${name}: no completion in ${text.slice(0, 300)}`);
+  return `${text.length} bytes`;
+}
+
+class Loader {
+  readonly #child = fork(resolve(HERE, 'gateway-load.ts'), [], {
+    execArgv: TS_ARGV,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+
+  async run(job: LoadJob): Promise<LoadResult> {
+    this.#child.send(job);
+    const [reply] = (await once(this.#child, 'message')) as [
+      { ok: true; result: LoadResult } | { ok: false; error: string },
+    ];
+    if (!reply.ok) throw new Error(`load generator: ${reply.error}`);
+    return reply.result;
+  }
+
+  close(): Promise<void> {
+    return stop(this.#child);
+  }
+}
+
+const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(2)}` : '–');
+const invalid = (r: Run) => r.errors + r.timeouts + r.non2xx > 0;
+
+type Key = `${'json' | 'stream'}/${number}/${TargetName}`;
+
+export async function gatewayBench(): Promise<string> {
+  const children: ChildProcess[] = [];
+  const loader = new Loader();
+  const results = new Map<Key, Run[]>();
+  const sanityNotes: string[] = [];
+  const loads: string[] = [];
+  let portkey: ChildProcess | undefined;
+  try {
+    const [upstream, upstreamPort] = await forkListening('gateway-upstream.ts', []);
+    children.push(upstream);
+    const profArgs = (name: string) =>
+      // One directory per gateway: every thread writes its own profile (the module-hooks thread too).
+      PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR, `rel-${name}`)}`] : [];
+    const [relMin, relMinPort] = await forkListening(
+      'gateway-rel.ts',
+      ['minimal', String(upstreamPort)],
+      profArgs('minimal'),
+    );
+    children.push(relMin);
+    const [relFull, relFullPort] = await forkListening(
+      'gateway-rel.ts',
+      ['full', String(upstreamPort)],
+      profArgs('full'),
+    );
+    children.push(relFull);
+    const [relLean, relLeanPort] = TARGETS.includes('rel minimal lean-fetch')
+      ? await forkListening('gateway-rel.ts', ['minimal', String(upstreamPort), 'lean-fetch'], profArgs('lean'))
+      : [undefined, 0];
+    if (relLean) children.push(relLean);
+
+    const json = { 'content-type': 'application/json' };
+    const targets = (portkeyPort: number, portkeyPid: number | undefined): Record<TargetName, Target> => ({
+      direct: {
+        url: `http://127.0.0.1:${upstreamPort}/v1/chat/completions`,
+        headers: { ...json, authorization: 'Bearer sk-upstream-unused' },
+        model: 'gpt-primary',
+        pid: upstream.pid,
+      },
+      'rel minimal': {
+        url: `http://127.0.0.1:${relMinPort}/v1/chat/completions`,
+        headers: { ...json, authorization: `Bearer ${REL_KEY}` },
+        model: 'chat',
+        pid: relMin.pid,
+      },
+      'rel full': {
+        url: `http://127.0.0.1:${relFullPort}/v1/chat/completions`,
+        headers: { ...json, authorization: `Bearer ${REL_KEY}` },
+        model: 'chat',
+        pid: relFull.pid,
+      },
+      'rel minimal lean-fetch': {
+        url: `http://127.0.0.1:${relLeanPort}/v1/chat/completions`,
+        headers: { ...json, authorization: `Bearer ${REL_KEY}` },
+        model: 'chat',
+        pid: relLean?.pid,
+      },
+      portkey: {
+        url: `http://127.0.0.1:${portkeyPort}/v1/chat/completions`,
+        headers: {
+          ...json,
+          authorization: 'Bearer sk-upstream-unused',
+          'x-portkey-provider': 'openai',
+          'x-portkey-custom-host': `http://127.0.0.1:${upstreamPort}/v1`,
+        },
+        model: 'gpt-primary',
+        pid: portkeyPid,
+      },
+    });
+
+    for (const mode of MODES) {
+      const stream = mode === 'stream';
+      // Portkey only while it is measured (it listens on every interface); the streaming runs need
+      // the workaround in gateway-portkey-fix.mjs (Portkey-AI/gateway#1389).
+      const [pk, pkPort] = TARGETS.includes('portkey') ? await startPortkey(stream) : [undefined, 0];
+      portkey = pk;
+      const t = targets(pkPort, pk?.pid);
+      for (const name of TARGETS) sanityNotes.push(`${name} ${mode}: ${await sanity(name, t[name], stream)}`);
+      loads.push(`${mode} start ${loadavgNow()}`);
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const connections of CONNECTIONS) {
+          // Rotate the first target each round so none always runs first.
+          for (let k = 0; k < TARGETS.length; k++) {
+            const name = TARGETS[(k + round) % TARGETS.length] as TargetName;
+            const target = t[name];
+            // CPU is read around warm-up + run, and divided by the requests of both (estimated
+            // from the measured rate), so it includes what the warm-up cost.
+            const cpu0 = cpuSeconds(target.pid);
+            const up0 = cpuSeconds(upstream.pid);
+            const load = await loader.run({
+              url: target.url,
+              headers: target.headers,
+              body: body(target.model, stream),
+              connections,
+              warmupS: WARMUP,
+              durationS: SECONDS,
+            });
+            const served = load.requests + load.warmupRequests;
+            const r: Run = {
+              ...load,
+              cpuUsPerReq: ((cpuSeconds(target.pid) - cpu0) * 1e6) / served,
+              upstreamCpuUsPerReq: ((cpuSeconds(upstream.pid) - up0) * 1e6) / served,
+            };
+            const key: Key = `${mode}/${connections}/${name}`;
+            results.set(key, [...(results.get(key) ?? []), r]);
+            console.error(
+              `${mode} c=${connections} ${name}: ${Math.round(r.rps)} req/s p50 ${ms(r.p50)} p95 ${ms(r.p95)} p99 ${ms(r.p99)} ms, CPU ${Math.round(r.cpuUsPerReq)} µs/req${invalid(r) ? ` INVALID ${JSON.stringify(r.statuses)} errors ${r.errors} timeouts ${r.timeouts}` : ''}`,
+            );
+          }
+        }
+      }
+      loads.push(`${mode} end ${loadavgNow()}`);
+      await stop(portkey);
+      portkey = undefined;
+    }
+  } finally {
+    await stop(portkey);
+    await loader.close();
+    for (const c of children.reverse()) await stop(c);
+  }
+  return report(results, sanityNotes, loads);
+}
+
+function loadavgNow(): string {
+  return loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+}
+
+/** The median of one figure over the rounds. */
+function fig(rs: readonly Run[] | undefined, pick: (r: Run) => number): number {
+  return rs && rs.length > 0 ? median(rs.map(pick)) : Number.NaN;
+}
+
+function report(results: Map<Key, Run[]>, sanityNotes: string[], loads: string[]): string {
+  const rows: string[][] = [];
+  let goal: { added: number; valid: boolean } | undefined;
+  const ratios: string[][] = [];
+  for (const mode of ['json', 'stream'] as const) {
+    for (const c of CONNECTIONS) {
+      const direct = results.get(`${mode}/${c}/direct`);
+      const d50 = fig(direct, (r) => r.p50);
+      const d95 = fig(direct, (r) => r.p95);
+      const d99 = fig(direct, (r) => r.p99);
+      for (const name of TARGETS) {
+        const rs = results.get(`${mode}/${c}/${name}`);
+        if (!rs) continue;
+        const bad = rs.filter(invalid);
+        const p50 = fig(rs, (r) => r.p50);
+        const p95 = fig(rs, (r) => r.p95);
+        const p99 = fig(rs, (r) => r.p99);
+        const isDirect = name === 'direct';
+        rows.push([
+          mode === 'json' ? 'non-streaming' : 'streaming',
+          String(c),
+          name,
+          Math.round(fig(rs, (r) => r.rps)).toLocaleString('en-US'),
+          ms(p50),
+          ms(p95),
+          ms(p99),
+          isDirect ? '–' : signed(p50 - d50),
+          isDirect ? '–' : signed(p95 - d95),
+          isDirect ? '–' : signed(p99 - d99),
+          Math.round(fig(rs, (r) => r.cpuUsPerReq)).toLocaleString('en-US'),
+          bad.length > 0
+            ? `INVALID: ${bad.map((r) => `${r.non2xx} non-2xx ${JSON.stringify(r.statuses)}, ${r.errors} errors, ${r.timeouts} timeouts`).join('; ')}`
+            : `ok (${rs.reduce((a, r) => a + r.requests, 0).toLocaleString('en-US')} req)`,
+        ]);
+        if (mode === 'json' && c === 100 && name === 'rel minimal')
+          goal = { added: p50 - d50, valid: bad.length === 0 };
+      }
+      const rel = results.get(`${mode}/${c}/rel minimal`);
+      const relFull = results.get(`${mode}/${c}/rel full`);
+      const pk = results.get(`${mode}/${c}/portkey`);
+      if (rel && pk) {
+        const rps = (x: readonly Run[] | undefined) => fig(x, (r) => r.rps);
+        const added = (x: readonly Run[] | undefined) => fig(x, (r) => r.p50) - d50;
+        ratios.push([
+          mode === 'json' ? 'non-streaming' : 'streaming',
+          String(c),
+          (rps(rel) / rps(pk)).toFixed(2),
+          (rps(relFull) / rps(pk)).toFixed(2),
+          (fig(pk, (r) => r.p50) / fig(rel, (r) => r.p50)).toFixed(2),
+          (fig(pk, (r) => r.p50) / fig(relFull, (r) => r.p50)).toFixed(2),
+          `${ms(added(rel))} / ${ms(added(relFull))} / ${ms(added(pk))}`,
+        ]);
+      }
+    }
+  }
+  const goalLine = goal
+    ? `Goal: the rel gateway adds under 1 ms at p50 with 100 connections (non-streaming, minimal configuration) — measured ${signed(goal.added)} ms${goal.valid ? '' : ' (run INVALID)'}: ${goal.valid && goal.added < 1 ? 'met' : 'NOT met'}.`
+    : 'Goal: not measured (100 connections not in REL_BENCH_GATEWAY_CONNECTIONS).';
+  return [
+    table(
+      [
+        'mode',
+        'connections',
+        'target',
+        'req/s',
+        'p50 ms',
+        'p95 ms',
+        'p99 ms',
+        'added p50',
+        'added p95',
+        'added p99',
+        'CPU µs/req',
+        'check',
+      ],
+      rows,
+    ),
+    '',
+    goalLine,
+    '',
+    'rel vs Portkey (above 1: rel is better):',
+    '',
+    table(
+      [
+        'mode',
+        'connections',
+        'req/s rel minimal / Portkey',
+        'req/s rel full / Portkey',
+        'p50 Portkey / rel minimal',
+        'p50 Portkey / rel full',
+        'added p50 ms: rel minimal / rel full / Portkey',
+      ],
+      ratios,
+    ),
+    '',
+    `Method: each part in its own process on 127.0.0.1 — the upstream (rel's fake provider, 24-token answers, no latency configured), each gateway, and the load generator (autocannon 8, programmatic API, keep-alive, one request in flight per connection). Per run: ${WARMUP} s warm-up then ${SECONDS} s measured, at the same connections; the four targets in rotation, ${ROUNDS} round(s)${ROUNDS > 1 ? ', median over rounds' : ''}. Latency = request written to response complete (the whole stream when streaming), every response recorded as a float (autocannon's own histogram keeps whole milliseconds); added = target percentile − direct percentile at the same connections. A run with any error, timeout or non-2xx is INVALID. Body: a system and a user message (~110 characters), \`max_tokens\` 256, \`stream: true\` for streaming.`,
+    'rel minimal: one alias, one route; injection, PII and output guardrails off; a tier with no limits (the budget middleware has nothing to check); no JSON request log, no Prometheus; default retry, breaker, retry budget and timeouts. rel full: the composition of `apps/gateway/gateway.example.yaml` (two routes, injection `block`, PII `tokenize`, output deny list + canary, caps, tier limits raised so nothing is refused, budget with prices, JSON request log to an ignored stdout, Prometheus). Both run from TypeScript sources through the esbuild loader (as the built packages).',
+    '`@portkey-ai/gateway` 1.15.2 (`start-server.js --headless`, routed with `x-portkey-provider: openai` + `x-portkey-custom-host`); for streaming it runs with `src/benchmarks/gateway-portkey-fix.mjs` preloaded: as installed (with @hono/node-server 1.19) it answers every streamed request 500 `TypeError: immutable` (Portkey-AI/gateway#1389), and the preload hands it upstream responses with mutable headers (one Response copy per request). Portkey is started only for its phase and stopped after it (it listens on every interface).',
+    'CPU µs/req: user + system CPU of the process under test (the upstream itself for `direct`) over warm-up + run, from /proc (10 ms ticks), divided by the responses; on a shared machine it is steadier than latency, which is mostly waiting for a core.',
+    'The load generator, the gateway and the upstream share the 2 cores, so through a gateway three busy processes compete where the direct baseline has two; added latency includes that contention, as it would on a one-box deployment.',
+    `Load average (1/5/15 min): ${loads.join('; ')}.`,
+    `Sanity (one request per target and mode before the runs): ${sanityNotes.join('; ')}.`,
+  ].join('\n');
 }
