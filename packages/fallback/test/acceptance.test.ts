@@ -1,7 +1,7 @@
 import { type Clock, EventHub, type LlmRequest, RelError, RequestContext, systemClock } from '@rel/core';
 import { FakeClock } from '@rel/core/testing';
 import { openaiCompatible } from '@rel/providers';
-import { retry, timeouts } from '@rel/retry';
+import { RetryBudget, retry, timeouts } from '@rel/retry';
 import { FakeProvider, type FakeServer } from '@rel/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { router } from '../src/index';
@@ -42,18 +42,21 @@ describe('fallback acceptance over HTTP', () => {
   it('persistent 503 on the primary: every call is served by the fallback with its model and usage; the primary sees at most 6 attempts', async () => {
     fake.always('gpt-primary', { type: 'server_error', status: 503 });
     fake.model('gpt-backup', { version: 'gpt-backup-2025-01-01' });
+    // A retry budget shared by the route's retries: 20% of requests plus a floor of 2 per window.
+    const budget = new RetryBudget({ ratio: 0.2, minRetriesPerSecond: 0.2, windowMs: 10_000 });
     const route = router({
       targets: [
         {
           name: 'primary',
           handler: provider,
           model: 'gpt-primary',
-          middlewares: [quickRetry(3)],
+          middlewares: [retry({ maxAttempts: 3, backoff: { type: 'exponential', baseMs: 1, capMs: 5 }, budget })],
           breaker: { consecutiveFailures: 2, openMs: 60_000 },
         },
         { name: 'backup', handler: provider, model: 'gpt-backup' },
       ],
     });
+    const reasons: string[] = [];
     for (let i = 0; i < 5; i++) {
       const ctx = new RequestContext();
       const res = await route(ask, ctx);
@@ -62,11 +65,26 @@ describe('fallback acceptance over HTTP', () => {
       expect(res.usage.outputTokens).toBeGreaterThan(0);
       // Only the completion that answered is billed: the failed 503 attempts add nothing.
       expect(ctx.usage).toEqual(res.usage);
+      expect(ctx.fallbacks).toHaveLength(1);
       expect(ctx.fallbacks[0]).toMatchObject({ from: 'primary', to: 'backup' });
-      expect(['retries_exhausted', 'circuit_open']).toContain(ctx.fallbacks[0]?.reason);
+      reasons.push(ctx.fallbacks[0]!.reason);
+      expect(ctx.attempts.filter((a) => a.target === 'primary').every((a) => a.outcome === 'failure')).toBe(true);
     }
-    expect(fake.attemptsFor('gpt-primary').length).toBeLessThanOrEqual(6);
+    // The first request retries twice (the budget's floor of 2 plus 20% of 1 request); the budget then
+    // refuses the second request's retry, so it fails over at once; two failures trip the breaker,
+    // and the other requests skip the primary.
+    expect(reasons).toEqual([
+      'retries_exhausted',
+      'provider_unavailable',
+      'circuit_open',
+      'circuit_open',
+      'circuit_open',
+    ]);
+    expect(fake.attemptsFor('gpt-primary')).toHaveLength(4);
     expect(fake.attemptsFor('gpt-backup')).toHaveLength(5);
+    const snapshot = await budget.snapshot();
+    expect(snapshot.retries).toBe(2);
+    expect(snapshot.retries).toBeLessThanOrEqual(snapshot.allowance);
   });
 
   it('400 context_length_exceeded: exactly one primary attempt, then the larger-context target', async () => {
@@ -159,7 +177,9 @@ describe('fallback acceptance over HTTP', () => {
     });
 
     it('a stream that stalls after 40 chunks is cut by the idle timeout and continued on the fallback', async () => {
-      fake.model('gpt-primary', { outputTokens: 60, chunkDelayMs: 2 });
+      // No delay between chunks and a roomy idle limit: on a loaded machine a 2 ms pacing with a
+      // 100 ms limit tripped mid-stream (6 of 40 chunks), so only the stall itself may trip it.
+      fake.model('gpt-primary', { outputTokens: 60 });
       fake.fail('gpt-primary', { type: 'stall', afterChunks: 40, stallMs: 10_000 });
       const route = router({
         targets: [
@@ -167,7 +187,7 @@ describe('fallback acceptance over HTTP', () => {
             name: 'primary',
             handler: provider,
             model: 'gpt-primary',
-            middlewares: [timeouts({ default: { idleMs: 100 } })],
+            middlewares: [timeouts({ default: { idleMs: 400 } })],
           },
           { name: 'backup', handler: provider, model: 'gpt-backup', supportsPrefill: true },
         ],
@@ -179,7 +199,9 @@ describe('fallback acceptance over HTTP', () => {
     });
 
     it('a stream that stalls with no fallback able to continue ends with a clean error', async () => {
-      fake.model('gpt-primary', { outputTokens: 60, chunkDelayMs: 2 });
+      // No delay between chunks and a roomy idle limit: on a loaded machine a 2 ms pacing with a
+      // 100 ms limit tripped mid-stream (6 of 40 chunks), so only the stall itself may trip it.
+      fake.model('gpt-primary', { outputTokens: 60 });
       fake.fail('gpt-primary', { type: 'stall', afterChunks: 40, stallMs: 10_000 });
       const route = router({
         targets: [
@@ -187,7 +209,7 @@ describe('fallback acceptance over HTTP', () => {
             name: 'primary',
             handler: provider,
             model: 'gpt-primary',
-            middlewares: [timeouts({ default: { idleMs: 100 } })],
+            middlewares: [timeouts({ default: { idleMs: 400 } })],
           },
         ],
       });
