@@ -4,7 +4,7 @@ import { decodeAnthropicStream } from './anthropic-stream';
 import { fromAnthropicMessage, toAnthropicBody } from './anthropic-wire';
 import { guardStream } from './guard-stream';
 import { linkSignal } from './linked-signal';
-import { type FetchFunction, parseJsonBody, postJson, readText } from './http-transport';
+import { DEFAULT_MAX_RESPONSE_BYTES, type FetchFunction, parseJsonBody, postJson, readAnswer } from './http-transport';
 import { parseOptions } from './options';
 import { type ProviderHandler, trimBaseURL, withProviderInfo } from './provider-handler';
 import type { SseEvent } from './sse-parser';
@@ -30,6 +30,11 @@ export const AnthropicOptionsSchema = z.strictObject({
    * `provider_error` instead of growing memory without bound. Default 4 MiB.
    */
   maxEventChars: z.number().int().positive().optional(),
+  /**
+   * Largest non-streamed answer read, in bytes; a bigger one fails with `provider_error` instead
+   * of growing memory without bound. Default 32 MiB.
+   */
+  maxResponseBytes: z.number().int().positive().optional(),
 });
 
 /** What `anthropic` accepts: the schema's fields plus a `fetch` to call (default: the runtime's). */
@@ -78,7 +83,7 @@ export function anthropic(options: AnthropicOptions): ProviderHandler {
       });
 
       if (!stream || !res.body) {
-        const text = await readText(res, link.signal);
+        const text = await readAnswer(res, link.signal, opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
         const json = parseJsonBody(text, res.status);
         const completion: Completion = fromAnthropicMessage(json, req.model, provider, text, jsonTool);
         ctx.recordUsage(completion.usage);

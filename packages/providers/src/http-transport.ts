@@ -8,6 +8,9 @@ export type FetchFunction = (input: string, init: RequestInit) => Promise<Respon
 /** Largest error body read before the connection is let go. */
 const MAX_ERROR_READ_BYTES = 64 * 1024;
 
+/** Default largest non-streamed answer read (`maxResponseBytes`). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
 /** One POST to make: where, what, and how failures are attributed. */
 export interface PostInit {
   readonly url: string;
@@ -55,7 +58,16 @@ export async function readText(
   signal: AbortSignal,
   maxBytes = Number.POSITIVE_INFINITY,
 ): Promise<string> {
-  if (!res.body) return '';
+  return (await readLimited(res, signal, maxBytes)).text;
+}
+
+/** Reads up to `maxBytes`; `cut` says the body went on past them. */
+async function readLimited(
+  res: Response,
+  signal: AbortSignal,
+  maxBytes: number,
+): Promise<{ readonly text: string; readonly cut: boolean }> {
+  if (!res.body) return { text: '', cut: false };
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
   let text = '';
@@ -74,7 +86,7 @@ export async function readText(
       text += decoder.decode(next.value, { stream: true });
     }
     if (signal.aborted) throw signal.reason;
-    return text + decoder.decode();
+    return { text: text + decoder.decode(), cut: !done };
   } catch (err) {
     throw mapNetworkFailure(err, signal);
   } finally {
@@ -82,6 +94,20 @@ export async function readText(
     if (!done) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
+}
+
+/**
+ * Reads a complete (2xx, non-streamed) answer as text, failing instead of cutting it when it is
+ * larger than `maxBytes`, so a server that never stops sending cannot exhaust memory.
+ * @throws RelError `provider_error` over the limit; as `readText` otherwise
+ */
+export async function readAnswer(res: Response, signal: AbortSignal, maxBytes: number): Promise<string> {
+  const { text, cut } = await readLimited(res, signal, maxBytes + 1);
+  if (!cut) return text;
+  throw new RelError(
+    { kind: 'provider_error', status: res.status, body: `response body larger than ${maxBytes} bytes` },
+    { cause: new Error('response too large') },
+  );
 }
 
 /**

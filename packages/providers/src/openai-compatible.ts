@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { guardStream } from './guard-stream';
 import { linkSignal } from './linked-signal';
 import { mapHttpFailure } from './http-failure';
-import { type FetchFunction, parseJsonBody, postJson, readText } from './http-transport';
+import { DEFAULT_MAX_RESPONSE_BYTES, type FetchFunction, parseJsonBody, postJson, readAnswer } from './http-transport';
 import { decodeOpenAiStream } from './openai-stream';
 import { fromOpenAiCompletion, toOpenAiBody } from './openai-wire';
 import { parseOptions } from './options';
@@ -31,6 +31,11 @@ export const OpenAiCompatibleOptionsSchema = z.strictObject({
    * `provider_error` instead of growing memory without bound. Default 4 MiB.
    */
   maxEventChars: z.number().int().positive().optional(),
+  /**
+   * Largest non-streamed answer read, in bytes; a bigger one fails with `provider_error` instead
+   * of growing memory without bound. Default 32 MiB.
+   */
+  maxResponseBytes: z.number().int().positive().optional(),
 });
 
 /** What `openaiCompatible` accepts: the schema's fields plus a `fetch` to call (default: the runtime's). */
@@ -77,7 +82,7 @@ export function openaiCompatible(options: OpenAiCompatibleOptions): ProviderHand
 
       const contentType = res.headers.get('content-type') ?? '';
       if (!stream || !res.body || contentType.includes('json')) {
-        const text = await readText(res, link.signal);
+        const text = await readAnswer(res, link.signal, opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
         const json = parseJsonBody(text, res.status);
         // Some gateways (OpenRouter among them) report an upstream failure as a 200 with an error body.
         if (isErrorBody(json)) throw mapHttpFailure(statusOfError(json.error), res.headers, text, provider, ctx.clock);

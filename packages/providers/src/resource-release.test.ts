@@ -127,3 +127,40 @@ describe('a huge single server-sent event', () => {
     expect(() => anthropic({ apiKey: '', maxEventChars: 1.5 })).toThrow(/maxEventChars/);
   });
 });
+
+describe('a huge non-streamed answer', () => {
+  let server: FixtureServer;
+  const body = JSON.stringify({
+    id: 'chatcmpl-huge',
+    model: 'm-1',
+    choices: [{ message: { content: 'x'.repeat(2 * 1024 * 1024) }, finish_reason: 'stop' }],
+  });
+  beforeAll(async () => {
+    server = await startFixtureServer({ huge: { body, chunkSize: 64 * 1024 } });
+  });
+  afterAll(() => server.close());
+  const ask = { model: 'huge', messages: [{ role: 'user' as const, content: 'hi' }] };
+
+  it('fails with provider_error past maxResponseBytes, recording no usage, and lets the connection go', async () => {
+    const ctx = new RequestContext();
+    const handler = openaiCompatible({ baseURL: server.baseURL, apiKey: '', maxResponseBytes: 1024 * 1024 });
+    const error = await handler(ask, ctx).catch((e: unknown) => e);
+    expect(RelError.is(error) && error.failure).toEqual({
+      kind: 'provider_error',
+      status: 200,
+      body: 'response body larger than 1048576 bytes',
+    });
+    expect(ctx.usage).toEqual({ inputTokens: 0, outputTokens: 0 });
+    await vi.waitFor(() => expect(server.connections()).toBe(0));
+  });
+
+  it('reads an answer of exactly maxResponseBytes', async () => {
+    const handler = openaiCompatible({
+      baseURL: server.baseURL,
+      apiKey: '',
+      maxResponseBytes: new TextEncoder().encode(body).byteLength,
+    });
+    const res = await handler(ask, new RequestContext());
+    expect(res.type === 'completion' && res.message.content?.length).toBe(2 * 1024 * 1024);
+  });
+});
