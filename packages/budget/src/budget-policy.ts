@@ -73,8 +73,6 @@ interface Held {
   readonly ctx: RequestContext | undefined;
   readonly chars: number;
   readonly tag: string;
-  /** Until when the store may still hold this reservation's lease (none taken: undefined). */
-  readonly leasedUntil: number | undefined;
   done: boolean;
 }
 
@@ -152,17 +150,9 @@ export class BudgetPolicy {
       scopes: resolved.scopes.map((s) => s.scope),
       estimate: { inputTokens: est.tokens, outputTokens, costUsd, method: est.method },
     };
-    // A lease taken now lives until about now + leaseMs in the store; a margin covers clock skew.
-    const leaseEnd = this.#clock.now() + this.#config.leaseMs - Math.min(60_000, this.#config.leaseMs / 10);
-    const hold = (
-      decision: BudgetDecision,
-      held: readonly Slot[],
-      remainingUsd: number | undefined,
-      leased = false,
-    ) => {
+    const hold = (decision: BudgetDecision, held: readonly Slot[], remainingUsd: number | undefined) => {
       const r: Reservation = { ...base, decision, remainingUsd };
-      const leasedUntil = leased ? leaseEnd : undefined;
-      this.#held.set(r, { slots: held, ctx, chars: est.chars, tag: resolved.tag, leasedUntil, done: false });
+      this.#held.set(r, { slots: held, ctx, chars: est.chars, tag: resolved.tag, done: false });
       ctx?.setAttribute('rel.budget.decision', decision);
       ctx?.setAttribute('rel.budget.store', this.store.name);
       if (remainingUsd !== undefined) ctx?.setAttribute('rel.budget.remaining', remainingUsd);
@@ -172,7 +162,7 @@ export class BudgetPolicy {
 
     const first = await this.#acquire(slots, resolved.tag, ctx);
     if (first === 'fail_open') return hold('fail_open', slots, undefined);
-    if (first.allowed) return hold('allowed', slots, remainingUsd(slots, first.results), true);
+    if (first.allowed) return hold('allowed', slots, remainingUsd(slots, first.results));
 
     const refused = slots.map((s, i) => [s, first.results[i] as LimitResult] as const).filter(([, r]) => !r.allowed);
     const spendOnly = refused.every(([s]) => s.settle === 'spend');
@@ -183,8 +173,7 @@ export class BudgetPolicy {
       const second = rest.length ? await this.#acquire(rest, resolved.tag, ctx) : { allowed: true, results: [] };
       if (second === 'fail_open' || second.allowed) {
         // Spend slots stay in the reservation without a lease: settle still charges the actual cost.
-        const leased = second !== 'fail_open' && rest.some((s) => s.settle);
-        return hold('downgraded', slots, undefined, leased);
+        return hold('downgraded', slots, undefined);
       }
       throw this.#refusal(
         rest.map((s, i) => [s, second.results[i] as LimitResult] as const).filter(([, r]) => !r.allowed),
@@ -321,7 +310,7 @@ export class BudgetPolicy {
     try {
       return await this.store.settle(id, entries);
     } catch (error) {
-      this.#pending.defer({ id, tag: held.tag, entries, leasedUntil: held.leasedUntil });
+      this.#pending.defer({ id, tag: held.tag, entries });
       this.#onStoreError?.(error, 'settle_deferred');
       return undefined;
     }

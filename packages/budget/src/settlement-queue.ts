@@ -8,12 +8,6 @@ export interface DeferredSettlement {
   /** The hash tag every entry's key shares, so folded entries still go to one cluster slot. */
   readonly tag: string;
   readonly entries: readonly SettleEntry[];
-  /**
-   * Until when (on the policy's clock) the store may still hold this lease. Before then a retry
-   * settles only if the lease is still held, so a first attempt that timed out but was applied
-   * is not charged twice; after it (or for a call that never got a lease) the retry always applies.
-   */
-  readonly leasedUntil?: number | undefined;
 }
 
 export interface SettlementQueueOptions {
@@ -95,17 +89,13 @@ export class SettlementQueue {
       const groups = [...this.#folded];
       this.#folded.clear();
       this.#foldedCount = 0;
-      const now = this.#clock.now();
       const retry: DeferredSettlement[] = [];
       const jobs = [
         ...items.map((item) => ({
           entries: item.entries,
-          send: () =>
-            this.#store.settle(
-              item.id,
-              item.entries,
-              item.leasedUntil !== undefined && now < item.leasedUntil ? { onlyIfHeld: true } : undefined,
-            ),
+          // Its first attempt may have been applied (a timed-out command the store still ran):
+          // as a retry it is skipped if the store remembers the lease as settled.
+          send: () => this.#store.settle(item.id, item.entries, { retry: true }),
           requeue: () => retry.push(item),
         })),
         ...groups.map(([tag, group]) => {

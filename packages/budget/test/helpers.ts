@@ -65,7 +65,7 @@ export class FaultyStore implements StateStore {
   acquire(ops: readonly LimitOp[]) {
     return this.#run(() => this.inner.acquire(ops));
   }
-  settle(id: string, entries: readonly SettleEntry[], options?: { onlyIfHeld?: boolean }) {
+  settle(id: string, entries: readonly SettleEntry[], options?: { retry?: boolean }) {
     if (entries.some((e) => this.rejectKeys.has(e.key))) {
       return Promise.reject(Object.assign(new Error('WRONGTYPE'), { name: 'ReplyError' }));
     }

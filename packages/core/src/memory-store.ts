@@ -5,6 +5,7 @@ import {
   type LimitResult,
   type SettleEntry,
   type SettleOptions,
+  SETTLED_MEMORY_MS,
   type StateStore,
   bucketWidth,
 } from './store';
@@ -37,6 +38,8 @@ export class MemoryStore implements StateStore {
   readonly #clock: Clock;
   readonly #maxKeys: number;
   #cursor: MapIterator<[string, Entry]> | undefined;
+  /** lease id -> when its settlement is forgotten; in settlement order, so expiry order too. */
+  readonly #settled = new Map<string, number>();
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -58,9 +61,15 @@ export class MemoryStore implements StateStore {
 
   async settle(leaseId: string, entries: readonly SettleEntry[], options: SettleOptions = {}): Promise<number[]> {
     const now = this.#clock.now();
-    if (options.onlyIfHeld && !entries.some((e) => this.#quota(e.key, now).leases.has(leaseId))) {
+    for (const [id, forgetAt] of this.#settled) {
+      if (forgetAt > now && this.#settled.size <= this.#maxKeys) break;
+      this.#settled.delete(id);
+    }
+    if (options.retry && this.#settled.has(leaseId)) {
       return entries.map((e) => this.#quotaTotal(this.#quota(e.key, now), e.windowMs, now));
     }
+    this.#settled.delete(leaseId);
+    this.#settled.set(leaseId, now + SETTLED_MEMORY_MS);
     return entries.map((e) => {
       const q = this.#quota(e.key, now);
       q.leases.delete(leaseId);
@@ -114,6 +123,7 @@ export class MemoryStore implements StateStore {
 
   async close(): Promise<void> {
     this.#map.clear();
+    this.#settled.clear();
     this.#cursor = undefined;
   }
 

@@ -17,10 +17,10 @@ export interface StateStore {
    * (settled + still held) after the settlement, in order. Settling an unknown or expired lease
    * still records the amount, so a settled charge is never lost.
    *
-   * With `options.onlyIfHeld`, the settlement is applied only while the lease is still live on at
-   * least one of the keys; otherwise nothing changes and the totals are returned. A caller retrying
-   * a settlement whose first attempt may have been applied (a timed-out command that Redis still
-   * ran) uses it so the charge is not counted twice.
+   * Every settlement is remembered for `SETTLED_MEMORY_MS`. With `options.retry` (the caller retries
+   * a settlement whose first attempt may have been applied: a timed-out command that Redis still
+   * ran), it is skipped when the store remembers this lease as settled, so the charge is not counted
+   * twice; a store that lost its state (a Redis restarted without persistence) applies it.
    */
   settle(leaseId: string, entries: readonly SettleEntry[], options?: SettleOptions): Promise<number[]>;
   /** Current total (settled in the window + held by live leases) for a quota key. */
@@ -83,9 +83,12 @@ export interface SettleEntry {
 
 /** Options of `StateStore.settle`. */
 export interface SettleOptions {
-  /** Apply only if the lease is still held on one of the keys (idempotent retry); default false. */
-  readonly onlyIfHeld?: boolean;
+  /** A retry that may already have been applied: skipped if this lease was settled in the last `SETTLED_MEMORY_MS`. */
+  readonly retry?: boolean;
 }
+
+/** How long a store remembers a settled lease, so a retried settlement is not applied twice. */
+export const SETTLED_MEMORY_MS = 60_000;
 
 /** Number of buckets a sliding window is divided into, in every store. */
 export const WINDOW_BUCKETS = 60;

@@ -48,6 +48,8 @@ interface ScriptCommands {
 }
 type Client = (Redis | Cluster) & ScriptCommands;
 type SettleOptions = NonNullable<Parameters<StateStore['settle']>[2]>;
+/** How long a settled lease is remembered, so a retried settlement is skipped (core's SETTLED_MEMORY_MS). */
+const SETTLED_MEMORY_MS = 60_000;
 
 /**
  * The `StateStore` on Redis, so several gateway instances share one truth. Every decision is one
@@ -126,10 +128,11 @@ export class RedisStore implements StateStore {
     if (entries.length === 0) return [];
     const c = await this.#connected();
     const args: (string | number)[] = entries.map((e) => this.#key(e.key));
-    args.push(this.#now(), leaseId);
+    // The marker shares the first key's hash tag, so the script still touches one cluster slot.
+    args.push(`${this.#key((entries[0] as SettleEntry).key)}:settled:${leaseId}`);
+    args.push(this.#now(), leaseId, options.retry ? '1' : '0', SETTLED_MEMORY_MS);
     for (const e of entries) args.push(e.windowMs, e.amount);
-    if (options.onlyIfHeld) args.push('1');
-    return (await c.relSettle(entries.length, ...args)).map(Number);
+    return (await c.relSettle(entries.length + 1, ...args)).map(Number);
   }
 
   async total(key: string, windowMs: number): Promise<number> {

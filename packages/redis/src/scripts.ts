@@ -174,24 +174,24 @@ return out
 `;
 
 /**
- * KEYS: one per entry. ARGV: now, lease id, then 2 per entry: window, amount; then `1` to apply only
- * while the lease is still held on one of the keys (an idempotent retry). Returns each total.
+ * KEYS: one per entry, then the lease's "settled" marker key. ARGV: now, lease id, retry (`1`: skip
+ * if the marker exists), marker lifetime in ms, then 2 per entry: window, amount. Returns each total.
  */
 export const SETTLE_LUA = `${COMMON}
 local now = clock(ARGV[1])
 local leaseId = ARGV[2]
-local onlyIfHeld = ARGV[3 + #KEYS * 2] == '1'
-local qs = {}
-local held = false
-for i, key in ipairs(KEYS) do
-  qs[i] = load(key, now)
-  if qs[i].leases[leaseId] then held = true end
-end
+local n = #KEYS - 1
+local marker = KEYS[#KEYS]
+local memoryMs = tonumber(ARGV[4])
+-- The marker holds when it is forgotten, on the script's clock; PX only reclaims it.
+local skip = ARGV[3] == '1' and (tonumber(redis.call('GET', marker)) or 0) > now
+if not skip then redis.call('SET', marker, fmt(now + memoryMs), 'PX', memoryMs) end
 local out = {}
-for i, key in ipairs(KEYS) do
-  local windowMs, amount = tonumber(ARGV[1 + i * 2]), tonumber(ARGV[2 + i * 2])
-  local q = qs[i]
-  if held or not onlyIfHeld then
+for i = 1, n do
+  local key = KEYS[i]
+  local windowMs, amount = tonumber(ARGV[3 + i * 2]), tonumber(ARGV[4 + i * 2])
+  local q = load(key, now)
+  if not skip then
     q.leases[leaseId] = nil
     redis.call('HDEL', key, 'l' .. leaseId)
     if amount ~= 0 and windowMs > 0 then addBucket(key, q, windowMs, now, amount) end

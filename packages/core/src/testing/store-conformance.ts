@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Clock } from '../clock';
-import { type LimitOp, type StateStore, bucketWidth } from '../store';
+import { type LimitOp, SETTLED_MEMORY_MS, type StateStore, bucketWidth } from '../store';
 import { FakeClock } from './fake-clock';
 
 /** What the conformance suite needs from a store implementation. */
@@ -200,27 +200,28 @@ export function storeConformanceCases(target: StoreConformanceTarget): readonly 
     assert.equal(await s.total('conc', 0), 0);
   });
 
-  add('settle onlyIfHeld: applies while the lease is live, and never twice', async (s, clock) => {
+  add('settle retry: skipped when the lease was settled in the last minute, applied otherwise', async (s, clock) => {
+    const DAY = 86_400_000;
     const lease = { id: 'L', ttlMs: 5000 };
     await s.acquire([
-      { type: 'quota', key: 'usd', limit: 100, windowMs: MIN, cost: 30, lease },
+      { type: 'quota', key: 'usd', limit: 100, windowMs: DAY, cost: 30, lease },
       { type: 'quota', key: 'conc', limit: 5, windowMs: 0, cost: 1, lease },
     ]);
     const entries = [
-      { key: 'usd', windowMs: MIN, amount: 20 },
+      { key: 'usd', windowMs: DAY, amount: 20 },
       { key: 'conc', windowMs: 0, amount: 0 },
     ];
-    assert.deepEqual(await s.settle('L', entries, { onlyIfHeld: true }), [20, 0]);
-    // A retry of the same settlement finds the lease gone and changes nothing.
-    assert.deepEqual(await s.settle('L', entries, { onlyIfHeld: true }), [20, 0]);
-    assert.deepEqual(await s.settle('never', [{ key: 'usd', windowMs: MIN, amount: 5 }], { onlyIfHeld: true }), [20]);
-    // An expired lease is not held either; without the option the charge is still recorded.
-    await s.acquire([
-      { type: 'quota', key: 'usd', limit: 100, windowMs: MIN, cost: 10, lease: { id: 'M', ttlMs: 1000 } },
-    ]);
-    await clock.advance(1000);
-    assert.deepEqual(await s.settle('M', [{ key: 'usd', windowMs: MIN, amount: 7 }], { onlyIfHeld: true }), [20]);
-    assert.deepEqual(await s.settle('M', [{ key: 'usd', windowMs: MIN, amount: 7 }]), [27]);
+    assert.deepEqual(await s.settle('L', entries), [20, 0]);
+    // The first attempt was applied (its reply was lost): the retry changes nothing.
+    assert.deepEqual(await s.settle('L', entries, { retry: true }), [20, 0]);
+    await clock.advance(SETTLED_MEMORY_MS - 1);
+    assert.deepEqual(await s.settle('L', entries, { retry: true }), [20, 0]);
+    // A retry whose first attempt never arrived is applied, with or without a live lease.
+    assert.deepEqual(await s.settle('M', [{ key: 'usd', windowMs: DAY, amount: 5 }], { retry: true }), [25]);
+    assert.deepEqual(await s.settle('M', [{ key: 'usd', windowMs: DAY, amount: 5 }], { retry: true }), [25]);
+    // Past the memory, a retry is applied again (documented limit).
+    await clock.advance(1);
+    assert.deepEqual(await s.settle('L', [{ key: 'usd', windowMs: DAY, amount: 1 }], { retry: true }), [26]);
   });
 
   add('settle: ends the lease on every key and returns each total in order', async (s) => {
