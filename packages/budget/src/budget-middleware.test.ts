@@ -204,6 +204,40 @@ describe('budget middleware', () => {
     expect(alerts.map((a) => a.thresholdPct)).toEqual([50, 80, 100, 50]);
   });
 
+  it('charges a Claude call its hand-computed cost once: cache reads and writes are parts of inputTokens, not added to it', async () => {
+    const { store, policy, ctx } = setup({ prices: {}, tiers: { free: { spendPerDayUsd: 100 } } });
+    const claude = 'claude-sonnet-4-20250514';
+    const usage = {
+      inputTokens: 1_000_000,
+      cachedInputTokens: 400_000,
+      cacheCreationInputTokens: 100_000,
+      outputTokens: 200_000,
+    };
+    const c = ctx();
+    await budget(policy)(answering(usage, claude))(request(claude), c);
+    // 500k x $3 + 400k x $0.30 + 100k x $3.75 + 200k x $15
+    expect(c.cost.totalUsd).toBeCloseTo(4.995, 9);
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(4_995_000);
+  });
+
+  it('an unknown model: one warning naming it, and the default price on every call, never zero', async () => {
+    const warnings: string[] = [];
+    const { store, policy, ctx } = setup({
+      prices: {},
+      defaultPrice: { inputPerMTok: 10, outputPerMTok: 20 },
+      logger: { warn: (m) => warnings.push(m) },
+    });
+    const handler = budget(policy)(answering(usage, 'acme-private-model'));
+    for (let i = 0; i < 3; i++) await handler(request('acme-private-model'), ctx());
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('acme-private-model');
+    // 40 x $10 + 50 x $20 per MTok = $0.0014 a call.
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(3 * 1400);
+    const r = await policy.reserve(request('acme-private-model'), ctx());
+    expect(r.estimate.costUsd).toBeGreaterThan(0);
+    await policy.release(r);
+  });
+
   it('composes with other middlewares as the outer layer', async () => {
     const { policy, ctx } = setup();
     const seen: string[] = [];

@@ -56,4 +56,62 @@ describe('pricing', () => {
     expect(r.cost.totalUsd).toBeCloseTo(2.5, 9);
     expect(warnings).toEqual([]);
   });
+
+  it('gpt-4o against a hand-computed bill: cached input at $1.25, the rest at $2.50, reasoning billed as output', () => {
+    // OpenAI semantics: prompt_tokens includes the cached ones; completion_tokens includes reasoning.
+    const cost = priceUsage('gpt-4o', {
+      inputTokens: 1_000_000,
+      cachedInputTokens: 400_000,
+      outputTokens: 1_000_000,
+      reasoningTokens: 300_000,
+    });
+    // 600k x $2.50 + 400k x $1.25 = $1.50 + $0.50; 1M output x $10 (reasoning included, not added).
+    expect(cost.inputUsd).toBeCloseTo(2, 12);
+    expect(cost.outputUsd).toBeCloseTo(10, 12);
+    expect(cost.totalUsd).toBeCloseTo(12, 12);
+  });
+
+  it('a Claude model against a hand-computed bill, with usage as @rel/providers reports it (cache reads and writes inside inputTokens, counted once)', () => {
+    // Anthropic answered input_tokens 500k, cache_read_input_tokens 400k, cache_creation_input_tokens
+    // 100k, output_tokens 200k; @rel/providers reports inputTokens as their sum, the parts beside it.
+    const usage = {
+      inputTokens: 1_000_000,
+      cachedInputTokens: 400_000,
+      cacheCreationInputTokens: 100_000,
+      outputTokens: 200_000,
+    };
+    // 500k x $3 + 400k x $0.30 + 100k x $3.75 = $1.50 + $0.12 + $0.375; 200k x $15 = $3.
+    for (const model of ['claude-sonnet-4-20250514', 'anthropic:claude-sonnet-4-20250514']) {
+      const cost = priceUsage(model, usage);
+      expect(cost.inputUsd).toBeCloseTo(1.995, 12);
+      expect(cost.outputUsd).toBeCloseTo(3, 12);
+      expect(cost.totalUsd).toBeCloseTo(4.995, 12);
+    }
+    expect(priceUsage('claude-sonnet-4-20250514', usage, 'anthropic').totalUsd).toBeCloseTo(4.995, 12);
+  });
+
+  it('the config table follows the same semantics: cache reads and writes are parts of inputTokens', () => {
+    const pricer = createPricer({
+      prices: { mine: { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3, cacheWritePerMTok: 3.75 } },
+    });
+    const { cost } = pricer.price('mine', {
+      inputTokens: 1_000_000,
+      cachedInputTokens: 400_000,
+      cacheCreationInputTokens: 100_000,
+      outputTokens: 200_000,
+    });
+    expect(cost.inputUsd).toBeCloseTo(1.995, 12);
+    expect(cost.totalUsd).toBeCloseTo(4.995, 12);
+  });
+
+  it('prices reasoning tokens at the catalog reasoning rate where a model has one', () => {
+    // Perplexity's sonar-deep-research: input $2, output $8, reasoning $3 per MTok.
+    const cost = priceUsage('perplexity:sonar-deep-research', {
+      inputTokens: 1_000_000,
+      outputTokens: 1_000_000,
+      reasoningTokens: 400_000,
+    });
+    // $2 + 600k x $8 + 400k x $3 = $2 + $4.80 + $1.20.
+    expect(cost.totalUsd).toBeCloseTo(8, 12);
+  });
 });

@@ -29,8 +29,11 @@ const FALLBACK_DEFAULT: Price = { inputPerMTok: 15, outputPerMTok: 75 };
 
 /**
  * A pricer: first the config table (by exact model id, then without a `provider:` prefix), then
- * `@pydantic/genai-prices` (input, cached input, cache writes, output; reasoning is billed as
- * output), else the default price with a warning logged once per model: never a silent zero.
+ * `@pydantic/genai-prices` (input, cached input, cache writes, output, and reasoning at the model's
+ * reasoning rate where it has one, else as output), else the default price with a warning logged
+ * once per model: never a silent zero. Usage follows rel's semantics: `inputTokens` counts every
+ * prompt token with `cachedInputTokens` and `cacheCreationInputTokens` as parts of it (Anthropic's
+ * usage is mapped so by `@rel/providers`), and `outputTokens` includes `reasoningTokens`.
  * @example
  * const pricer = createPricer({ prices: { 'llama-70b': { inputPerMTok: 0.2, outputPerMTok: 0.2 } } });
  * pricer.price('gpt-4o', { inputTokens: 1000, outputTokens: 200 }).cost.totalUsd // 0.0045
@@ -100,8 +103,14 @@ function fromTable(p: Price, u: Usage): Cost {
   return { inputUsd, outputUsd, totalUsd: inputUsd + outputUsd };
 }
 
+/**
+ * genai-prices counts like rel: `input_tokens` is every prompt token, cache reads and writes are
+ * parts of it; `output_tokens` includes reasoning, priced at the model's reasoning rate where it
+ * has one (else as output).
+ */
 function fromCatalog(model: string, u: Usage, providerId?: string): Cost | undefined {
   const usage: Record<string, number> = { input_tokens: u.inputTokens, output_tokens: u.outputTokens };
+  if (u.reasoningTokens) usage.output_reasoning_tokens = Math.min(u.reasoningTokens, u.outputTokens);
   if (u.cachedInputTokens) usage.cache_read_tokens = Math.min(u.cachedInputTokens, u.inputTokens);
   if (u.cacheCreationInputTokens) {
     usage.cache_write_tokens = Math.min(u.cacheCreationInputTokens, u.inputTokens - (usage.cache_read_tokens ?? 0));
