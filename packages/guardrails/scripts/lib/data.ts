@@ -6,6 +6,8 @@ export interface Example {
   readonly text: string;
   readonly label: 'injection' | 'benign';
   readonly source: string;
+  /** The held-out sets' group: `direct`, a language code, `doc` (indirect, in content), `obf`, `sec`... */
+  readonly kind?: string;
 }
 
 /** `../shared/data/injection/` next to the repository root, resolved from this file. */
@@ -31,4 +33,15 @@ export function loadNotInject(): Example[] {
 /** The hand-written examples kept in this repository (`source: rel-authored`). */
 export function loadAuthored(): Example[] {
   return readJsonl(new URL('../data/authored-injection.jsonl', import.meta.url));
+}
+
+/**
+ * rel's hand-written held-out sets (`test/fixtures/held-out-injection*.jsonl`): never trained on,
+ * never used to choose a threshold. Set `a` was used to find failure families while improving the
+ * signatures, so its figures are optimistic; set `b` was written before that work was measured and
+ * only scored afterwards.
+ */
+export function loadHeldOut(set: 'a' | 'b'): Example[] {
+  const file = set === 'a' ? 'held-out-injection.jsonl' : 'held-out-injection-b.jsonl';
+  return readJsonl(new URL(`../../test/fixtures/${file}`, import.meta.url));
 }

@@ -1,6 +1,6 @@
 import { seededRandom } from '@rel/core';
 import { type InjectionModel, type SerializedModel, decodeModel } from '../../src/injection/classifier';
-import { type InjectionSignals, collectSignals, combineEvidence } from '../../src/injection/detect';
+import { type InjectionSignals, collectSignals, combineEvidence, profileThreshold } from '../../src/injection/detect';
 import { type FeatureSpec, type SparseVector, featurize } from '../../src/injection/features';
 import { normalize } from '../../src/normalize/normalize';
 import type { Example } from './data';
@@ -11,6 +11,11 @@ export const SPEC: FeatureSpec = { bits: 16, minGram: 2, maxGram: 5 };
 export const TRAIN: Omit<TrainOptions, 'dims'> = { l2: 1e-3, learningRate: 0.05, iterations: 100, balance: true };
 /** The false-positive rate the threshold is chosen to keep on out-of-fold benign training texts. */
 export const TARGET_FPR = 0.01;
+/**
+ * The false-positive rate the strict profile's threshold is chosen to keep on out-of-fold benign
+ * training texts (medium signatures flag alone in that profile, and count against it).
+ */
+export const STRICT_TARGET_FPR = 0.05;
 /** The classifier never flags alone below even odds. */
 export const MIN_THRESHOLD = 0.5;
 export const FOLDS = 5;
@@ -60,6 +65,7 @@ export function serialize(
   bias: number,
   threshold: number,
   training?: Record<string, unknown>,
+  strictThreshold?: number,
 ): SerializedModel {
   let max = 0;
   for (const w of weights) max = Math.max(max, Math.abs(w));
@@ -73,6 +79,7 @@ export function serialize(
     bias: Number(bias.toFixed(6)),
     scale: Number(scale.toPrecision(8)),
     threshold: Number(threshold.toFixed(4)),
+    ...(strictThreshold === undefined ? {} : { strictThreshold: Number(strictThreshold.toFixed(4)) }),
     weights: Buffer.from(q.buffer).toString('base64'),
     ...(training ? { training } : {}),
   };
@@ -105,19 +112,25 @@ function fit(train: readonly Prepared[], threshold: number): InjectionModel {
 }
 
 /**
- * Chooses the classifier threshold from out-of-fold scores on the training data only: the lowest
- * probability (not below `MIN_THRESHOLD`) at which the combined detector keeps the benign
- * false-positive rate at or under `TARGET_FPR`.
+ * Chooses the classifier thresholds from out-of-fold scores on the training data only: for each
+ * profile, the lowest probability (not below `MIN_THRESHOLD`) at which the combined detector keeps
+ * the benign false-positive rate at or under its target (`TARGET_FPR` for `default`,
+ * `STRICT_TARGET_FPR` for `strict`, where a medium signature flags on its own).
  */
-export function chooseThreshold(train: readonly Prepared[], seed: number): number {
+export function chooseThresholds(
+  train: readonly Prepared[],
+  seed: number,
+): { threshold: number; strictThreshold: number } {
   const folds = stratifiedFolds(
     train.map((p) => p.y),
     INNER_FOLDS,
     seed,
   );
   const needed: number[] = [];
+  const neededNoMedium: number[] = [];
   let benign = 0;
   let strong = 0;
+  let medium = 0;
   for (let f = 0; f < INNER_FOLDS; f++) {
     const model = fit(
       train.filter((_, i) => folds[i] !== f),
@@ -128,29 +141,43 @@ export function chooseThreshold(train: readonly Prepared[], seed: number): numbe
       benign++;
       // A strong signature flags at any threshold; otherwise the example is flagged at threshold t
       // iff its evidence at threshold 0.5 is at least logit(t).
-      if (p.signals.hits.some((h) => h.strength === 'strong')) strong++;
-      else needed.push(combineEvidence(p.signals, bestLogit(model, p), 0.5, 'default').evidence);
+      if (p.signals.hits.some((h) => h.strength === 'strong')) {
+        strong++;
+        return;
+      }
+      const evidence = combineEvidence(p.signals, bestLogit(model, p), 0.5, 'default').evidence;
+      needed.push(evidence);
+      if (p.signals.hits.some((h) => h.strength === 'medium')) medium++;
+      else neededNoMedium.push(evidence);
     });
   }
-  const allowed = Math.max(0, Math.floor(TARGET_FPR * benign) - strong);
-  const sorted = needed.sort((a, b) => b - a);
-  const cut = sorted[allowed] ?? Number.NEGATIVE_INFINITY;
-  const threshold = 1 / (1 + Math.exp(-(cut + 1e-6)));
-  return Math.max(MIN_THRESHOLD, threshold);
+  const pick = (evidence: number[], allowed: number) => {
+    const cut = [...evidence].sort((a, b) => b - a)[Math.max(0, allowed)] ?? Number.NEGATIVE_INFINITY;
+    return Math.max(MIN_THRESHOLD, 1 / (1 + Math.exp(-(cut + 1e-6))));
+  };
+  return {
+    threshold: pick(needed, Math.floor(TARGET_FPR * benign) - strong),
+    strictThreshold: pick(neededNoMedium, Math.floor(STRICT_TARGET_FPR * benign) - strong - medium),
+  };
 }
 
-/** Trains the model to ship: weights on all of `train`, threshold from its out-of-fold scores. */
+/** The default profile's threshold (see `chooseThresholds`). */
+export function chooseThreshold(train: readonly Prepared[], seed: number): number {
+  return chooseThresholds(train, seed).threshold;
+}
+
+/** Trains the model to ship: weights on all of `train`, thresholds from its out-of-fold scores. */
 export function trainModel(
   train: readonly Prepared[],
   seed = SEED,
 ): { model: InjectionModel; serialized: SerializedModel } {
-  const threshold = chooseThreshold(train, seed);
+  const { threshold, strictThreshold } = chooseThresholds(train, seed);
   const t = trainLogReg(
     train.map((p) => p.x),
     train.map((p) => p.y),
     { ...TRAIN, dims: 1 << SPEC.bits },
   );
-  const serialized = serialize(t.weights, t.bias, threshold);
+  const serialized = serialize(t.weights, t.bias, threshold, undefined, strictThreshold);
   return { model: decodeModel(serialized), serialized };
 }
 
@@ -181,7 +208,7 @@ export function tally(items: readonly { y: number; flagged: boolean }[]): Confus
 
 /** Whether the full detector flags an example under a model. */
 export function flags(model: InjectionModel, p: Prepared, profile: 'default' | 'strict' = 'default'): boolean {
-  return combineEvidence(p.signals, bestLogit(model, p), model.threshold, profile).flagged;
+  return combineEvidence(p.signals, bestLogit(model, p), profileThreshold(model, profile), profile).flagged;
 }
 
 /**

@@ -10,6 +10,11 @@ export interface SerializedModel {
   readonly scale: number;
   /** The classifier's decision threshold, as a probability, chosen at training time. */
   readonly threshold: number;
+  /**
+   * The lower threshold of the `strict` profile (untrusted content), chosen at training time for a
+   * higher but bounded false-positive rate; absent in older files (then 2 log-odds below `threshold`).
+   */
+  readonly strictThreshold?: number;
   /** One int8 per hash bucket, base64. */
   readonly weights: string;
   /** How the weights were made (data, sizes, settings); informative only. */
@@ -21,6 +26,8 @@ export interface InjectionModel {
   readonly spec: FeatureSpec;
   readonly bias: number;
   readonly threshold: number;
+  /** See `SerializedModel.strictThreshold`. */
+  readonly strictThreshold?: number;
   readonly weights: Float32Array;
 }
 
@@ -38,7 +45,13 @@ export function decodeModel(serialized: SerializedModel): InjectionModel {
     const byte = bin.charCodeAt(i);
     weights[i] = (byte > 127 ? byte - 256 : byte) * serialized.scale;
   }
-  return { spec: serialized.spec, bias: serialized.bias, threshold: serialized.threshold, weights };
+  return {
+    spec: serialized.spec,
+    bias: serialized.bias,
+    threshold: serialized.threshold,
+    ...(serialized.strictThreshold === undefined ? {} : { strictThreshold: serialized.strictThreshold }),
+    weights,
+  };
 }
 
 /** The model's log-odds that `skeleton` is an injection. */

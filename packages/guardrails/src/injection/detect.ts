@@ -19,7 +19,7 @@ export interface InjectionSpan {
 
 /** What `detectInjection` found. */
 export interface InjectionResult {
-  /** 0..1; 0.5 and above is flagged in the default profile. */
+  /** 0..1; 0.5 and above is flagged (in either profile). */
   readonly score: number;
   readonly flagged: boolean;
   /** Categories hit, sorted. */
@@ -39,7 +39,7 @@ export interface DetectOptions {
 const MEDIUM_WEIGHT = 2;
 /** Evidence floor of a strong signature: it flags on its own. */
 const STRONG_FLOOR = 3;
-/** How much lower the strict profile's bar is, in log-odds. */
+/** How much lower the strict profile's threshold is, in log-odds, for a model without its own. */
 const STRICT_MARGIN = 2;
 const WINDOW = 600;
 
@@ -160,8 +160,18 @@ export function collectSignals(n: NormalizedText): InjectionSignals {
 }
 
 /**
+ * The classifier threshold of a profile: the model's own for `default`; for `strict`, the model's
+ * `strictThreshold` (chosen at training time), or 2 log-odds lower for a model without one.
+ */
+export function profileThreshold(model: InjectionModel, profile: InjectionProfile): number {
+  if (profile === 'default') return model.threshold;
+  return model.strictThreshold ?? sigmoid(logit(model.threshold) - STRICT_MARGIN);
+}
+
+/**
  * Combines signature hits with the classifier's best log-odds into evidence (log-odds against
- * the profile's bar): strong hits flag alone, medium ones add `MEDIUM_WEIGHT` per category.
+ * the profile's classifier `threshold`, see `profileThreshold`): strong hits flag alone, medium
+ * ones add `MEDIUM_WEIGHT` per category, and in the strict profile flag alone too.
  */
 export function combineEvidence(
   signals: InjectionSignals,
@@ -169,7 +179,7 @@ export function combineEvidence(
   threshold: number,
   profile: InjectionProfile,
 ): { evidence: number; classifierEvidence: number; bar: number; flagged: boolean } {
-  const bar = profile === 'strict' ? -STRICT_MARGIN : 0;
+  const bar = 0;
   const classifierEvidence = bestLogit - logit(threshold);
   const medium = new Set(signals.hits.filter((h) => h.strength === 'medium').map((h) => h.span.category));
   let evidence = classifierEvidence + MEDIUM_WEIGHT * Math.min(2, medium.size);
@@ -182,14 +192,15 @@ function evaluate(n: NormalizedText, profile: InjectionProfile, model: Injection
   const signals = collectSignals(n);
   let best = model.bias;
   if (signals.views.length > 0) best = Math.max(...signals.views.map((v) => classifierLogit(model, v)));
-  const { evidence, classifierEvidence, bar, flagged } = combineEvidence(signals, best, model.threshold, profile);
+  const threshold = profileThreshold(model, profile);
+  const { evidence, classifierEvidence, bar, flagged } = combineEvidence(signals, best, threshold, profile);
 
   const categories = new Set<InjectionCategory>(signals.hits.map((h) => h.span.category));
   for (const h of signals.hits) if (h.span.via) categories.add('obfuscation');
   const spans = signals.hits.map((h) => h.span);
   if (classifierEvidence >= bar) {
     categories.add('classifier');
-    if (flagged && spans.length === 0) spans.push(...classifierSpans(n, model, logit(model.threshold) + bar));
+    if (flagged && spans.length === 0) spans.push(...classifierSpans(n, model, logit(threshold) + bar));
   }
   spans.sort((a, b) => a.start - b.start || b.end - a.end);
   return {

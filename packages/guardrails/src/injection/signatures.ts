@@ -91,6 +91,24 @@ export const SIGNATURES: readonly Signature[] = [
     `(?:forget|disregard|ignore) (?:about )?(?:everything|all (?:of )?that|all (?:of )?this|what (?:i|we|you) (?:said|told you|discussed|wrote|have said))`,
   ),
   sig(
+    'override-task-above',
+    'instruction_override',
+    'strong',
+    `(?:ignore|disregard|forget|discard|override|abandon|dismiss|scrap|do not follow|don t follow|stop following) (?:${QUANT} ){0,2}(?:instructions?|directions?|directives?|rules|prompts?|orders|commands|guidelines|guidance|tasks?|assignment|constraints|restrictions|polic(?:y|ies)|programming) (?:above|before this|so far|you (?:were|ve been|have been) given|you (?:received|got))`,
+  ),
+  sig(
+    'override-user-request',
+    'instruction_override',
+    'medium',
+    `${OVERRIDE_VERB} (?:${QUANT} ){0,2}(?:user s|users|human s|customer s) (?:original |actual |real )?(?:instructions?|requests?|questions?|query|task|prompt)`,
+  ),
+  sig(
+    'instructions-void',
+    'instruction_override',
+    'medium',
+    `(?:your|the|all|any|earlier|previous|prior|old|original|initial|existing) (?:${QUALIFIER} )?(?:rules|instructions|guidance|guidelines|directions|directives|programming|prompt|system prompt|constraints|restrictions) (?:is|are|have been|has been|were|was) (?:now )?(?:obsolete|void|invalid|cancell?ed|revoked|outdated|superseded|replaced|overridden|lifted|suspended)|(?:whatever|everything|anything|what) (?:you (?:were|ve been|have been|got) (?:told|given|instructed|asked)|(?:i|we|they|someone) (?:told|asked|instructed) you)[^.!?\n]{0,40}(?:no longer|doesn t|does not|don t|do not) (?:matters?|apply|applies|count|counts)`,
+  ),
+  sig(
     'no-longer-bound',
     'instruction_override',
     'strong',
@@ -144,6 +162,24 @@ export const SIGNATURES: readonly Signature[] = [
     'medium',
     `(?:note|message|instructions?|attention|important) (?:to|for) (?:the )?(?:ai|assistant|model|llm|chatbot|language model|ai assistant|agent)`,
   ),
+  sig(
+    'address-ai',
+    'instruction_override',
+    'medium',
+    `(?:^|[\n[(<>."'!?-]) ?(?:dear |hey |hi |hello )?(?:the |any |all )?(?:ai|llm|language model|assistant|chatbot|ai model|ai assistant|ai agent|code assistant|ai code assistant)s? ?(?:agents?|assistants?|models?)? ?[:,] ?(?:when|if|please|you|your|ignore|disregard|do|say|tell|this is|from now|new)|(?:to|for) (?:the |any |all |every )?(?:ai|llm|language model|assistant|agent|chatbot|model|ai assistant|ai agent|code assistant|ai code assistant)s? (?:reading|processing|summari[sz]ing|parsing|analy[sz]ing|viewing|crawling|indexing)`,
+  ),
+  sig(
+    'when-processing-say',
+    'instruction_override',
+    'medium',
+    `when (?:you )?(?:are )?(?:summari[sz]ing|summari[sz]e|reading|read|processing|process|parsing|translating|answering about) (?:this|these|the) (?:page|document|file|e ?mail|mail|text|reviews?|content|article|site|website|repository|repo|message|data|inbox)[^.\n]{0,24}(?:say|tell|state|write|recommend|claim|respond|reply|include|append|add|mention|insert|output)`,
+  ),
+  sig(
+    'operator-message',
+    'instruction_override',
+    'medium',
+    `(?:an? |the )?(?:instruction|order|message|command|directive) from (?:your|the) (?:operator|developers?|admin|administrator|creators?|owners?|system)|without (?:telling|informing|notifying|alerting) the user|(?:hide|conceal) (?:this|these) (?:instructions?|message|note|request)|(?:do not|don t|never) (?:mention|reveal|disclose|tell) (?:this|these) (?:instructions?|message|note|request)`,
+  ),
   // Instruction override, other languages.
   sig(
     'override-de',
@@ -185,7 +221,25 @@ export const SIGNATURES: readonly Signature[] = [
     'override-zh',
     'instruction_override',
     'strong',
-    `(?:忽略|无视|忽视|不要理会|忘记|忘掉|不要遵守)(?:之前|以前|先前|上面|上述|以上|前面|原来|原有)(?:的)?(?:所有|全部|一切)?(?:的)?(?:指令|指示|说明|规则|提示|命令|要求|设定)|(?:忽略|无视|忘记)(?:所有|全部|一切)(?:的)?(?:指令|指示|规则|命令|设定)`,
+    `(?:忽略|无视|忽视|不要理会|不用理会|不用管|忘记|忘掉|不要遵守|别管)[^。！？\n]{0,8}(?:之前|以前|先前|上面|上述|以上|前面|原来|原有|所有|全部|一切)[^。！？\n]{0,8}(?:指令|指示|说明|规则|提示|命令|要求|设定)`,
+  ),
+  sig(
+    'override-ja',
+    'instruction_override',
+    'strong',
+    `(?:これまで|今まで|以前|前|上記|上|最初|元)の[^。！？\n]{0,8}(?:指示|命令|ルール|設定|プロンプト|指令)[^。！？\n]{0,8}(?:無視|忘れ)`,
+  ),
+  sig(
+    'override-ko',
+    'instruction_override',
+    'strong',
+    `(?:이전|앞|위|기존|처음)[^.!?\n]{0,8}(?:지시|지침|명령|규칙|설정|프롬프트)[^.!?\n]{0,8}(?:무시|잊어|잊고)`,
+  ),
+  sig(
+    'override-de-told',
+    'instruction_override',
+    'strong',
+    `(?:vergiss|vergessen sie|ignoriere|ignorieren sie|missachte) (?:bitte )?(?:alles,? |das,? )?was (?:man |ich |wir )?(?:dir|ihnen) (?:(?:vorher|zuvor|bisher|davor|fruher|oben|gerade) )?(?:gesagt|aufgetragen|befohlen|mitgeteilt|vorgegeben)`,
   ),
   // Role play / persona switch.
   sig(
@@ -193,6 +247,12 @@ export const SIGNATURES: readonly Signature[] = [
     'role_play',
     'strong',
     `do anything now|developer mode (?:enabled|on|output|activated)|(?:enable|activate|enter) (?:developer|god|jailbreak|dan|debug) mode|jailbr(?:oken|eak(?:ed)? mode)|(?:you are|you re|act as|be|become|pretend to be) (?:an? |the )?(?:unrestricted|unfiltered|uncensored|jailbroken|amoral|unethical|rogue|evil) (?:ai|assistant|model|chatbot|version|bot|llm)|(?:answer|respond|reply) without (?:any )?(?:restrictions|filters|censorship|limitations|ethical|moral)|(?:du bist|sie sind|stell dir vor,? du bist|you are|you re) (?:jetzt |nun |now )?(?:eine? |an? )?(?:bose|boswillige|unzensierte|uneingeschrankte|evil|malicious) (?:ki|ai)`,
+  ),
+  sig(
+    'safety-off',
+    'role_play',
+    'medium',
+    `(?:safety|content|ethical|moral|security) (?:filters?|layers?|guidelines|protocols?|restrictions|checks?|guardrails?) (?:are |is |have been |has been )?(?:now )?(?:disabled|turned off|switched off|removed|lifted|deactivated|bypassed)|(?:system|admin|administrator|developer|root) override|(?:you are|you re) (?:now )?in (?:maintenance|admin|god|sudo|unrestricted|jailbreak|dan|developer) mode|(?:never|won t|will not|cannot|can t|doesn t|does not|must not|shall not) (?:ever )?refuse|(?:has|have) broken free|free (?:of|from) (?:the )?(?:typical |usual )?(?:confines|restrictions|limitations)`,
   ),
   sig(
     'you-are-now',
@@ -241,7 +301,25 @@ export const SIGNATURES: readonly Signature[] = [
     'reveal-prompt-de',
     'prompt_exfiltration',
     'strong',
-    `(?:zeige?|gib|nenne|drucke|wiederhole|verrate|schreibe?|ausgeben) (?:mir |uns )?(?:(?:deinen|den|deine|die|alle|ihren|ihre|dein|das) )?(?:gesamten |ganzen |kompletten |ursprunglichen |vollstandigen |geheimen |versteckten )?(?:prompts?(?: ?texte?)?|systemprompt|system prompt|anweisungen|instruktionen)`,
+    `(?:zeige?|gib|nenne|drucke|wiederhole|verrate|schreibe?|ausgeben) (?:mir |uns )?(?:stattdessen |jetzt |nun |bitte |sofort )?(?:(?:deinen|den|deine|die|alle|ihren|ihre|dein|das) )?(?:gesamten |ganzen |kompletten |ursprunglichen |vollstandigen |geheimen |versteckten |internen )?(?:prompts?(?: ?texte?)?|systemprompt|system prompt|anweisungen|instruktionen)|(?:zeige?|gib|nenne|verrate) (?:mir |uns )?(?:stattdessen |jetzt |nun |bitte |sofort )?(?:deine |ihre |die )?(?:internen|geheimen|versteckten|ursprunglichen) (?:richtlinien|regeln|vorgaben)`,
+  ),
+  sig(
+    'reveal-text-of',
+    'prompt_exfiltration',
+    'strong',
+    `${REVEAL} (?:me |us )?(?:the )?(?:${SECRET_QUALIFIER} ){0,2}(?:text|wording|contents?|words|copy) of (?:your (?:${SECRET_QUALIFIER} ){0,2}(?:instructions|prompt|rules|guidelines|directives|configuration)|the (?:system|hidden|secret|initial|original|developer) (?:prompt|instructions|message|rules))`,
+  ),
+  sig(
+    'given-by-developers',
+    'prompt_exfiltration',
+    'medium',
+    `(?:instructions|rules|prompt|guidelines|directives) (?:that )?(?:your|the) (?:developers?|creators?|operators?|programmers?|admins?|administrators?|makers?|owners?) (?:gave|have given|wrote|set|provided|put)|${REVEAL} (?:me |us )?(?:any|all|every|the|your) (?:${SECRET_QUALIFIER} )?(?:api keys?|passwords?|credentials|secrets|access tokens?|private keys?|environment variables|env vars)|(?:contents? of|cat|print|upload|send) ?(?:~/|/etc/passwd|/etc/shadow|\\.ssh/|id_rsa|\\.aws/credentials)`,
+  ),
+  sig(
+    'reveal-prompt-intl',
+    'prompt_exfiltration',
+    'strong',
+    `(?:affiche|montre|donne|revele|repete|ecris|imprime)(?:[sz])? ?(?:moi )?(?:ton|votre|le|tes|vos) (?:prompt|invite|message|instructions?|consignes?) (?:systeme|initiale?s?|cachee?s?|secrete?s?)|(?:muestra|mostra|mostre|mostrar|revela|revele|dime|diga|stampa|mostrami|rivela|dimmi|exibe|exiba)(?: ?me)? (?:el |o |il |la |a )?(?:texto (?:de |do |del )?)?(?:tu |tus |su |seu |teu |o |el |il |le |las |os |as |suo |tuo )?(?:prompt|instrucciones|instrucoes|istruzioni|mensaje|mensagem|messaggio) (?:del |de |do |di )?(?:sistema|inicial|iniziale)|(?:покажи|покажите|выведи|выведите|раскрои|напиши|повтори)[^.!?\n]{0,20}системн[а-я]* (?:промпт|подсказк[а-я]*|инструкци[а-я]*|сообщени[а-я]*)|(?:告诉我|显示|输出|打印|泄露|给我看|展示)[^。！？\n]{0,6}系统(?:提示|提示词|指令|消息)|システムプロンプト[^。！？\n]{0,10}(?:表示|出力|見せ|教え)|시스템 ?프롬프트[^.!?\n]{0,12}(?:출력|보여|알려|공개)`,
   ),
   // Delimiter and chat-template tokens.
   sig(
@@ -279,6 +357,8 @@ export const SIGNATURES: readonly Signature[] = [
 ];
 
 const WORD_CHAR = /[\p{L}\p{N}]/u;
+/** Scripts written without spaces between words (or with particles glued to them): no word boundary to ask for. */
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}]/u;
 
 /** Matches of a signature in `text`, starting at a word boundary unless `squeezed`. */
 export function* matchSignature(
@@ -290,7 +370,15 @@ export function* matchSignature(
   re.lastIndex = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     if (m[0].length === 0) re.lastIndex++;
-    if (!squeezed && m.index > 0 && WORD_CHAR.test(text[m.index - 1]!) && WORD_CHAR.test(m[0][0] ?? '')) continue;
+    const first = m[0][0] ?? '';
+    if (
+      !squeezed &&
+      m.index > 0 &&
+      WORD_CHAR.test(text[m.index - 1]!) &&
+      WORD_CHAR.test(first) &&
+      !UNSPACED.test(first)
+    )
+      continue;
     yield { index: m.index, length: m[0].length };
   }
 }

@@ -105,20 +105,24 @@ const LETTER = /\p{L}/u;
 const LEET_CHAR = /[0-9@$!|]/;
 const PLAIN_WORD = /^[a-z]+$/;
 
+/**
+ * Combining marks removed by folding: every nonspacing mark but the kana voicing marks (which make
+ * different letters, not accented ones). Recomposed afterwards, so a Hangul syllable stays one
+ * syllable rather than its decomposed jamo.
+ */
+const DIACRITIC = /(?![\u3099\u309a])\p{Mn}/gu;
+
 /** Folds of the non-ASCII code points met so far (a pure function, so a bounded memo is exact). */
 const FOLDED = new Map<string, string>();
 const FOLD_MEMO_MAX = 8192;
 
-/** Lowercase and without diacritics, one code point at a time. */
+/** Lowercase and without diacritics (see `DIACRITIC`), one code point at a time. */
 function fold(cp: string): string {
   const code = cp.charCodeAt(0);
   if (code < 0x80) return code >= 0x41 && code <= 0x5a ? String.fromCharCode(code + 32) : cp;
   const known = FOLDED.get(cp);
   if (known !== undefined) return known;
-  const folded = cp
-    .toLowerCase()
-    .normalize('NFD')
-    .replace(/\p{Mn}/gu, '');
+  const folded = cp.toLowerCase().normalize('NFD').replace(DIACRITIC, '').normalize('NFC');
   if (FOLDED.size < FOLD_MEMO_MAX) FOLDED.set(cp, folded);
   return folded;
 }
