@@ -27,7 +27,7 @@ export type { Usage, FinishReason, Completion, StreamChunk, StreamingCompletion,
 export { failureInfo, retryAfterOf } from './failure';
 export type { RelFailure, FailureKind, TimeoutPhase, UserErrorClass, FailureInfo } from './failure';
 export { RelError, toRelError, isAbortError } from './rel-error';
-export { systemClock, abortReason } from './clock';
+export { systemClock, abortReason, setTimer, stopwatch } from './clock';
 export type { Clock } from './clock';
 export { systemRandom, seededRandom } from './random';
 export type { RandomSource } from './random';

@@ -56,4 +56,41 @@ describe('FakeClock', () => {
     expect(done).toBe(true);
     expect(clock.now()).toBe(5000);
   });
+
+  it('never wakes an infinite sleep, not even with runAll, and time stays finite', async () => {
+    const clock = new FakeClock(0);
+    const c = new AbortController();
+    let woke = false;
+    const forever = clock.sleep(Number.POSITIVE_INFINITY, c.signal).then(() => {
+      woke = true;
+    });
+    void clock.sleep(50);
+    await clock.runAll();
+    expect(clock.now()).toBe(50);
+    await clock.advance(1e15);
+    expect(woke).toBe(false);
+    expect(clock.pending).toBe(1);
+    c.abort();
+    await forever.catch(() => {});
+    expect(clock.pending).toBe(0);
+  });
+
+  it('treats a NaN sleep as zero, like setTimeout', async () => {
+    const clock = new FakeClock(0);
+    let woke = false;
+    void clock.sleep(Number.NaN).then(() => {
+      woke = true;
+    });
+    await clock.advance(0);
+    expect(woke).toBe(true);
+    expect(clock.now()).toBe(0);
+  });
+
+  it('refuses to move time backwards or by a non-finite amount, naming the value', async () => {
+    const clock = new FakeClock(100);
+    await expect(clock.advance(-1)).rejects.toThrow(/advance\(-1\)/);
+    await expect(clock.advance(Number.NaN)).rejects.toThrow(RangeError);
+    await expect(clock.advance(Number.POSITIVE_INFINITY)).rejects.toThrow(RangeError);
+    expect(clock.now()).toBe(100);
+  });
 });

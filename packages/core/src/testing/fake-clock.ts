@@ -1,4 +1,4 @@
-import { type Clock, abortReason } from '../clock';
+import { type Clock, abortReason, normalizeDelay } from '../clock';
 
 interface Timer {
   at: number;
@@ -34,7 +34,7 @@ export class FakeClock implements Clock {
         return;
       }
       const timer: Timer = {
-        at: this.#now + Math.max(0, ms),
+        at: this.#now + normalizeDelay(ms),
         seq: this.#seq++,
         resolve: () => {
           signal?.removeEventListener('abort', onAbort);
@@ -50,7 +50,21 @@ export class FakeClock implements Clock {
     });
   }
 
-  /** Number of sleepers still waiting. */
+  /** Calls `fn` when fake time reaches `now() + ms`, unless cancelled first (see `Clock.setTimer`). */
+  setTimer(ms: number, fn: () => void): () => void {
+    const timer: Timer = { at: this.#now + normalizeDelay(ms), seq: this.#seq++, resolve: fn };
+    this.#timers.push(timer);
+    return () => {
+      this.#timers = this.#timers.filter((t) => t !== timer);
+    };
+  }
+
+  /** The fake time, so durations measured with `stopwatch` follow `advance`. */
+  monotonic(): number {
+    return this.#now;
+  }
+
+  /** Number of sleepers and timers still waiting (an infinite sleep counts until aborted). */
   get pending(): number {
     return this.#timers.length;
   }
@@ -60,6 +74,9 @@ export class FakeClock implements Clock {
    * promise callbacks run between wake-ups, so code that sleeps again is woken in the same call.
    */
   async advance(ms: number): Promise<void> {
+    if (!Number.isFinite(ms) || ms < 0) {
+      throw new RangeError(`FakeClock.advance(${ms}): time moves forward by a finite number of milliseconds`);
+    }
     const target = this.#now + ms;
     await flush();
     for (;;) {
@@ -74,7 +91,10 @@ export class FakeClock implements Clock {
     await flush();
   }
 
-  /** Advances to each pending deadline in turn until nobody sleeps (at most `limit` wake-ups). */
+  /**
+   * Advances to each pending deadline in turn until nobody sleeps (at most `limit` wake-ups).
+   * Infinite sleeps are left waiting.
+   */
   async runAll(limit = 10_000): Promise<void> {
     await flush();
     for (let i = 0; i < limit; i++) {
@@ -85,9 +105,13 @@ export class FakeClock implements Clock {
     throw new Error(`FakeClock.runAll: still ${this.#timers.length} sleepers after ${limit} wake-ups`);
   }
 
+  /** The next timer to wake; an infinite sleep never does. */
   #earliest(): Timer | undefined {
     let best: Timer | undefined;
-    for (const t of this.#timers) if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
+    for (const t of this.#timers) {
+      if (t.at === Number.POSITIVE_INFINITY) continue;
+      if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
+    }
     return best;
   }
 }
