@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RequestContext } from './context';
+import { EventHub } from './events';
+import { FakeClock } from './testing/fake-clock';
 
 describe('RequestContext', () => {
   it('shares records between a context and the contexts derived from it', () => {
@@ -39,5 +41,64 @@ describe('RequestContext', () => {
     expect(a.requestId).not.toBe(b.requestId);
     expect(a.idempotencyKey).toMatch(/^idem_[0-9a-f]{24}$/);
     expect(b.idempotencyKey).toBe('mine');
+  });
+
+  it('keeps the attempt log, verdicts, degradation, safe default and downgrade on the shared records', () => {
+    const ctx = new RequestContext({ feature: { name: 'summaries', critical: false } });
+    const child = ctx.derive({ attempt: 1 });
+    child.recordAttempt({
+      target: 'openai:gpt-4o',
+      model: 'gpt-4o',
+      number: 1,
+      outcome: 'failure',
+      failure: 'timeout',
+      startedAt: 0,
+      durationMs: 30,
+    });
+    child.recordVerdict({ name: 'pii', stage: 'input', action: 'redact', categories: ['email'], latencyMs: 0.4 });
+    child.markDegraded('provider_unavailable');
+    child.markSafeDefault('circuit_open');
+    child.requestDowngrade('org:acme');
+    expect(ctx.attempts.map((a) => [a.target, a.outcome, a.failure, a.durationMs])).toEqual([
+      ['openai:gpt-4o', 'failure', 'timeout', 30],
+    ]);
+    expect(ctx.verdicts[0]?.action).toBe('redact');
+    expect(ctx.degraded).toEqual({ reason: 'provider_unavailable' });
+    expect(ctx.safeDefault).toEqual({ reason: 'circuit_open' });
+    expect(ctx.downgrade).toEqual({ scope: 'org:acme' });
+    expect(child.feature).toEqual({ name: 'summaries', critical: false });
+  });
+
+  it('defaults to a critical feature, the chat operation and a signal that never aborts', () => {
+    const ctx = new RequestContext();
+    expect(ctx.feature).toEqual({ name: 'default', critical: true });
+    expect(ctx.operation).toBe('chat');
+    expect(ctx.signal.aborted).toBe(false);
+    expect(ctx.principal).toEqual({});
+    expect(ctx.attributes.size).toBe(0);
+  });
+
+  it('measures the time left against its clock, Infinity without a deadline', async () => {
+    const clock = new FakeClock(1_000);
+    const ctx = new RequestContext({ clock, deadline: 1_500 });
+    expect(ctx.remainingMs()).toBe(500);
+    await clock.advance(200);
+    expect(ctx.derive({}).remainingMs()).toBe(300);
+    expect(new RequestContext({ clock }).remainingMs()).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('gives a derived context a narrower signal while keeping the clock, events and ids', () => {
+    const events = new EventHub();
+    const clock = new FakeClock(0);
+    const ctx = new RequestContext({ clock, events, principal: { userId: 'u', orgId: 'o', tier: 'pro' } });
+    const attempt = new AbortController();
+    const child = ctx.derive({ signal: attempt.signal });
+    attempt.abort();
+    expect(child.signal.aborted).toBe(true);
+    expect(ctx.signal.aborted).toBe(false);
+    expect(child.clock).toBe(clock);
+    expect(child.events).toBe(events);
+    expect(child.principal).toEqual({ userId: 'u', orgId: 'o', tier: 'pro' });
+    expect(child.derive({}).signal).toBe(attempt.signal);
   });
 });

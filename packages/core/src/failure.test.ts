@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type RelFailure, failureInfo } from './failure';
+import { type FailureKind, type RelFailure, failureInfo, retryAfterOf } from './failure';
 import { RelError, toRelError } from './rel-error';
 
 describe('failure taxonomy', () => {
@@ -52,5 +52,93 @@ describe('failure taxonomy', () => {
     const wrapped = toRelError(new TypeError('boom'));
     expect(wrapped.failure).toEqual({ kind: 'internal', message: 'boom' });
     expect(wrapped.cause).toBeInstanceOf(TypeError);
+  });
+
+  it('has a case above for every failure kind (the Record fails to type-check when a kind is added)', () => {
+    const every: Record<FailureKind, true> = {
+      rate_limited: true,
+      timeout: true,
+      provider_unavailable: true,
+      provider_error: true,
+      invalid_request: true,
+      unauthorized: true,
+      context_length_exceeded: true,
+      content_filtered: true,
+      malformed_output: true,
+      guardrail_blocked: true,
+      budget_exceeded: true,
+      quota_exceeded: true,
+      limit_exceeded: true,
+      circuit_open: true,
+      cancelled: true,
+      stream_interrupted: true,
+      dependency_unavailable: true,
+      internal: true,
+    };
+    expect([...new Set(cases.map(([f]) => f.kind))].sort()).toEqual(Object.keys(every).sort());
+  });
+
+  it('supports an exhaustive switch over the union', () => {
+    const label = (f: RelFailure): string => {
+      switch (f.kind) {
+        case 'rate_limited':
+        case 'budget_exceeded':
+        case 'quota_exceeded':
+          return 'slow down';
+        case 'timeout':
+          return `timeout:${f.phase}`;
+        case 'provider_unavailable':
+        case 'provider_error':
+        case 'invalid_request':
+        case 'unauthorized':
+        case 'context_length_exceeded':
+        case 'content_filtered':
+        case 'malformed_output':
+        case 'guardrail_blocked':
+        case 'limit_exceeded':
+        case 'circuit_open':
+        case 'cancelled':
+        case 'stream_interrupted':
+        case 'dependency_unavailable':
+        case 'internal':
+          return f.kind;
+        default: {
+          const unreachable: never = f;
+          return unreachable;
+        }
+      }
+    };
+    expect(cases.map(([f]) => label(f))).toContain('timeout:first_token');
+  });
+
+  it('reads the wait a failure asks for, only from the kinds that carry one', () => {
+    expect(retryAfterOf({ kind: 'rate_limited', retryAfterMs: 1500 })).toBe(1500);
+    expect(retryAfterOf({ kind: 'circuit_open', target: 't', retryAfterMs: 30 })).toBe(30);
+    expect(retryAfterOf({ kind: 'quota_exceeded', scope: 's', limit: 'rpm', retryAfterMs: 5 })).toBe(5);
+    expect(retryAfterOf({ kind: 'budget_exceeded', scope: 's', limitUsd: 1, spentUsd: 1, retryAfterMs: 9 })).toBe(9);
+    expect(retryAfterOf({ kind: 'rate_limited' })).toBeUndefined();
+    expect(retryAfterOf({ kind: 'timeout', phase: 'total' })).toBeUndefined();
+  });
+
+  it('describes each failure in its message, keeps the cause and exposes its classification', () => {
+    const cause = new Error('socket hang up');
+    const e = new RelError({ kind: 'provider_unavailable', status: 503 }, { cause });
+    expect(e.message).toBe('provider unavailable (HTTP 503)');
+    expect(e.cause).toBe(cause);
+    expect(e.name).toBe('RelError');
+    expect(e).toBeInstanceOf(Error);
+    expect(e.info).toEqual({ retryable: true, userClass: 'unavailable', httpStatus: 503 });
+    expect(new RelError({ kind: 'timeout', phase: 'idle', limitMs: 500 }).message).toBe(
+      'timed out (idle, limit 500 ms)',
+    );
+    expect(new RelError({ kind: 'rate_limited', retryAfterMs: 2000 }).message).toBe(
+      'rate limited; retry after 2000 ms',
+    );
+    expect(
+      new RelError({ kind: 'guardrail_blocked', stage: 'input', guardrail: 'injection', categories: ['jailbreak'] })
+        .message,
+    ).toBe('input blocked by injection (jailbreak)');
+    expect(new RelError({ kind: 'internal', message: 'x' }, { message: 'custom' }).message).toBe('custom');
+    for (const [f] of cases) expect(new RelError(f).message.length).toBeGreaterThan(5);
   });
 });
