@@ -87,4 +87,58 @@ describe('runGoldenSet', () => {
     const error = await runGoldenSet(set, new FakeProvider().handler, { repeat: 0 }).catch((e: unknown) => e);
     expect(RelError.is(error) && error.failure).toEqual({ kind: 'invalid_request', param: 'repeat' });
   });
+
+  it('times a call out on the injected clock as a timeout failure, aborting the call', async () => {
+    const clock = new FakeClock();
+    let aborted = 0;
+    const hang: Handler = (_req, ctx) =>
+      new Promise((_resolve, reject) => {
+        ctx.signal.addEventListener(
+          'abort',
+          () => {
+            aborted++;
+            reject(ctx.signal.reason);
+          },
+          { once: true },
+        );
+      });
+    const set = await loadGoldenSet(example);
+    const running = runGoldenSet({ ...set, tasks: set.tasks.slice(1, 2) }, hang, {
+      clock,
+      timeoutMs: 5000,
+      concurrency: 3,
+    });
+    await clock.advance(4999);
+    expect(aborted).toBe(0);
+    await clock.advance(1);
+    const results = await running;
+    const runs = results.tasks[0]?.cases.flatMap((c) => c.runs) ?? [];
+    expect(aborted).toBe(3);
+    expect(runs.map((r) => r.error?.kind)).toEqual(['timeout', 'timeout', 'timeout']);
+    expect(runs[0]?.failures[0]).toMatch(/^call failed: .*5000 ms/);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('times out a target that ignores the abort signal, so the run still ends', async () => {
+    const clock = new FakeClock();
+    const deaf: Handler = () => new Promise(() => {});
+    const set = await loadGoldenSet(example);
+    const running = runGoldenSet({ ...set, tasks: set.tasks.slice(1, 2) }, deaf, { clock, timeoutMs: 1000 });
+    await clock.advance(1000);
+    const results = await running;
+    expect(results.tasks[0]?.failed).toBe(3);
+    expect(results.tasks[0]?.cases[0]?.runs[0]?.error?.kind).toBe('timeout');
+  });
+
+  it('stops the run with cancelled when its signal aborts', async () => {
+    const clock = new FakeClock();
+    const outer = new AbortController();
+    const deaf: Handler = () => new Promise(() => {});
+    const set = await loadGoldenSet(example);
+    const running = runGoldenSet(set, deaf, { clock, signal: outer.signal }).catch((e: unknown) => e);
+    outer.abort();
+    const error = await running;
+    expect(RelError.is(error) && error.failure.kind).toBe('cancelled');
+    expect(clock.pending).toBe(0);
+  });
 });

@@ -4,7 +4,9 @@ import {
   type Handler,
   RelError,
   RequestContext,
+  abortReason,
   collectStream,
+  setTimer,
   systemClock,
   toRelError,
 } from '@rel/core';
@@ -129,8 +131,17 @@ async function runOnce(
   clock: Clock,
   outer: AbortSignal | undefined,
 ): Promise<RunRecord> {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = outer ? AbortSignal.any([outer, timeout]) : timeout;
+  // The limit runs on the injected clock and aborts with a `timeout` RelError as the reason.
+  const timer = new AbortController();
+  const cancelTimer = setTimer(clock, timeoutMs, () =>
+    timer.abort(
+      new RelError(
+        { kind: 'timeout', phase: 'total', limitMs: timeoutMs },
+        { message: `no answer within ${timeoutMs} ms` },
+      ),
+    ),
+  );
+  const signal = outer ? AbortSignal.any([outer, timer.signal]) : timer.signal;
   const ctx = new RequestContext({
     signal,
     deadline: clock.now() + timeoutMs,
@@ -141,8 +152,9 @@ async function runOnce(
   const start = clock.now();
   let completion: Completion;
   try {
-    const res = await handler(c.request, ctx);
-    completion = res.type === 'stream' ? await collectStream(res) : res;
+    // Raced with the signal, so a target that ignores it cannot hold the run forever.
+    const res = await untilAborted(handler(c.request, ctx), signal);
+    completion = res.type === 'stream' ? await untilAborted(collectStream(res), signal) : res;
   } catch (e) {
     const error = toRelError(e, signal);
     if (outer?.aborted) throw error;
@@ -153,6 +165,8 @@ async function runOnce(
       error: { kind: error.failure.kind, message: error.message },
       failures: [`call failed: ${error.message}`],
     };
+  } finally {
+    cancelTimer();
   }
   const latencyMs = clock.now() - start;
   const text = completion.message.content ?? completion.message.toolCalls?.[0]?.arguments ?? '';
@@ -173,4 +187,29 @@ async function runOnce(
     output: text.length > MAX_OUTPUT_CHARS ? `${text.slice(0, MAX_OUTPUT_CHARS)}…` : text,
     failures,
   };
+}
+
+/** `promise`, or a rejection with the abort reason as soon as `signal` aborts; the listener is always removed. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(abortReason(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => {});
+      reject(abortReason(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

@@ -83,6 +83,8 @@ export function httpTarget(base: string, options: { apiKey?: string | undefined;
       text = await res.text();
     } catch (e) {
       if (isAbortError(e) || ctx.signal.aborted) {
+        // The run's own timeout (or cancel) travels as the abort reason; keep it.
+        if (RelError.is(ctx.signal.reason)) throw ctx.signal.reason;
         throw new RelError({ kind: 'timeout', phase: 'total' }, { cause: e });
       }
       const code = (e as { cause?: { code?: string } }).cause?.code;

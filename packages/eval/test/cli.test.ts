@@ -137,6 +137,23 @@ describe('rel-eval run against the fake provider over HTTP', () => {
     expect(JSON.parse(await readFile(join(dir, 'rel-eval-results/results.json'), 'utf8')).repeat).toBe(1);
   });
 
+  it('times out calls to a target that never answers after --timeout-ms, and exits 3', async () => {
+    const hanging = await new FakeProvider().always('gpt-demo', { type: 'hang' }).listen();
+    try {
+      const args = ['--target', hanging.baseURL, '--timeout-ms', '150', '--concurrency', '11', '--out', 'out'];
+      const { code, stderr } = await cli('run', '--set', 'golden.yaml', ...args);
+      expect(code).toBe(EXIT_CODES.runFailed);
+      expect(stderr).toMatch(/every call failed to reach the target: no answer within 150 ms/);
+      const results = JSON.parse(await readFile(join(dir, 'out/results.json'), 'utf8'));
+      const kinds = results.tasks.flatMap((t: { cases: Array<{ runs: Array<{ error: { kind: string } }> }> }) =>
+        t.cases.flatMap((c) => c.runs.map((r) => r.error.kind)),
+      );
+      expect(new Set(kinds)).toEqual(new Set(['timeout']));
+    } finally {
+      await hanging.close();
+    }
+  });
+
   it('exits 3 when no call reaches the target', async () => {
     const { code, stderr } = await cli('run', '--set', 'golden.yaml', '--target', 'http://127.0.0.1:9/v1');
     expect(code).toBe(EXIT_CODES.runFailed);
@@ -212,6 +229,10 @@ describe('rel-eval usage', () => {
       code: 1,
       stderr: expect.stringMatching(/--repeat must be a positive integer, got "two"/),
     });
+    expect(await cli('run', '--set', 'golden.yaml', '--target', 'x', '--concurrency', '1000')).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/--concurrency must be at most 256, got 1000/),
+    });
     expect(await cli('changed', '--set', 'golden.yaml', '--repeat', '2')).toMatchObject({
       code: 1,
       stderr: expect.stringMatching(/--repeat is not an option of changed/),
@@ -263,5 +284,6 @@ describe('the rel-eval binary, run from source', () => {
     expect(stdout).toContain('REGRESSED extract-invoice');
     expect(code).toBe(2);
     expect(await readFile(join(dir, 'out/report.html'), 'utf8')).toContain('Gate: FAIL');
-  });
+    // Starting node with tsx compiles the sources first: 5 s alone, three times that on a busy CI machine.
+  }, 60_000);
 });
