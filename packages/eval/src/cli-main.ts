@@ -148,13 +148,17 @@ function required(values: Values, name: 'set' | 'target'): string {
   return v;
 }
 
-function integer(values: Values, name: 'repeat' | 'concurrency' | 'timeout-ms', fallback: number): number {
+/** The largest value of each numeric flag (the bounds of `RunOptionsSchema`; a day for the timeout). */
+const MAXIMUM = { repeat: 1000, concurrency: 256, 'timeout-ms': 86_400_000 } as const;
+
+function integer(values: Values, name: keyof typeof MAXIMUM, fallback: number): number {
   const v = values[name];
   if (v === undefined) return fallback;
   const n = Number(v);
   if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
     throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
   }
+  if (n > MAXIMUM[name]) throw new UsageError(`--${name} must be at most ${MAXIMUM[name]}, got ${v}`);
   return n;
 }
 

@@ -33,7 +33,7 @@ describe('reports', () => {
     const md = markdownReport(worse, verdict);
     expect(md).toContain('**Gate: FAIL**');
     expect(md).toMatch(
-      /\| support \| yes \| 50\.0% \| 4\/8 \| 100\.0% \| [0-9.e-]+ \| regressed \| 10 ms \/ 20 ms | \$0\.00120 \|/,
+      /\| support \| yes \| 50\.0% \| 4\/8 \| 100\.0% \| [0-9.e-]+ \| regressed \| 10 ms \/ 20 ms \| \$0\.00120 \|/,
     );
     expect(md).toContain('- **support** (regressed): b (100.0% → 0.0%)');
     expect(md).toContain('| summary | a | 2/4 | output does not match /^[A-Z]/ |');

@@ -17,6 +17,11 @@ describe('splitTemplate', () => {
     });
   });
 
+  it('accepts an empty front matter block', () => {
+    expect(splitTemplate('---\n---\nHello')).toEqual({ frontMatter: '', body: 'Hello' });
+    expect(splitTemplate('---\r\n---\r\nHello').body).toBe('Hello');
+  });
+
   it('accepts CRLF line ends', () => {
     expect(splitTemplate('---\r\na: 1\r\n---\r\nbody').body).toBe('body');
   });
