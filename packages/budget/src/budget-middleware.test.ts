@@ -52,6 +52,19 @@ describe('budget middleware', () => {
     await policy.release(r);
   });
 
+  it('an admitted reservation carries what each limit has left and when it resets', async () => {
+    const { policy, ctx } = setup({ tiers: { free: { rpm: 10, concurrent: 3, spendPerDayUsd: 1 } } });
+    const r = await policy.reserve(request(), ctx());
+    const cost = Math.ceil(r.estimate.costUsd * 1e6) / 1e6;
+    expect(r.limits).toEqual([
+      { scope: 'org:acme', limit: 'rpm', remaining: 9, resetMs: 6000 },
+      { scope: 'org:acme', limit: 'concurrent', remaining: 2, resetMs: 600_000 },
+      { scope: 'org:acme', limit: 'spendPerDayUsd', remaining: expect.closeTo(1 - cost, 9), resetMs: 600_000 },
+    ]);
+    expect(r.remainingUsd).toBeCloseTo(1 - cost, 9);
+    await policy.release(r);
+  });
+
   it('releases the reservation when the handler throws, charging nothing', async () => {
     const { store, policy, ctx } = setup();
     const boom = new RelError({ kind: 'provider_unavailable', status: 503 });

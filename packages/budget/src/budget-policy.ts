@@ -13,7 +13,7 @@ import {
   systemClock,
 } from '@rel/core';
 import { type BudgetAlert, SpendAlerts } from './alerts';
-import { type BudgetConfig, BudgetConfigSchema } from './config';
+import { type BudgetConfig, BudgetConfigSchema, type LimitName } from './config';
 import { type BudgetLogger, type Pricer, createPricer } from './pricing';
 import { resolveScopes } from './scopes';
 import { SettlementQueue } from './settlement-queue';
@@ -42,6 +42,20 @@ export interface Reservation {
   };
   /** USD left under the tightest spend ceiling after this reservation, when one applies. */
   readonly remainingUsd: number | undefined;
+  /**
+   * What each limit has left after this reservation and when it is fully available again, as the
+   * store decided (empty when no store decision was taken: `unlimited` or `fail_open`). Ready for
+   * `X-RateLimit-Remaining` / `X-RateLimit-Reset` headers.
+   */
+  readonly limits: readonly LimitStatus[];
+}
+
+/** One limit's state after a decision. Spend limits count USD; the others requests or tokens. */
+export interface LimitStatus {
+  readonly scope: string;
+  readonly limit: LimitName;
+  readonly remaining: number;
+  readonly resetMs: number;
 }
 
 /** The outcome of `settle`. */
@@ -150,8 +164,13 @@ export class BudgetPolicy {
       scopes: resolved.scopes.map((s) => s.scope),
       estimate: { inputTokens: est.tokens, outputTokens, costUsd, method: est.method },
     };
-    const hold = (decision: BudgetDecision, held: readonly Slot[], remainingUsd: number | undefined) => {
-      const r: Reservation = { ...base, decision, remainingUsd };
+    const hold = (
+      decision: BudgetDecision,
+      held: readonly Slot[],
+      remainingUsd: number | undefined,
+      limits: readonly LimitStatus[] = [],
+    ) => {
+      const r: Reservation = { ...base, decision, remainingUsd, limits };
       this.#held.set(r, { slots: held, ctx, chars: est.chars, tag: resolved.tag, done: false });
       ctx?.setAttribute('rel.budget.decision', decision);
       ctx?.setAttribute('rel.budget.store', this.store.name);
@@ -162,7 +181,8 @@ export class BudgetPolicy {
 
     const first = await this.#acquire(slots, resolved.tag, ctx);
     if (first === 'fail_open') return hold('fail_open', slots, undefined);
-    if (first.allowed) return hold('allowed', slots, remainingUsd(slots, first.results));
+    if (first.allowed)
+      return hold('allowed', slots, remainingUsd(slots, first.results), statusOf(slots, first.results));
 
     const refused = slots.map((s, i) => [s, first.results[i] as LimitResult] as const).filter(([, r]) => !r.allowed);
     const spendOnly = refused.every(([s]) => s.settle === 'spend');
@@ -173,7 +193,7 @@ export class BudgetPolicy {
       const second = rest.length ? await this.#acquire(rest, resolved.tag, ctx) : { allowed: true, results: [] };
       if (second === 'fail_open' || second.allowed) {
         // Spend slots stay in the reservation without a lease: settle still charges the actual cost.
-        return hold('downgraded', slots, undefined);
+        return hold('downgraded', slots, undefined, second === 'fail_open' ? [] : statusOf(rest, second.results));
       }
       throw this.#refusal(
         rest.map((s, i) => [s, second.results[i] as LimitResult] as const).filter(([, r]) => !r.allowed),
@@ -358,4 +378,17 @@ export class BudgetPolicy {
 /** Entries that end a lease on every leased slot without charging anything. */
 function releaseEntries(slots: readonly Slot[]): SettleEntry[] {
   return slots.filter((s) => s.settle).map((s) => ({ key: s.key, windowMs: s.windowMs, amount: 0 }));
+}
+
+function statusOf(slots: readonly Slot[], results: readonly LimitResult[]): LimitStatus[] {
+  return slots.map((s, i) => {
+    const r = results[i];
+    const remaining = r?.remaining ?? 0;
+    return {
+      scope: s.scope,
+      limit: s.name,
+      remaining: s.settle === 'spend' ? remaining / MICROS : remaining,
+      resetMs: r?.resetMs ?? 0,
+    };
+  });
 }

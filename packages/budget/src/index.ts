@@ -1,6 +1,6 @@
 export { budget } from './budget-middleware';
 export { BudgetPolicy } from './budget-policy';
-export type { BudgetOptions, BudgetDecision, Reservation, Settlement } from './budget-policy';
+export type { BudgetOptions, BudgetDecision, Reservation, Settlement, LimitStatus } from './budget-policy';
 export type { BudgetAlert } from './alerts';
 export {
   BudgetConfigSchema,
