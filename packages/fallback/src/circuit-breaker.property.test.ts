@@ -68,6 +68,12 @@ const options = fc.record({
   probeTimeoutMs: fc.integer({ min: 1, max: 10_000 }),
 });
 
+/**
+ * At least 20 steps: with fast-check's short default arrays, a run rarely tripped the breaker and
+ * waited out `openMs`, so half-open (the state these properties are about) was barely reached.
+ */
+const commands = fc.array(command, { minLength: 20, maxLength: 80 });
+
 type Opts = typeof options extends fc.Arbitrary<infer T> ? T : never;
 
 const AUTOMATIC = new Set(['closed->open', 'open->half_open', 'half_open->closed', 'half_open->open']);
@@ -144,7 +150,7 @@ async function check(
 describe('CircuitBreaker state machine (property)', () => {
   it('in memory: never skips half-open, bounds probes, chains transitions', async () => {
     await fc.assert(
-      fc.asyncProperty(options, fc.array(command, { maxLength: 120 }), (o, cmds) => run(undefined, o, cmds)),
+      fc.asyncProperty(options, commands, (o, cmds) => run(undefined, o, cmds)),
       { numRuns: 500 },
     );
   });
@@ -152,7 +158,7 @@ describe('CircuitBreaker state machine (property)', () => {
   it('through a shared MemoryStore: the same invariants hold', async () => {
     const memory: MakeStore = (clock) => new MemoryStore({ clock });
     await fc.assert(
-      fc.asyncProperty(options, fc.array(command, { maxLength: 80 }), (o, cmds) => run(memory, o, cmds)),
+      fc.asyncProperty(options, commands, (o, cmds) => run(memory, o, cmds)),
       { numRuns: 400 },
     );
   });
@@ -161,8 +167,8 @@ describe('CircuitBreaker state machine (property)', () => {
     seenTransitions.clear();
     const onRedis: MakeStore = (clock) => new RedisStore({ url: redis.url, keyPrefix: `p${++runs}:`, clock });
     await fc.assert(
-      fc.asyncProperty(options, fc.array(command, { maxLength: 60 }), (o, cmds) => run(onRedis, o, cmds)),
-      { numRuns: 300 },
+      fc.asyncProperty(options, commands, (o, cmds) => run(onRedis, o, cmds)),
+      { numRuns: 150 },
     );
     // Not vacuous: the runs drove the shared breaker around its cycle (closing is proven apart).
     for (const t of ['closed->open', 'open->half_open', 'half_open->open']) expect(seenTransitions).toContain(t);
@@ -170,7 +176,7 @@ describe('CircuitBreaker state machine (property)', () => {
 
   it('only a successful probe closes an open breaker', async () => {
     await fc.assert(
-      fc.asyncProperty(options, fc.array(command, { maxLength: 80 }), async (o, cmds) => {
+      fc.asyncProperty(options, commands, async (o, cmds) => {
         const clock = new FakeClock(0);
         const events = new EventHub();
         const breaker = new CircuitBreaker({ consecutiveFailures: 1, openMs: o.openMs, clock, events });

@@ -411,7 +411,10 @@ describe('retryPolicy with a shared budget', () => {
   it('property: over any sequence of outcomes, retries stay within ratio x requests plus the floor', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.array(fc.constantFrom('ok', '503', '429'), { minLength: 1, maxLength: 6 }), { maxLength: 40 }),
+        fc.array(fc.array(fc.constantFrom('ok', '503', '429'), { minLength: 1, maxLength: 6 }), {
+          minLength: 20,
+          maxLength: 60,
+        }),
         fc.double({ min: 0, max: 1, noNaN: true }),
         async (requests, ratio) => {
           const clock = new FakeClock(0);
