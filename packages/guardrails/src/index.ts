@@ -16,6 +16,7 @@ export type { OutputPolicyOptions, OutputClassifier, Verdict } from './output/ou
 export { plantCanary, makeCanary, canaryLeaked } from './output/canary';
 export type { PlantedCanary } from './output/canary';
 export { recordGuardrail, stopwatch } from './output/record-verdict';
+export { maxMatchLength } from './output/regex-length';
 // Structured output
 export {
   structuredOutput,

@@ -14,6 +14,7 @@ import { createPiiDetector, PiiDetectorOptionsSchema } from '../pii/detect-pii';
 import type { PiiMatch } from '../pii/pii-types';
 import { replaceMatches, replacement } from '../pii/redact-pii';
 import { canaryLeaked, plantCanary } from './canary';
+import { maxMatchLength } from './regex-length';
 import { recordGuardrail, stopwatch, worstAction } from './record-verdict';
 
 /** A guard's decision on a text. `text` replaces the examined text when the action is `redact`. */
@@ -42,9 +43,14 @@ export const OutputPolicyOptionsSchema = z.strictObject({
   /** Detector options for `pii`. */
   piiOptions: PiiDetectorOptionsSchema.partial().optional(),
   /**
-   * Characters of a stream held back until the text after them is known. A denied phrase or PII
+   * Characters of a stream held back until the text after them is known. A denied match or PII
    * value up to this long never reaches the caller, whatever the chunking. Raised automatically to
-   * the longest literal phrase and to the canary.
+   * the longest phrase, the canary and the longest match of every bounded pattern (see
+   * `maxMatchLength`); a phrase is also held until as many non-space characters as it has follow,
+   * so it is caught with any run of whitespace between its words. A pattern with an unbounded
+   * quantifier (`+`, `*`, `{n,}`) is guaranteed only for matches up to this length: a longer match
+   * split across chunks can be missed, its beginning released (and out of sight) before its end
+   * arrives. Bound such patterns (`\s{1,8}` rather than `\s+`) or raise this option.
    */
   holdBackChars: z.number().int().min(1).max(4096).default(64),
   /** With a classifier, a stream releases text in segments of at least this many characters. */
@@ -86,10 +92,18 @@ export function outputPolicy(options: OutputPolicyOptions = {}): Middleware {
       ? new RegExp(d.trim().split(/\s+/).map(escapeRegExp).join('\\s+'), 'giu')
       : new RegExp(d.source, d.flags.includes('g') ? d.flags : `${d.flags}g`),
   );
-  const longestLiteral = Math.max(0, ...o.deny.map((d) => (typeof d === 'string' ? d.length : 0)));
+  const phrases = o.deny.filter((d): d is string => typeof d === 'string');
+  const longestLiteral = Math.max(0, ...phrases.map((d) => d.length));
+  // A phrase matches with any whitespace between its words, so its length is unbounded; its
+  // non-space characters are not: holding back that many non-space characters is enough.
+  const phraseNonSpace = Math.max(0, ...phrases.map((d) => d.replace(/\s+/g, '').length));
+  const patternBound = Math.max(
+    0,
+    ...o.deny.map((d) => (typeof d === 'string' ? 0 : maxMatchLength(d))).filter(Number.isFinite),
+  );
   const detect = o.pii ? createPiiDetector(o.piiOptions ?? {}) : undefined;
   const canaryLength = typeof o.canary === 'string' ? o.canary.length : 27;
-  const holdBack = Math.max(o.holdBackChars, longestLiteral, o.canary ? canaryLength : 0);
+  const holdBack = Math.max(o.holdBackChars, longestLiteral, patternBound, o.canary ? canaryLength : 0);
 
   const blockOn = (text: string, canary: string | undefined, categories: Set<string>): boolean => {
     let blocked = false;
@@ -175,6 +189,7 @@ export function outputPolicy(options: OutputPolicyOptions = {}): Middleware {
           const window = tail + pending;
           if (blockOn(window, canary, outcome.categories)) return 'block';
           let cut = final ? pending.length : Math.max(0, pending.length - holdBack);
+          if (!final && phraseNonSpace > 0) cut = Math.min(cut, cutKeepingNonSpace(pending, phraseNonSpace));
           if (!final && classifier && cut < o.classifierMinChars) cut = 0;
           let matches: PiiMatch[] = [];
           if (detect) {
@@ -228,4 +243,14 @@ export function outputPolicy(options: OutputPolicyOptions = {}): Middleware {
       }
     });
   };
+}
+
+/** The largest cut of `text` that leaves at least `count` non-whitespace characters after it (0 when none does). */
+function cutKeepingNonSpace(text: string, count: number): number {
+  let seen = 0;
+  for (let i = text.length - 1; i >= 0; i--) {
+    if (!/\s/.test(text[i]!)) seen++;
+    if (seen >= count) return i;
+  }
+  return 0;
 }
