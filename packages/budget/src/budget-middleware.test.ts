@@ -1,4 +1,4 @@
-import { EventHub, MemoryStore, RelError, RequestContext, collectStream, compose } from '@rel/core';
+import { EventHub, MemoryStore, RelError, RequestContext, type StreamChunk, collectStream, compose } from '@rel/core';
 import { FakeClock } from '@rel/core/testing';
 import { describe, expect, it } from 'vitest';
 import { answering, request, streaming } from '../test/helpers';
@@ -112,6 +112,29 @@ describe('budget middleware', () => {
     for await (const _ of res.chunks) if (++seen === 2) break;
     expect(await store.total(DAY_KEY, 86_400_000)).toBe(0);
     expect(await store.total('budget:{org:acme}:org:acme:concurrent', 0)).toBe(0);
+  });
+
+  it('releases when the consumer closes the stream before reading any chunk, and closes the upstream too', async () => {
+    const { store, policy, ctx } = setup();
+    let upstreamClosed = false;
+    // An upstream holding a connection from the moment the response exists (as an HTTP body does).
+    const upstream: AsyncIterableIterator<StreamChunk> = {
+      [Symbol.asyncIterator]: () => upstream,
+      next: async () => ({ done: false, value: { type: 'text-delta', text: 'never read' } }),
+      return: async () => {
+        upstreamClosed = true;
+        return { done: true, value: undefined };
+      },
+    };
+    const handler = budget(policy)(async (req) => ({ type: 'stream', requestedModel: req.model, chunks: upstream }));
+    const res = await handler(request(), ctx());
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    expect(await store.total('budget:{org:acme}:org:acme:concurrent', 0)).toBe(1);
+    await res.chunks[Symbol.asyncIterator]().return?.();
+    expect(await store.total('budget:{org:acme}:org:acme:concurrent', 0)).toBe(0);
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(0);
+    expect(upstreamClosed).toBe(true);
+    expect(policy.pendingSettlements).toBe(0);
   });
 
   it('refuses past the spend ceiling with budget_exceeded (user class quota_exceeded), naming scope and amounts', async () => {

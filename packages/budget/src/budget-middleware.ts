@@ -1,4 +1,4 @@
-import { type Middleware, type StreamChunk, type Usage, mapStream } from '@rel/core';
+import type { Middleware, StreamChunk, Usage } from '@rel/core';
 import { type BudgetOptions, BudgetPolicy } from './budget-policy';
 
 /**
@@ -58,23 +58,52 @@ export function budget(options: BudgetOptions | BudgetPolicy = {}): Middleware {
       return response;
     }
     const provider = response.provider;
-    return mapStream(response, async function* settleAtEnd(chunks) {
-      let finish: Extract<StreamChunk, { type: 'finish' }> | undefined;
+    let finish: Extract<StreamChunk, { type: 'finish' }> | undefined;
+    let ended = false;
+    // Runs once: when the stream ends, throws, or the consumer stops reading (even before the first chunk).
+    const endStream = async () => {
+      if (ended) return;
+      ended = true;
+      const usage = usedSince() ?? finish?.usage;
+      if (usage) {
+        await policy.settle(reservation, usage, {
+          ...(finish?.model ? { model: finish.model } : {}),
+          ...(provider ? { provider } : {}),
+        });
+      } else await policy.release(reservation);
+    };
+    const upstream = response.chunks[Symbol.asyncIterator]();
+    const settleAtEnd = (async function* (): AsyncGenerator<StreamChunk> {
       try {
-        for await (const chunk of chunks) {
-          if (chunk.type === 'finish') finish = chunk;
-          yield chunk;
+        for (let next = await upstream.next(); !next.done; next = await upstream.next()) {
+          if (next.value.type === 'finish') finish = next.value;
+          yield next.value;
         }
       } finally {
-        // Runs when the stream ends, throws, or the consumer stops reading (return()).
-        const usage = usedSince() ?? finish?.usage;
-        if (usage) {
-          await policy.settle(reservation, usage, {
-            ...(finish?.model ? { model: finish.model } : {}),
-            ...(provider ? { provider } : {}),
-          });
-        } else await policy.release(reservation);
+        // A consumer that stopped early closes the upstream too (its connection is released).
+        if (!ended) await upstream.return?.();
+        await endStream();
       }
-    });
+    })();
+    let started = false;
+    const chunks: AsyncIterableIterator<StreamChunk> = {
+      [Symbol.asyncIterator]: () => chunks,
+      next: () => {
+        started = true;
+        return settleAtEnd.next();
+      },
+      // A generator closed before its first `next` never runs its body (nor its `finally`): end the
+      // reservation and close the upstream here instead.
+      return: async (value?: unknown) => {
+        if (!started) {
+          started = true;
+          await upstream.return?.();
+          await endStream();
+        }
+        return settleAtEnd.return(value as undefined);
+      },
+      throw: (error?: unknown) => settleAtEnd.throw(error),
+    };
+    return { ...response, chunks };
   };
 }
