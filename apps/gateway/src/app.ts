@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type Clock,
   EventHub,
@@ -10,9 +11,12 @@ import {
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { FetchFunction } from '@rel/providers';
 import { type JsonLinesSink, type Telemetry, type TelemetryLoggerProvider, createTelemetry } from '@rel/telemetry';
-import type { Caller } from './auth';
-import type { GatewayConfig } from './config';
-import { type GatewayApp, type RunningGateway, startHttpServer } from './http-server';
+import { type AdminControls, AdminKey, type ConfigVersion, type ReloadResult } from './admin';
+import { type Caller, KeyRing } from './auth';
+import { ConfigError, type GatewayConfig, loadConfig } from './config';
+import { FeatureModes } from './feature-modes';
+import { type GatewayApp, type RequestScope, type RunningGateway, startHttpServer } from './http-server';
+import { adminControls } from './admin-controls';
 import { type Otel, setupOtel } from './otel';
 import { type Pipeline, buildPipeline } from './pipeline';
 import { createStore, storeReady } from './store';
@@ -37,6 +41,11 @@ export interface GatewayOptions {
    * `shutdown` flushes but does not shut them down. `GET /metrics` is served only with `metrics`.
    */
   otel?: GatewayOtelProviders;
+  /**
+   * The file `config` was loaded from: `reload()` (SIGHUP, `POST /admin/reload`) re-reads it.
+   * Without it a reload answers that there is nothing to re-read.
+   */
+  configFile?: string;
 }
 
 /** The OpenTelemetry SDK objects an embedding app hands to `createGateway` (see `GatewayOptions.otel`). */
@@ -55,10 +64,26 @@ export interface GatewayOtelProviders {
 export interface Gateway extends GatewayApp {
   readonly hub: EventHub;
   readonly store: StateStore;
+  /** The pipeline serving requests that arrive now (a reload swaps it). */
   readonly pipeline: Pipeline;
   readonly telemetry: Telemetry;
+  /** The features an operator forced degraded (they survive reloads). */
+  readonly featureModes: FeatureModes;
+  /** The incident controls the admin API serves, usable in-process without an admin key. */
+  readonly controls: AdminControls;
   /** The base URL (`http://host:port`), once started. */
   readonly url: string;
+  /** Answers one request through the current pipeline. */
+  handle(request: LlmRequest, ctx: RequestContext): Promise<LlmResponse>;
+  /** Builds a request context for a caller, as the HTTP server does. */
+  context(caller: Caller, init: Parameters<RequestScope['context']>[1]): RequestContext;
+  /**
+   * Re-reads `options.configFile`, validates it and, when valid, swaps the pipeline for requests
+   * that arrive from now on; requests in flight finish on the old one. A bad file keeps the
+   * running config and logs every bad field. `server`, `store` and `telemetry` changes need a
+   * restart and are reported in `ignored`. Reloads run one at a time.
+   */
+  reload(): Promise<ReloadResult>;
   /** Starts listening on `config.server.host:port` (port 0: a free one). */
   start(): Promise<RunningGateway>;
   /**
@@ -68,12 +93,21 @@ export interface Gateway extends GatewayApp {
   shutdown(): Promise<void>;
 }
 
+/** One configuration generation: what a request takes when it arrives and keeps to its end. */
+export interface Generation extends RequestScope {
+  readonly pipeline: Pipeline;
+  readonly version: ConfigVersion;
+}
+
+/** Sections a reload cannot change in a running process. */
+const RESTART_ONLY = ['server', 'store', 'telemetry'] as const;
+
 /**
  * Builds a gateway from a validated config: every provider, policy and middleware is made here,
- * once, never per request.
+ * once (and again on a reload), never per request.
  * @throws ConfigError when the environment lacks what the config names (the Redis URL).
  * @example
- * const gateway = createGateway(loadConfig('gateway.yaml'));
+ * const gateway = createGateway(loadConfig('gateway.yaml'), { configFile: 'gateway.yaml' });
  * await gateway.start();
  * console.log(gateway.url); // http://127.0.0.1:8787
  */
@@ -106,62 +140,154 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     events: hub,
   });
   hub.on('store-error', (e) => note('rel.gateway.store_error', e));
-  const pipeline = buildPipeline({
-    config,
-    telemetry,
-    store,
-    hub,
-    clock,
-    env,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    logger: { warn: (message) => note('rel.gateway.warning', { message }) },
+  const featureModes = new FeatureModes();
+
+  const build = (c: GatewayConfig, version: number, previous?: Pipeline): Generation => {
+    const pipeline = buildPipeline({
+      config: c,
+      telemetry,
+      store,
+      hub,
+      clock,
+      env,
+      featureModes,
+      ...(previous ? { previous } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      logger: { warn: (message) => note('rel.gateway.warning', { message }) },
+    });
+    const features = new Map(
+      Object.entries(c.features).map(([name, f]) => [name, { name, critical: f.critical }] as const),
+    );
+    return {
+      config: c,
+      pipeline,
+      keys: new KeyRing(c.keys),
+      version: {
+        version,
+        hash: `sha256:${createHash('sha256').update(JSON.stringify(c)).digest('hex').slice(0, 16)}`,
+        loadedAt: new Date(clock.now()).toISOString(),
+        file: options.configFile ?? null,
+      },
+      handle: (request, ctx) => pipeline.handler(request, ctx),
+      context(caller, init) {
+        const feature = init.feature
+          ? (features.get(init.feature) ?? { name: init.feature, critical: true })
+          : undefined;
+        return new RequestContext({
+          principal: { orgId: caller.org, tier: caller.tier, ...(init.userId ? { userId: init.userId } : {}) },
+          ...(feature ? { feature } : {}),
+          signal: init.signal,
+          ...(init.idempotencyKey ? { idempotencyKey: init.idempotencyKey } : {}),
+          operation: 'chat',
+          clock,
+          events: hub,
+        });
+      },
+    };
+  };
+  let current = build(config, 1);
+
+  let reloading: Promise<ReloadResult> = Promise.resolve({ ok: true, config: current.version, ignored: [] });
+  const reloadOnce = async (): Promise<ReloadResult> => {
+    if (!options.configFile)
+      return { ok: false, issues: ['(file): the gateway was started without a config file to re-read'] };
+    let next: GatewayConfig;
+    try {
+      next = loadConfig(options.configFile);
+    } catch (error) {
+      const issues = error instanceof ConfigError ? error.issues : ['(file): unreadable'];
+      note('rel.gateway.reload_failed', { file: options.configFile, issues });
+      return { ok: false, issues };
+    }
+    const running = current.config;
+    const ignored = RESTART_ONLY.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(running[k]));
+    // A section that needs a restart keeps its running value (a `--port` override included).
+    const merged: GatewayConfig = {
+      ...next,
+      server: running.server,
+      store: running.store,
+      telemetry: running.telemetry,
+    };
+    try {
+      current = build(merged, current.version.version + 1, current.pipeline);
+    } catch (error) {
+      const issues = [`(build): ${error instanceof Error ? error.message : String(error)}`];
+      note('rel.gateway.reload_failed', { file: options.configFile, issues });
+      return { ok: false, issues };
+    }
+    for (const name of featureModes.degraded()) {
+      if (!Object.hasOwn(merged.features, name)) {
+        featureModes.set(name, 'normal');
+        note('rel.gateway.feature_mode_dropped', { feature: name });
+      }
+    }
+    note('rel.gateway.reloaded', { ...current.version, ...(ignored.length > 0 ? { ignored } : {}) });
+    return { ok: true, config: current.version, ignored };
+  };
+  const reload = (): Promise<ReloadResult> => {
+    reloading = reloading.then(reloadOnce, reloadOnce);
+    return reloading;
+  };
+
+  const controls = adminControls({
+    generation: () => current,
+    featureModes,
+    reload,
+    note: (event, fields) => note(event, fields),
   });
-  const features = new Map(
-    Object.entries(config.features).map(([name, f]) => [name, { name, critical: f.critical }] as const),
-  );
+  const adminKey = config.admin ? AdminKey.fromEnv(config.admin.keyEnv, env) : undefined;
+  if (config.admin && !adminKey)
+    note('rel.gateway.admin_disabled', {
+      reason: `environment variable ${config.admin.keyEnv} is unset or shorter than 16 characters`,
+    });
+
   let running: RunningGateway | undefined;
   let stopped: Promise<void> | undefined;
 
   const gateway: Gateway = {
-    config,
+    get config() {
+      return current.config;
+    },
     hub,
     store,
-    pipeline,
+    get pipeline() {
+      return current.pipeline;
+    },
     telemetry,
+    featureModes,
+    controls,
     get url() {
       if (!running) throw new Error('gateway not started');
       return running.url;
     },
-    handle(request: LlmRequest, ctx: RequestContext): Promise<LlmResponse> {
-      return pipeline.handler(request, ctx);
-    },
-    context(caller: Caller, init) {
-      const feature = init.feature ? (features.get(init.feature) ?? { name: init.feature, critical: true }) : undefined;
-      return new RequestContext({
-        principal: { orgId: caller.org, tier: caller.tier, ...(init.userId ? { userId: init.userId } : {}) },
-        ...(feature ? { feature } : {}),
-        signal: init.signal,
-        ...(init.idempotencyKey ? { idempotencyKey: init.idempotencyKey } : {}),
-        operation: 'chat',
-        clock,
-        events: hub,
-      });
-    },
+    scope: () => current,
+    handle: (request, ctx) => current.handle(request, ctx),
+    context: (caller, init) => current.context(caller, init),
+    reload,
     ...(providers.metrics ? { metrics: providers.metrics } : {}),
     ready: () => storeReady(store),
     ...(jsonLines
       ? {
-          rejected(info: { status: number; code: string; path: string }) {
+          rejected(info) {
             jsonLines.write(
-              `${JSON.stringify({ ts: new Date(clock.now()).toISOString(), level: 'warn', event: 'rel.request.rejected', service: config.telemetry.serviceName, 'http.response.status_code': info.status, 'error.type': info.code, 'url.path': info.path })}\n`,
+              `${JSON.stringify({ ts: new Date(clock.now()).toISOString(), level: 'warn', event: 'rel.request.rejected', service: config.telemetry.serviceName, 'http.response.status_code': info.status, 'error.type': info.error.failure.kind, 'url.path': info.path })}\n`,
             );
+          },
+        }
+      : {}),
+    ...(adminKey
+      ? {
+          admin: {
+            key: adminKey,
+            controls,
+            note: (fields: Record<string, unknown>) => note('rel.gateway.admin', fields),
           },
         }
       : {}),
     async start() {
       if (running) return running;
       running = await startHttpServer(gateway);
-      note('rel.gateway.listening', { url: running.url });
+      note('rel.gateway.listening', { url: running.url, ...(adminKey ? { admin: true } : {}) });
       return running;
     },
     shutdown() {

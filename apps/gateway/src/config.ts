@@ -169,6 +169,11 @@ export const GatewayConfigSchema = z.strictObject({
   guardrails: Guardrails.prefault({}),
   /** Per-feature degradation, chosen by the `x-rel-feature` request header. */
   features: z.record(z.string().min(1), Feature).default({}),
+  /**
+   * The incident admin API (`/admin/...`): off unless present and `keyEnv` names an environment
+   * variable holding the admin key (at least 16 characters), sent as `Authorization: Bearer <key>`.
+   */
+  admin: z.strictObject({ keyEnv: envName }).optional(),
   store: z
     .discriminatedUnion('type', [
       z.strictObject({ type: z.literal('memory'), maxKeys: z.number().int().positive().default(1_000_000) }),

@@ -1,13 +1,19 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type LlmRequest, type LlmResponse, RelError, type RequestContext, retryAfterOf, toRelError } from '@rel/core';
-import { type Caller, KeyRing } from './auth';
+import { type LlmRequest, type LlmResponse, RelError, type RequestContext, toRelError } from '@rel/core';
+import { type AdminControls, type AdminKey, serveAdmin } from './admin';
+import type { Caller, KeyRing } from './auth';
 import type { GatewayConfig } from './config';
+import { invalid, publicError, readJson, sendError, sendJson } from './http-io';
 import { ChunkWriter, parseChatRequest, toChatCompletion, toErrorBody } from './openai-wire';
 
-/** What the HTTP layer needs from the composed pipeline. */
-export interface GatewayApp {
+/**
+ * One configuration generation of the gateway: a request takes it once, when it arrives, and is
+ * served by it to the end, so a reload never changes the rules under a request in flight.
+ */
+export interface RequestScope {
   readonly config: GatewayConfig;
+  readonly keys: KeyRing;
   /** Answers one authenticated request through the composed middlewares. */
   handle(request: LlmRequest, ctx: RequestContext): Promise<LlmResponse>;
   /** Builds the request context for a caller (principal, feature, events, clock). */
@@ -15,15 +21,43 @@ export interface GatewayApp {
     caller: Caller,
     init: { signal: AbortSignal; idempotencyKey?: string; feature?: string; userId?: string },
   ): RequestContext;
+}
+
+/** A request refused before the pipeline, as `GatewayApp.rejected` is told about it. */
+export interface Rejection {
+  readonly status: number;
+  /** Already in its public form: no exception text, no provider body. */
+  readonly error: RelError;
+  readonly path: string;
+  /** The caller, when the key was valid. */
+  readonly caller?: Caller;
+  /** The alias, when the body named a configured one. */
+  readonly model?: string;
+  /** The `x-rel-feature` header, when the key was valid. */
+  readonly feature?: string;
+}
+
+/** What the HTTP layer needs from the gateway. */
+export interface GatewayApp {
+  /** The configuration the server starts with (its `server` section is read once, at start). */
+  readonly config: GatewayConfig;
+  /** The configuration generation that serves a request arriving now. */
+  scope(): RequestScope;
   /** Prometheus text for GET /metrics, when enabled. */
   metrics?(): Promise<string>;
   /** True when every dependency (the store) answers. */
   ready(): Promise<boolean>;
   /**
-   * Told about a request refused before the pipeline (bad key, body or model), which telemetry
-   * never sees: status and failure kind only, never the key or the body.
+   * Told about a request refused before the pipeline (bad key, body or model), which the
+   * pipeline's telemetry never sees. Never given the key or the body.
    */
-  rejected?(info: { status: number; code: string; path: string }): void;
+  rejected?(info: Rejection): void;
+  /** The incident admin API (`/admin/...`); absent: those paths answer 404. */
+  readonly admin?: {
+    readonly key: AdminKey;
+    readonly controls: AdminControls;
+    note(fields: { method: string; path: string; status: number; action?: string }): void;
+  };
 }
 
 export interface RunningGateway {
@@ -35,7 +69,8 @@ export interface RunningGateway {
 }
 
 /**
- * Serves the OpenAI-compatible API: POST /v1/chat/completions, GET /v1/models, /healthz, /readyz, /metrics.
+ * Serves the OpenAI-compatible API: POST /v1/chat/completions, GET /v1/models, /healthz, /readyz,
+ * /metrics, and the admin API under /admin/ when the app has one.
  * Every failure answers OpenAI-style error JSON with the user-visible class as `type`; never a stack trace.
  * @example
  * const running = await startHttpServer(gateway); // a `GatewayApp`, usually from `createGateway`
@@ -44,7 +79,6 @@ export interface RunningGateway {
  */
 export async function startHttpServer(app: GatewayApp): Promise<RunningGateway> {
   const { server: s } = app.config;
-  const keys = new KeyRing(app.config.keys);
   const inflight = new Map<AbortController, Promise<void>>();
   let draining = false;
 
@@ -55,36 +89,25 @@ export async function startHttpServer(app: GatewayApp): Promise<RunningGateway> 
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(s.headersTimeoutMs / 2))),
     },
     (req, res) => {
-      route(req, res).catch((error) => {
-        const rel = toRelError(error);
-        const status = sendError(res, rel);
-        app.rejected?.({ status, code: rel.failure.kind, path: pathOf(req.url) });
-      });
+      route(req, res).catch((error) => reject(req, res, error, {}));
     },
   );
   server.keepAliveTimeout = 5_000;
 
+  /** Answers a refusal before the pipeline, and tells the app (telemetry for it). */
+  function reject(
+    req: IncomingMessage,
+    res: ServerResponse,
+    error: unknown,
+    known: { caller?: Caller; model?: string; feature?: string },
+  ): void {
+    const rel = publicError(toRelError(error));
+    const status = sendError(res, rel);
+    app.rejected?.({ status, error: rel, path: pathOf(req.url), ...known });
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = pathOf(req.url);
-    if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (req.method === 'GET' && path === '/readyz') {
-      const ok = !draining && (await app.ready().catch(() => false));
-      return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not_ready' });
-    }
-    if (req.method === 'GET' && path === '/metrics' && app.metrics) {
-      const text = await app.metrics();
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-      res.end(text);
-      return;
-    }
-    if (req.method === 'GET' && path === '/v1/models') {
-      const caller = keys.authenticate(req.headers.authorization);
-      const ids = Object.keys(app.config.models).filter((m) => !caller.models || caller.models.includes(m));
-      return sendJson(res, 200, {
-        object: 'list',
-        data: ids.map((id) => ({ id, object: 'model', created: 0, owned_by: 'rel' })),
-      });
-    }
     if (path === '/v1/chat/completions') {
       if (req.method !== 'POST') {
         sendError(res, invalid(`method ${req.method} not allowed`), 405);
@@ -97,26 +120,67 @@ export async function startHttpServer(app: GatewayApp): Promise<RunningGateway> 
       }
       return chat(req, res);
     }
+    if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && path === '/readyz') {
+      const ok = !draining && (await app.ready().catch(() => false));
+      return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not_ready' });
+    }
+    if (req.method === 'GET' && path === '/metrics' && app.metrics) {
+      const text = await app.metrics();
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      res.end(text);
+      return;
+    }
+    if (req.method === 'GET' && path === '/v1/models') {
+      const scope = app.scope();
+      const caller = scope.keys.authenticate(req.headers.authorization);
+      const ids = Object.keys(scope.config.models).filter((m) => !caller.models || caller.models.includes(m));
+      return sendJson(res, 200, {
+        object: 'list',
+        data: ids.map((id) => ({ id, object: 'model', created: 0, owned_by: 'rel' })),
+      });
+    }
+    if (app.admin && path.startsWith('/admin/')) {
+      const admin = app.admin;
+      return serveAdmin(req, res, path, {
+        key: admin.key,
+        controls: admin.controls,
+        bodyTimeoutMs: s.bodyTimeoutMs,
+        note: (fields) => admin.note(fields),
+      });
+    }
     sendError(res, invalid(`no route ${req.method} ${path}`), 404);
   }
 
   async function chat(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const caller = keys.authenticate(req.headers.authorization);
-    const body = await readJson(req, res, s.bodyLimitBytes, s.bodyTimeoutMs);
-    const { request, includeUsage, user } = parseChatRequest(body);
-    if (!Object.hasOwn(app.config.models, request.model)) {
-      throw new RelError(
-        { kind: 'invalid_request', param: 'model', status: 404 },
-        { message: `unknown model "${request.model}"; GET /v1/models lists the models of this key` },
-      );
+    const scope = app.scope();
+    const known: { caller?: Caller; model?: string; feature?: string } = {};
+    let parsed: ReturnType<typeof parseChatRequest>;
+    try {
+      known.caller = scope.keys.authenticate(req.headers.authorization);
+      const feature = header(req, 'x-rel-feature');
+      if (feature) known.feature = feature;
+      parsed = parseChatRequest(await readJson(req, res, s.bodyLimitBytes, s.bodyTimeoutMs));
+      if (!Object.hasOwn(scope.config.models, parsed.request.model)) {
+        throw new RelError(
+          { kind: 'invalid_request', param: 'model', status: 404 },
+          { message: `unknown model "${parsed.request.model}"; GET /v1/models lists the models of this key` },
+        );
+      }
+      known.model = parsed.request.model;
+      scope.keys.authorize(known.caller, parsed.request.model);
+    } catch (error) {
+      reject(req, res, error, known);
+      return;
     }
-    keys.authorize(caller, request.model);
+    const { request, includeUsage, user } = parsed;
+    const caller = known.caller;
+    const feature = known.feature;
 
     const idempotencyKey = header(req, 'idempotency-key');
-    const feature = header(req, 'x-rel-feature');
     const userId = header(req, 'x-rel-user') ?? user;
     const abort = new AbortController();
-    const ctx = app.context(caller, {
+    const ctx = scope.context(caller, {
       signal: abort.signal,
       ...(idempotencyKey ? { idempotencyKey } : {}),
       ...(feature ? { feature } : {}),
@@ -131,7 +195,7 @@ export async function startHttpServer(app: GatewayApp): Promise<RunningGateway> 
     };
     res.on('close', onClose);
     try {
-      const response = await app.handle(request, ctx);
+      const response = await scope.handle(request, ctx);
       const id = `chatcmpl-${ctx.requestId.slice(4)}`;
       const created = Math.floor(ctx.clock.now() / 1000);
       if (response.type === 'completion') {
@@ -223,130 +287,4 @@ function write(res: ServerResponse, text: string): Promise<void> | undefined {
     res.on('drain', done);
     res.on('close', done);
   });
-}
-
-function invalid(message: string): RelError {
-  return new RelError({ kind: 'invalid_request' }, { message });
-}
-
-/**
- * Hides detail a caller must not see: exception text (`internal`), provider bodies and the
- * provider-side credential failures (`provider_error`, `unauthorized` from the provider), raw
- * malformed output. Every other message is rel's own wording, which names the bad field.
- */
-function publicError(error: RelError): RelError {
-  const f = error.failure;
-  switch (f.kind) {
-    case 'internal':
-      return new RelError({ kind: 'internal', message: 'internal error' }, { message: 'internal error', cause: error });
-    case 'provider_error':
-      return new RelError(
-        { kind: 'provider_error' },
-        { message: 'the provider answered something unusable', cause: error },
-      );
-    case 'unauthorized':
-      return f.origin === 'provider'
-        ? new RelError(f, { message: "the provider refused the gateway's credentials", cause: error })
-        : error;
-    case 'malformed_output':
-      return new RelError(
-        { kind: 'malformed_output', raw: '', issues: f.issues.slice(0, 5) },
-        {
-          message: `the model's answer stayed invalid against the schema: ${f.issues.slice(0, 3).join('; ')}`,
-          cause: error,
-        },
-      );
-    default:
-      return error;
-  }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function sendError(
-  res: ServerResponse,
-  error: RelError,
-  status?: number,
-  headers: Record<string, string> = {},
-): number {
-  const pub = publicError(error);
-  const f = pub.failure;
-  const code = status ?? pub.info.httpStatus;
-  const wait = retryAfterOf(f) ?? (code === 429 || code === 503 ? 1_000 : undefined);
-  const all = wait === undefined ? headers : { ...headers, 'retry-after': String(Math.max(1, Math.ceil(wait / 1000))) };
-  sendJson(res, code, toErrorBody(pub), all);
-  return code;
-}
-
-/** Reads a JSON body with a size limit (413) and a time limit (408), answering 400 for bad JSON. */
-async function readJson(req: IncomingMessage, res: ServerResponse, limit: number, timeoutMs: number): Promise<unknown> {
-  const type = req.headers['content-type'] ?? '';
-  if (!/^application\/json\b/i.test(type)) throw invalid('content-type must be application/json');
-  const declared = Number(req.headers['content-length'] ?? Number.NaN);
-  if (declared > limit) {
-    res.setHeader('connection', 'close');
-    throw tooLarge(limit);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  await new Promise<void>((resolve, reject) => {
-    const cleanup = () => {
-      clearTimeout(timer);
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      res.setHeader('connection', 'close');
-      reject(
-        new RelError(
-          { kind: 'invalid_request', status: 408 },
-          { message: `request body not received within ${timeoutMs} ms` },
-        ),
-      );
-    }, timeoutMs);
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        res.setHeader('connection', 'close');
-        req.resume();
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve();
-    };
-    const onError = (e: Error) => {
-      cleanup();
-      reject(new RelError({ kind: 'cancelled', reason: 'client aborted the request body' }, { cause: e }));
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-  });
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch (error) {
-    throw new RelError(
-      { kind: 'invalid_request' },
-      { message: `malformed JSON body: ${(error as Error).message}`, cause: error },
-    );
-  }
-}
-
-function tooLarge(limit: number): RelError {
-  return new RelError({ kind: 'invalid_request', status: 413 }, { message: `request body over ${limit} bytes` });
 }

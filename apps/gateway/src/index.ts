@@ -1,5 +1,19 @@
 export { createGateway } from './app';
-export type { Gateway, GatewayOptions, GatewayOtelProviders } from './app';
+export type { Gateway, GatewayOptions, GatewayOtelProviders, Generation } from './app';
+export { AdminKey, MIN_ADMIN_KEY_LENGTH, serveAdmin } from './admin';
+export type {
+  AdminControls,
+  AdminServeOptions,
+  AdminState,
+  BreakerView,
+  ConfigVersion,
+  FeatureView,
+  ReloadResult,
+} from './admin';
+export { adminControls } from './admin-controls';
+export type { AdminControlDeps } from './admin-controls';
+export { FeatureModes, forcedDegrade, forcedAnswerOf } from './feature-modes';
+export type { FeatureMode } from './feature-modes';
 export { GatewayConfigSchema, ConfigError, parseConfig, loadConfig, budgetConfigOf, routeName } from './config';
 export type { GatewayConfig, GatewayConfigInput, RouteConfig, ModelAliasConfig } from './config';
 export { KeyRing, hashKey } from './auth';
@@ -14,9 +28,9 @@ export {
 } from './openai-wire';
 export type { ChatCompletionRequest } from './openai-wire';
 export { startHttpServer } from './http-server';
-export type { GatewayApp, RunningGateway } from './http-server';
+export type { GatewayApp, RunningGateway, RequestScope, Rejection } from './http-server';
 export { buildPipeline } from './pipeline';
-export type { Pipeline, PipelineDeps } from './pipeline';
+export type { Pipeline, PipelineDeps, RouteBreaker } from './pipeline';
 export { setupOtel } from './otel';
 export type { Otel } from './otel';
 export { createStore, storeReady } from './store';

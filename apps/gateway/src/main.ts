@@ -7,7 +7,8 @@ import { ConfigError, loadConfig } from './config';
 /**
  * The `rel-gateway` command:
  * - `rel-gateway --config gateway.yaml [--port N]` serves until SIGTERM or SIGINT, then shuts down
- *   gracefully and exits 0; a bad config exits 1 listing every bad field.
+ *   gracefully and exits 0; a bad config exits 1 listing every bad field. SIGHUP re-reads the
+ *   file (a bad one keeps the running config and logs every bad field).
  * - `rel-gateway hash-key <key>` prints the `sha256:` form to put in `keys[].hash`.
  */
 async function main(argv: readonly string[]): Promise<number> {
@@ -37,7 +38,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     const config = loadConfig(values.config);
     if (values.port !== undefined) config.server.port = Number(values.port);
-    gateway = createGateway(config, { diagnostics: process.stdout });
+    gateway = createGateway(config, { diagnostics: process.stdout, configFile: values.config });
     await gateway.start();
   } catch (error) {
     if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
@@ -65,6 +66,9 @@ async function main(argv: readonly string[]): Promise<number> {
         },
       );
     };
+    // SIGHUP: re-read the config file; a bad one keeps the running config (the gateway logs why).
+    const onHup = () => void gateway.reload();
+    process.on('SIGHUP', onHup);
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });

@@ -8,12 +8,13 @@ import {
   type StateStore,
   compose,
 } from '@rel/core';
-import { type FeatureFallback, type Router, type Target, degrade, router } from '@rel/fallback';
+import { CircuitBreaker, type FeatureFallback, type Router, type Target, degrade, router } from '@rel/fallback';
 import { caps, injectionGuard, outputPolicy, piiGuard, structuredOutput } from '@rel/guardrails';
 import { type FetchFunction, type ProviderHandler, anthropic, openaiCompatible } from '@rel/providers';
 import { RetryBudget, retry, timeouts } from '@rel/retry';
 import type { Telemetry } from '@rel/telemetry';
 import { type GatewayConfig, budgetConfigOf, routeName } from './config';
+import { FeatureModes, forcedDegrade } from './feature-modes';
 
 /** What the pipeline is built from; everything is made once, at start-up. */
 export interface PipelineDeps {
@@ -25,6 +26,23 @@ export interface PipelineDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly fetch?: FetchFunction;
   readonly logger?: BudgetLogger;
+  /** The features an operator forced degraded (shared across reloads). Default: none ever. */
+  readonly featureModes?: FeatureModes;
+  /**
+   * The pipeline this one replaces (a config reload): a route that keeps its alias, name and
+   * breaker options keeps its breaker, state and counters included; one whose options changed
+   * gets a new breaker that keeps a manual `forceOpen`/`forceClose`.
+   */
+  readonly previous?: Pipeline;
+}
+
+/** One route's breaker, as the admin API lists it. */
+export interface RouteBreaker {
+  readonly alias: string;
+  readonly target: string;
+  readonly breaker: CircuitBreaker;
+  /** The options it was built from (JSON), to tell whether a reload changed them. */
+  readonly options: string;
 }
 
 /** The composed handler and the parts an operator may want to reach (breakers, budget). */
@@ -33,6 +51,8 @@ export interface Pipeline {
   readonly handler: Handler;
   /** One router per model alias, with its targets and their breakers (incident controls). */
   readonly routers: ReadonlyMap<string, Router>;
+  /** Every route's breaker, keyed `<alias>/<target>`. */
+  readonly breakers: ReadonlyMap<string, RouteBreaker>;
   readonly budget: BudgetPolicy;
 }
 
@@ -80,7 +100,8 @@ export function buildPipeline(deps: PipelineDeps): Pipeline {
     clock,
     ...(deps.logger ? { logger: deps.logger } : {}),
   });
-  const routers = buildRouters(deps);
+  const breakers = new Map<string, RouteBreaker>();
+  const routers = buildRouters(deps, breakers);
   const aliasRouter: Handler = (req, ctx) => {
     const route = routers.get(req.model);
     if (!route)
@@ -107,6 +128,7 @@ export function buildPipeline(deps: PipelineDeps): Pipeline {
         ...(g.pii.defaultCountry ? { defaultCountry: g.pii.defaultCountry } : {}),
       }),
     ),
+    forcedDegrade(config, deps.featureModes ?? new FeatureModes()),
     degrade({ features: featureFallbacks(config) }),
     when(g.output.deny.length > 0 || g.output.canary || g.output.pii !== undefined, () =>
       outputPolicy({
@@ -118,7 +140,7 @@ export function buildPipeline(deps: PipelineDeps): Pipeline {
     ),
     structuredOutput({ maxReasks: g.structured.maxReasks }),
   )(aliasRouter);
-  return { handler, routers, budget: policy };
+  return { handler, routers, breakers, budget: policy };
 }
 
 /** Whole-request limits: the defaults, with each alias' own `timeouts` as a route entry. */
@@ -162,7 +184,7 @@ function buildProviders(deps: PipelineDeps): Map<string, ProviderHandler> {
   return out;
 }
 
-function buildRouters(deps: PipelineDeps): Map<string, Router> {
+function buildRouters(deps: PipelineDeps, breakers: Map<string, RouteBreaker>): Map<string, Router> {
   const { config, telemetry, store, hub, clock } = deps;
   const providers = buildProviders(deps);
   const shared = config.store.type === 'redis';
@@ -183,12 +205,36 @@ function buildRouters(deps: PipelineDeps): Map<string, Router> {
     return mw;
   };
 
+  const sharedBreakers = shared && config.store.type === 'redis' && config.store.shareBreakers;
+  const breakerOf = (alias: string, name: string, options: Exclude<Target['breaker'], undefined | CircuitBreaker>) => {
+    if (options === false) return false;
+    const key = `${alias}/${name}`;
+    const json = JSON.stringify(options);
+    const old = deps.previous?.breakers.get(key);
+    if (old && old.options === json) {
+      breakers.set(key, old);
+      return old.breaker;
+    }
+    const breaker = new CircuitBreaker({
+      ...options,
+      name,
+      clock,
+      events: hub,
+      ...(sharedBreakers ? { store } : {}),
+    });
+    // A manual hold outlives a reload (with shared breakers it already lives in the store).
+    if (old?.breaker.forced && !sharedBreakers)
+      void (old.breaker.state === 'open' ? breaker.forceOpen() : breaker.forceClose());
+    breakers.set(key, { alias, target: name, breaker, options: json });
+    return breaker;
+  };
+
   const routers = new Map<string, Router>();
   for (const [alias, m] of Object.entries(config.models)) {
     const targets: Target[] = m.routes.map((r) => {
       const provider = providers.get(r.provider) as ProviderHandler;
       const retryOptions = r.retry ?? config.defaults.retry;
-      const breaker = r.breaker ?? config.defaults.breaker;
+      const breaker = breakerOf(alias, routeName(r), r.breaker ?? config.defaults.breaker);
       return {
         name: routeName(r),
         model: r.model,
@@ -214,7 +260,7 @@ function buildRouters(deps: PipelineDeps): Map<string, Router> {
         ...(m.downgradeTo ? { downgradeTo: m.downgradeTo } : {}),
         clock,
         events: hub,
-        ...(shared && config.store.type === 'redis' && config.store.shareBreakers ? { store } : {}),
+        ...(sharedBreakers ? { store } : {}),
       }),
     );
   }

@@ -76,14 +76,21 @@ export interface Stack {
 /** The fake provider over HTTP and an in-process gateway in front of it, logs captured. */
 export async function startStack(
   overrides: Partial<GatewayConfigInput> = {},
-  options: { store?: StateStore; otel?: GatewayOtelProviders } = {},
+  options: {
+    store?: StateStore;
+    otel?: GatewayOtelProviders;
+    env?: Record<string, string>;
+    configFile?: string;
+    fake?: FakeProvider;
+  } = {},
 ): Promise<Stack> {
-  const fake = new FakeProvider();
+  const fake = options.fake ?? new FakeProvider();
   const server = await fake.listen();
   const logs: string[] = [];
   const config = parseConfig(testConfig(server.baseURL, overrides));
   const gateway = createGateway(config, {
-    env: { FAKE_API_KEY: 'sk-upstream-secret' },
+    env: { FAKE_API_KEY: 'sk-upstream-secret', ...options.env },
+    ...(options.configFile ? { configFile: options.configFile } : {}),
     logs: { write: (line: string) => logs.push(line) },
     diagnostics: { write: (line: string) => logs.push(line) },
     ...(options.store ? { store: options.store } : {}),

@@ -1,5 +1,6 @@
 import { FakeProvider } from '@rel/testing';
 import OpenAI from 'openai';
+import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnGateway, writeConfig } from './child-process';
 import { KEYS, testConfig } from './helpers';
@@ -83,5 +84,49 @@ describe('the rel-gateway process', () => {
       expect(err).toContain(field);
     }
     expect(err).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('on SIGHUP re-reads its config file: a new route order serves new requests, a bad file keeps the running one', async () => {
+    const base = testConfig(baseURL);
+    const routes = base.models.chat?.routes ?? [];
+    const withChat = (r: typeof routes) => ({ ...base, models: { ...base.models, chat: { routes: r } } });
+    const file = writeConfig(withChat(routes));
+    const gw = spawnGateway(file, { FAKE_API_KEY: 'sk-upstream' });
+    /** Sends SIGHUP and waits for the log line of its outcome. */
+    const hup = async (event: string) => {
+      const seen = gw.stdout.length;
+      gw.child.kill('SIGHUP');
+      for (let i = 0; i < 1_000; i++) {
+        const line = gw.stdout.slice(seen).find((l) => l.includes(`"${event}"`));
+        if (line) return JSON.parse(line) as Record<string, unknown>;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`no ${event} after SIGHUP: ${gw.stdout.slice(seen).join('\n')}`);
+    };
+    try {
+      const url = await gw.listening;
+      const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: KEYS.acme, maxRetries: 0 });
+      const ask = () => client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'Hi' }] });
+      expect((await ask()).model).toMatch(/^gpt-primary/);
+
+      writeFileSync(file, JSON.stringify(withChat([...routes].reverse())));
+      expect(await hup('rel.gateway.reloaded')).toEqual(expect.objectContaining({ version: 2 }));
+      expect((await ask()).model).toMatch(/^gpt-backup/);
+
+      const bad = { ...withChat(routes), tiers: { pro: { rpm: 'many' }, free: { rpm: 3 } } };
+      writeFileSync(file, JSON.stringify({ ...bad, defaults: { ...base.defaults, retry: { maxAttempts: 0 } } }));
+      const failed = await hup('rel.gateway.reload_failed');
+      expect(failed.issues).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^tiers\.pro\.rpm/),
+          expect.stringMatching(/^defaults\.retry\.maxAttempts/),
+        ]),
+      );
+      expect((await ask()).model).toMatch(/^gpt-backup/);
+      gw.child.kill('SIGTERM');
+      expect(await gw.exited).toBe(0);
+    } finally {
+      gw.child.kill('SIGKILL');
+    }
   });
 });

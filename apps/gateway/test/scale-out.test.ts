@@ -7,6 +7,7 @@ import { type GatewayProcess, spawnGateway, writeConfig } from './child-process'
 import { KEYS, testConfig } from './helpers';
 
 const SPENDER = 'sk-test-spender-0123456789';
+const ADMIN_KEY = 'admin-key-for-scale-out-0123456789';
 const fake = new FakeProvider();
 let redis: RedisServerHandle;
 let closeFake: () => Promise<void> = async () => {};
@@ -25,9 +26,10 @@ beforeAll(async () => {
     // $1 per output token; input is free, so a 5-token answer costs exactly $5 (and reserves $5)
     prices: { 'gpt-primary': { inputPerMTok: 0, outputPerMTok: 1_000_000 } },
     orgs: { spender: { spendPerDayUsd: 12 } },
+    admin: { keyEnv: 'REL_ADMIN_KEY' },
   };
   const file = writeConfig(config);
-  const env = { REDIS_URL: redis.url, FAKE_API_KEY: 'sk-upstream' };
+  const env = { REDIS_URL: redis.url, FAKE_API_KEY: 'sk-upstream', REL_ADMIN_KEY: ADMIN_KEY };
   gateways.push(spawnGateway(file, env), spawnGateway(file, env));
   urls = await Promise.all(gateways.map((g) => g.listening));
 }, 60_000);
@@ -76,6 +78,29 @@ describe('two gateway processes sharing one Redis', () => {
       .catch((error: unknown) => error);
     expect(e).toBeInstanceOf(OpenAI.APIError);
     expect((e as InstanceType<typeof OpenAI.APIError>).type).toBe('quota_exceeded');
+  });
+
+  it('share a breaker forced open through the admin API of one process: the other skips the route too', async () => {
+    const admin = (url: string, path: string, body?: unknown) =>
+      fetch(`${url}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }).then((r) => r.json() as Promise<{ breakers: { alias: string; target: string; state: string }[] }>);
+    const [a = '', b = ''] = urls;
+    await admin(a, '/admin/breakers/chat/primary', { action: 'open' });
+    const seen = await admin(b, '/admin/state');
+    expect(seen.breakers).toContainEqual({ alias: 'chat', target: 'primary', state: 'open', forced: true });
+    const before = fake.attemptsFor('gpt-primary').length;
+    const res = await clients(KEYS.acme)[1]?.chat.completions.create({
+      model: 'chat',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(res?.model).toMatch(/^gpt-backup/);
+    expect(fake.attemptsFor('gpt-primary').length).toBe(before);
+    await admin(b, '/admin/breakers/chat/primary', { action: 'reset' });
+    const after = await admin(a, '/admin/state');
+    expect(after.breakers).toContainEqual({ alias: 'chat', target: 'primary', state: 'closed', forced: false });
   });
 
   it('report ready while Redis answers', async () => {
