@@ -55,7 +55,7 @@ writeFileSync(
 const entries = withTesting ? "['src/index.ts', 'src/testing/index.ts']" : "['src/index.ts']";
 writeFileSync(
   join(dir, 'tsup.config.ts'),
-  `import { defineConfig } from 'tsup';\n\nexport default defineConfig({\n  entry: ${entries},\n  format: ['esm', 'cjs'],\n  dts: true,\n  clean: true,\n  sourcemap: true,\n  target: 'node20',\n});\n`,
+  `import { defineConfig } from 'tsup';\nimport { relPackageBuild } from '${up}tsup.shared.ts';\n\nexport default defineConfig(relPackageBuild(${entries}));\n`,
 );
 writeFileSync(
   join(dir, 'vitest.config.ts'),

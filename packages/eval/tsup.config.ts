@@ -1,21 +1,8 @@
 import { defineConfig } from 'tsup';
+import { relPackageBuild } from '../../tsup.shared.ts';
 
 export default defineConfig([
-  {
-    entry: ['src/index.ts'],
-    format: ['esm', 'cjs'],
-    dts: true,
-    clean: true,
-    sourcemap: true,
-    target: 'node20',
-  },
-  {
-    // The `rel-eval` binary: ESM only, with a shebang.
-    entry: ['src/cli.ts'],
-    format: ['esm'],
-    dts: false,
-    sourcemap: true,
-    target: 'node20',
-    banner: { js: '#!/usr/bin/env node' },
-  },
+  relPackageBuild(['src/index.ts']),
+  // The `rel-eval` binary: ESM only, with a shebang; `clean` is off so it keeps the library's files.
+  relPackageBuild(['src/cli.ts'], { format: ['esm'], dts: false, clean: false, banner: { js: '#!/usr/bin/env node' } }),
 ]);
