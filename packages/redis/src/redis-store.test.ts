@@ -66,6 +66,9 @@ describe('RedisStore', () => {
     expect(() => new RedisStore({ url: server.url, keyPrefix: 'a{b}' })).toThrow(/keyPrefix/);
     expect(() => new RedisStore({ url: server.url, commandTimeoutMs: -1 })).toThrow(/commandTimeoutMs/);
     expect(() => new RedisStore({ keyPrefix: 'x' })).toThrow(/url.*client/);
+    expect(() => new RedisStore({ url: 'http://127.0.0.1:6379' })).toThrow(/url/);
+    expect(() => new RedisStore({ url: 'localhost:6379' })).toThrow(/url/);
+    expect(() => new RedisStore({ url: 'rediss://cache.internal:6380/2', commandTimeoutMs: 50 })).not.toThrow();
   });
 
   it('a Redis killed mid-run makes every method reject instead of hanging, and recovers on restart', async () => {

@@ -6,7 +6,11 @@ import { ACQUIRE_LUA, COMPARE_AND_SET_LUA, INCREMENT_LUA, SETTLE_LUA, TOTAL_LUA 
 /** The plain (serialisable) options of `RedisStore`; validated once in the constructor. */
 export const RedisStoreOptionsSchema = z.strictObject({
   /** `redis://` or `rediss://` URL; the store then owns (and closes) its connection. */
-  url: z.string().url().optional(),
+  url: z
+    .string()
+    .url()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
   /**
    * Prepended to every key. It must not contain `{` or `}`: the first `{...}` of a key is its
    * Redis Cluster hash tag and belongs to the caller (see the README).
