@@ -29,7 +29,10 @@ export interface MemoryStoreOptions {
 
 /**
  * The in-process `StateStore`: bounded (least recently written keys evicted past `maxKeys`) and
- * with TTL eviction, so a million distinct users do not grow memory for ever.
+ * with TTL eviction, so a million distinct users do not grow memory for ever. Expired keys are
+ * reclaimed by an incremental cursor sweep on writes, before capacity forces an eviction. Settled
+ * lease ids are remembered for `SETTLED_MEMORY_MS` (for `settle(..., { retry: true })`), at most
+ * `maxKeys` of them.
  * @example const store = new MemoryStore({ maxKeys: 100_000 });
  */
 export class MemoryStore implements StateStore {
