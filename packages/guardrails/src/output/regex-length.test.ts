@@ -12,6 +12,7 @@ describe('maxMatchLength', () => {
     [/(?<word>ab)(?=cd)(?!e)(?<=a)(?<!z)/, 2],
     [/^\d{3}-\d{2}-\d{4}$/, 11],
     [/./u, 2],
+    // biome-ignore lint/complexity/useRegexLiterals: a `v` literal needs an ES2024 target in tsc
     [new RegExp('[^a]', 'v'), 2],
     [/\u{1F600}\u0041\x41\cJ\./u, 6],
     [/\p{L}{2}/u, 4],

@@ -50,6 +50,29 @@ describe('detectPii', () => {
     }
   });
 
+  const benign: string[] = [
+    'Upgrade to version 1.2.3.4 of the agent, or Chrome 120.0.0.1.',
+    'Bind to 127.0.0.1 or 0.0.0.0, or ::1; netmask 255.255.255.0 and 255.255.240.0.',
+    'Image: iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+    'integrity sha512-v2kDEe57lecTulaDIuNTPy3Ry4gLGJ6Z1O3vE1krgXZNrsQ+W+1Mw5B6wcmpSoJw8A2HGDJa8MRSFRBwxvbJxw==',
+    'image sha256:2B7412e6465c3c7fc5bb21d3e6f1917c167358449fecac8176c6e496e5c1f05f',
+    'pod web-7d4b9c8f6d-x2kqz restarted; container api_3f9a2c_worker_77b1 too',
+    'Serial no. 5105-1051-0510-5100 on the label; IMEI 490154203237518.',
+    'Your order 123-456-7890 has shipped; order number 4155552671 was cancelled.',
+  ];
+  it.each(benign)('finds nothing in realistic benign text: %s', (text) => {
+    expect(found(text)).toEqual([]);
+  });
+
+  it('still finds the real thing next to those look-alikes', () => {
+    expect(found('server 10.0.0.12, ::1 and 2001:db8::8a2e:370:7334')).toEqual([
+      ['ip_address', '10.0.0.12'],
+      ['ip_address', '2001:db8::8a2e:370:7334'],
+    ]);
+    expect(found('key Ab3dE5gH7jK9mN1pQ3sT5vX7zA9bC1dE')).toEqual([['secret', 'Ab3dE5gH7jK9mN1pQ3sT5vX7zA9bC1dE']]);
+    expect(found('card serial 5105 1051 0510 5100')).toEqual([['credit_card', '5105 1051 0510 5100']]);
+  });
+
   it('gives a Luhn-valid card priority over a phone reading of the same digits', () => {
     expect(found('call 4111 1111 1111 1111')).toEqual([['credit_card', '4111 1111 1111 1111']]);
   });

@@ -32,6 +32,8 @@ function cardNetworkMatches(d: string): boolean {
 
 const CARD_CONTEXT =
   /\b(?:card|credit|debit|visa|master ?card|amex|american express|discover|maestro|jcb|diners|cc|pan)\b/i;
+/** Labels of other numbers that can pass Luhn and a network range (IMEIs, serials): not a card unless a card word labels it too. */
+const NOT_CARD_CONTEXT = /\b(?:serial|s\/n|sn|imei|imsi|iccid|isbn|tracking|order|invoice|ref|reference)\b\.?/i;
 const DIGIT_RUN = /(?<![\p{L}\p{N}+_.,/-])\d+(?:[ -]\d+)*(?![\p{L}\p{N}_/]|[.,]\d)/gu;
 
 /**
@@ -58,7 +60,9 @@ export const detectCards: Detector = (text) => {
       for (let j = last; j >= i; j--) {
         const digits = text.slice(groups[i]!.start, groups[j]!.end).replace(/\D/g, '');
         if (digits.length < 12 || digits.length > 19 || !luhnValid(digits)) continue;
-        if (cardNetworkMatches(digits) || hasContextBefore(text, groups[i]!.start, CARD_CONTEXT)) {
+        const labelled = hasContextBefore(text, groups[i]!.start, CARD_CONTEXT);
+        const otherNumber = hasContextBefore(text, groups[i]!.start, NOT_CARD_CONTEXT, 24);
+        if (labelled || (cardNetworkMatches(digits) && !otherNumber)) {
           found = j;
           break;
         }
@@ -127,15 +131,43 @@ const IPV4 = /(?<![\p{N}.]|\d\.)(?:\d{1,3}\.){3}\d{1,3}(?![\p{N}]|\.\d)/gu;
 const IPV6 =
   /(?<![\p{L}\p{N}_:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4})(?![\p{L}\p{N}_:])/gu;
 
-/** IPv4 (dotted quad, no leading zeros) and IPv6 (full, compressed, IPv4-embedded) addresses. */
+/** A version or build number is written like an IPv4 address: these words just before it say which. */
+const VERSION_CONTEXT =
+  /\b(?:version|versions|ver|v|build|release|firmware|fw|patch|update|chrome|firefox|safari|edge|node|python|java|windows|ios|android)\.?\s*$/i;
+const NETMASK_OCTET = new Set(['0', '128', '192', '224', '240', '248', '252', '254', '255']);
+
+/**
+ * Addresses that name no one: loopback, unspecified and netmasks (`255.255.255.0`). The
+ * documentation ranges (`192.0.2.0/24`, `2001:db8::/32`) are still found: they stand in for
+ * real addresses in examples and tests.
+ */
+function nonPersonalIp(value: string): boolean {
+  const v = value.toLowerCase();
+  if (v.includes(':')) return v === '::' || v === '::1';
+  const octets = v.split('.');
+  if (octets[0] === '127' || v === '0.0.0.0') return true;
+  // A netmask: 255s, then at most one other mask octet, then 0s.
+  const bits = octets.map((o) => (NETMASK_OCTET.has(o) ? Number(o) : -1));
+  if (octets[0] !== '255' || bits.includes(-1)) return false;
+  const firstPartial = bits.findIndex((b) => b !== 255);
+  return firstPartial < 0 || bits.slice(firstPartial + 1).every((b) => b === 0);
+}
+
+/**
+ * IPv4 (dotted quad, no leading zeros) and IPv6 (full, compressed, IPv4-embedded) addresses, except
+ * those that name no one (loopback, unspecified, netmasks) and a dotted quad
+ * right after a version word (`version 1.2.3.4`, `Chrome 120.0.0.1`).
+ */
 export const detectIps: Detector = (text) => {
   const out: PiiMatch[] = [];
   for (const m of text.matchAll(IPV4)) {
-    if (ipv4Valid(m[0])) out.push({ type: 'ip_address', start: m.index, end: m.index + m[0].length });
+    if (!ipv4Valid(m[0]) || nonPersonalIp(m[0])) continue;
+    if (VERSION_CONTEXT.test(text.slice(Math.max(0, m.index - 24), m.index))) continue;
+    out.push({ type: 'ip_address', start: m.index, end: m.index + m[0].length });
   }
   for (const m of text.matchAll(IPV6)) {
     const groups = m[0].split(/:+/).filter((g) => g !== '');
-    if (groups.length >= 3 && ipv6Valid(m[0])) {
+    if (groups.length >= 3 && ipv6Valid(m[0]) && !nonPersonalIp(m[0])) {
       out.push({ type: 'ip_address', start: m.index, end: m.index + m[0].length });
     }
   }

@@ -45,7 +45,8 @@ export interface SecretOptions {
  * API keys and secrets: known prefixes first, then unknown tokens of at least `minLength`
  * characters that mix at least three classes (lower, upper, digits, `+/_=-`), hold at least two
  * digits, switch class often (words run long in one class) and reach `minEntropy` bits per
- * character. UUIDs, paths and identifiers such as `getUserById2024` stay out.
+ * character. UUIDs, paths, identifiers such as `getUserById2024`, generated lowercase names
+ * (`web-7d4b9c8f6d-x2kqz`), labelled digests (`sha512-...`) and base64 of files (a PNG) stay out.
  */
 export function detectSecrets(text: string, options: SecretOptions): PiiMatch[] {
   const out: PiiMatch[] = [];
@@ -56,13 +57,26 @@ export function detectSecrets(text: string, options: SecretOptions): PiiMatch[] 
     }
   }
   for (const m of text.matchAll(TOKEN)) {
+    if (/^(?:sha(?:1|224|256|384|512)|md5)-/i.test(m[0])) continue;
+    if (DIGEST_BEFORE.test(text.slice(Math.max(0, m.index - 8), m.index))) continue;
     if (looksRandom(m[0], options)) out.push({ type: 'secret', start: m.index, end: m.index + m[0].length });
   }
   return out;
 }
 
+/**
+ * Base64 of a file (PNG, JPEG, GIF, PDF, ZIP, WebP, gzip), recognised by the encoding of its magic
+ * bytes: data, not a credential, however random it looks.
+ */
+const FILE_BASE64 = /^(?:iVBORw0KGgo|\/9j\/|R0lGOD|JVBERi0|UEsDB|UklGR|H4sI)/;
+/** A digest labelled with its algorithm (`sha512-...` in lockfiles, `sha256:...` in image digests): public, not secret. */
+const DIGEST_BEFORE = /(?:sha(?:1|224|256|384|512)|md5)[-:]$/i;
+
 function looksRandom(token: string, options: SecretOptions): boolean {
-  if (token.length < options.minLength || UUID.test(token)) return false;
+  if (token.length < options.minLength || UUID.test(token) || FILE_BASE64.test(token)) return false;
+  // Generated names (k8s pods, containers, branches) are lowercase pieces joined by - or _;
+  // random credentials mix cases.
+  if (!/[A-Z+/=]/.test(token) && /^[a-z0-9]+(?:[-_][a-z0-9]+)+$/.test(token)) return false;
   const lower = /[a-z]/.test(token);
   const upper = /[A-Z]/.test(token);
   const digits = token.replace(/\D/g, '').length;
