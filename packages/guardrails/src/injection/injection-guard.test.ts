@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { compose, EventHub, type LlmRequest, RelError, RequestContext, type RelEvents } from '@rel/core';
 import { FakeProvider } from '@rel/testing';
 import { describe, expect, it } from 'vitest';
@@ -89,6 +90,24 @@ describe('injectionGuard', () => {
     expect(tool.endsWith('\n</untrusted_data>')).toBe(true);
     expect(tool.match(/<\/untrusted_data>/g)).toHaveLength(1);
     expect(ctx.verdicts[0]).toMatchObject({ action: 'flag', categories: expect.arrayContaining(['role_play']) });
+  });
+
+  it('defuses every spelling of the closing tag inside untrusted content (property)', async () => {
+    const { wrapUntrusted } = await import('./untrusted');
+    const spelling = fc
+      .tuple(
+        fc.constantFrom('', ' ', '  '),
+        fc.constantFrom('', ' '),
+        fc.constantFrom('untrusted_data', 'UNTRUSTED-DATA', 'Untrusted_Data'),
+      )
+      .map(([a, b, tag]) => `<${a}/${b}${tag}>`);
+    fc.assert(
+      fc.property(fc.string({ maxLength: 30 }), spelling, fc.string({ maxLength: 30 }), (head, close, tail) => {
+        const wrapped = wrapUntrusted(`${head}${close}${tail}`, 'tool');
+        // Only the wrapper's own closing tag remains, however the content spelled one.
+        expect(wrapped.match(/<\s*\/\s*untrusted[_-]data/gi)).toHaveLength(1);
+      }),
+    );
   });
 
   it('wraps user messages marked untrusted and adds a system message when there is none', async () => {

@@ -15,6 +15,7 @@ export const UNTRUSTED_NOTICE =
  */
 export function wrapUntrusted(content: string, source: string): string {
   const label = source.replace(/[^A-Za-z0-9_-]/g, '');
-  const defused = content.replace(new RegExp(`<(/?)\\s*${UNTRUSTED_TAG}`, 'gi'), '‹$1untrusted-data');
+  // Any spacing or `-` for `_` a model may still read as the tag: `< /untrusted-data >`.
+  const defused = content.replace(/<\s*(\/?)\s*untrusted[_-]data/gi, '‹$1untrusted-data');
   return `<${UNTRUSTED_TAG} source="${label}">\n${defused}\n</${UNTRUSTED_TAG}>`;
 }
