@@ -102,6 +102,9 @@ export const FEATURES: readonly DemoFeature[] = [
 /** The answer the non-critical feature gets while its model is down. */
 export const DEGRADED_SUGGESTIONS = 'No suggestions right now.';
 
+/** The admin key of the demo's gateway (loopback only): the runbooks' admin calls work against it. */
+export const DEMO_ADMIN_KEY = 'rel-demo-admin-key-not-a-secret';
+
 /** The incidents of the default day. */
 export const DAY_INCIDENTS: readonly Incident[] = [
   {
@@ -211,6 +214,7 @@ export function demoConfig(baseURL: string, shape: DayShape): GatewayConfigInput
       suggestions: { critical: false, degraded: DEGRADED_SUGGESTIONS },
       extract: { critical: true },
     },
+    admin: { keyEnv: 'REL_ADMIN_KEY' },
     store: { type: 'memory', maxKeys: 100_000 },
     telemetry: { serviceName: 'rel-demo', jsonLogs: true, console: false, prometheus: false },
   };

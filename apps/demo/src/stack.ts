@@ -1,10 +1,13 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type EventHub, MemoryStore, systemClock } from '@rel/core';
 import { type Gateway, type GatewayConfig, createGateway, parseConfig } from '@rel/gateway';
 import { FakeProvider, type FakeServer } from '@rel/testing';
 import { EventLog } from './event-log';
 import { FaultInjector } from './fault-injector';
 import { type DemoOtel, createDemoOtel } from './otel';
-import { type DayShape, HEALTHY_LATENCY, MODELS, demoConfig } from './scenario';
+import { DEMO_ADMIN_KEY, type DayShape, HEALTHY_LATENCY, MODELS, demoConfig } from './scenario';
 
 /** Everything the demo runs in one process: the fake provider, the gateway, the SDK and the recorders. */
 export interface DemoStack {
@@ -44,6 +47,10 @@ export async function startStack(options: StackOptions): Promise<DemoStack> {
   const fake = new FakeProvider({ seed: options.seed });
   for (const model of Object.values(MODELS)) fake.model(model, { latencyMs: { ...HEALTHY_LATENCY }, outputTokens: 24 });
   const fakeServer = await fake.listen();
+  // Written to a file, so the gateway can reload it as `rel-gateway` does (POST /admin/reload).
+  const configDir = mkdtempSync(join(tmpdir(), 'rel-demo-'));
+  const configFile = join(configDir, 'gateway.json');
+  writeFileSync(configFile, JSON.stringify(demoConfig(fakeServer.baseURL, options)));
   const config = parseConfig(demoConfig(fakeServer.baseURL, options), 'demo');
   const otel = createDemoOtel(options.env ?? process.env);
   const logLines: string[] = [];
@@ -51,7 +58,8 @@ export async function startStack(options: StackOptions): Promise<DemoStack> {
   const faults = new FaultInjector();
   const store = new MemoryStore({ maxKeys: 100_000 });
   const gateway = createGateway(config, {
-    env: { FAKE_API_KEY: 'sk-fake-upstream' },
+    env: { FAKE_API_KEY: 'sk-fake-upstream', REL_ADMIN_KEY: DEMO_ADMIN_KEY },
+    configFile,
     fetch: faults.fetch,
     clock: systemClock,
     store,
@@ -85,6 +93,7 @@ export async function startStack(options: StackOptions): Promise<DemoStack> {
         events.close();
         await store.close();
         await otel.shutdown();
+        rmSync(configDir, { recursive: true, force: true });
       })();
       return closed;
     },
