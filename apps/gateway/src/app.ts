@@ -10,7 +10,13 @@ import {
 } from '@rel/core';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { FetchFunction } from '@rel/providers';
-import { type JsonLinesSink, type Telemetry, type TelemetryLoggerProvider, createTelemetry } from '@rel/telemetry';
+import {
+  type JsonLinesSink,
+  type Telemetry,
+  type TelemetryLoggerProvider,
+  UNKNOWN_MODEL,
+  createTelemetry,
+} from '@rel/telemetry';
 import { type AdminControls, AdminKey, type ConfigVersion, type ReloadResult } from './admin';
 import { type Caller, KeyRing } from './auth';
 import { ConfigError, type GatewayConfig, loadConfig } from './config';
@@ -266,15 +272,22 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     reload,
     ...(providers.metrics ? { metrics: providers.metrics } : {}),
     ready: () => storeReady(store),
-    ...(jsonLines
-      ? {
-          rejected(info) {
-            jsonLines.write(
-              `${JSON.stringify({ ts: new Date(clock.now()).toISOString(), level: 'warn', event: 'rel.request.rejected', service: config.telemetry.serviceName, 'http.response.status_code': info.status, 'error.type': info.error.failure.kind, 'url.path': info.path })}\n`,
-            );
-          },
-        }
-      : {}),
+    rejected(info) {
+      // Through the same telemetry as every request: one `rel.request` log record, the request
+      // span, `rel.errors` by class and the duration histogram. The model is the alias only when
+      // the body named a configured one: a caller's made-up name never becomes a metric label.
+      const ctx = new RequestContext({
+        ...(info.caller ? { principal: { orgId: info.caller.org, tier: info.caller.tier } } : {}),
+        operation: 'chat',
+        clock,
+        events: hub,
+      });
+      const request: LlmRequest = { model: info.model ?? UNKNOWN_MODEL, messages: [] };
+      telemetry
+        .request(() => Promise.reject(info.error))(request, ctx)
+        .catch(() => {});
+      return ctx.requestId;
+    },
     ...(adminKey
       ? {
           admin: {

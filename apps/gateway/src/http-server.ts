@@ -49,9 +49,10 @@ export interface GatewayApp {
   ready(): Promise<boolean>;
   /**
    * Told about a request refused before the pipeline (bad key, body or model), which the
-   * pipeline's telemetry never sees. Never given the key or the body.
+   * pipeline never sees, before the answer is sent. Never given the key or the body.
+   * @returns the request id to answer in `x-request-id`, if it has one.
    */
-  rejected?(info: Rejection): void;
+  rejected?(info: Rejection): string | undefined;
   /** The incident admin API (`/admin/...`); absent: those paths answer 404. */
   readonly admin?: {
     readonly key: AdminKey;
@@ -102,8 +103,9 @@ export async function startHttpServer(app: GatewayApp): Promise<RunningGateway> 
     known: { caller?: Caller; model?: string; feature?: string },
   ): void {
     const rel = publicError(toRelError(error));
-    const status = sendError(res, rel);
-    app.rejected?.({ status, error: rel, path: pathOf(req.url), ...known });
+    const status = rel.info.httpStatus;
+    const id = app.rejected?.({ status, error: rel, path: pathOf(req.url), ...known });
+    sendError(res, rel, status, id ? { 'x-request-id': id } : {});
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
