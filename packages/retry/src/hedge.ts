@@ -1,4 +1,4 @@
-import { type Clock, RelError } from '@rel/core';
+import { type Clock, RelError, setTimer } from '@rel/core';
 import { z } from 'zod';
 
 /**
@@ -51,14 +51,14 @@ export async function runHedged<T>(run: HedgeRun<T>): Promise<T> {
   const first = new AbortController();
   let primary: Settled<T> | undefined;
   const p1 = settle(run.start(AbortSignal.any([run.signal, first.signal]), false)).then((s) => (primary = s));
-  const timer = new AbortController();
-  const fired = run.clock.sleep(run.delayMs, timer.signal).then(
-    () => true,
-    () => false,
-  );
+  // A cancellable timer: when the first attempt settles in time it is cleared, nothing is aborted.
+  let cancelTimer: () => void = noop;
+  const fired = new Promise<boolean>((resolve) => {
+    cancelTimer = setTimer(run.clock, run.delayMs, () => resolve(true));
+  });
   const early = await Promise.race([p1, fired]);
   if (typeof early !== 'boolean') {
-    timer.abort();
+    cancelTimer();
     return unwrap(early);
   }
   if (run.signal.aborted || !(await run.allow()) || primary) return unwrap(await p1);

@@ -80,7 +80,9 @@ export class RetryCore {
       } catch (error) {
         const delay = await this.#delayOrThrow(error, attempt, previous, scope);
         if (delay.fromBackoff) previous = delay.ms;
-        await scope.clock.sleep(delay.ms, scope.signal);
+        // A zero wait needs no timer (the system clock's would still take ~1 ms); an abort still wins.
+        if (delay.ms > 0) await scope.clock.sleep(delay.ms, scope.signal);
+        else if (scope.signal.aborted) throw abortReason(scope.signal);
       }
     }
   }

@@ -549,3 +549,59 @@ describe('retryPolicy hedging', () => {
     expect(seen.hedge.at(-1)?.delayMs).toBe(190);
   });
 });
+
+describe('retryPolicy zero backoff', () => {
+  const zero = { type: 'exponential', baseMs: 0, capMs: 0, jitter: 'none' } as const;
+
+  it('retries at once after a zero delay: no timer is scheduled and no clock time passes', async () => {
+    const clock = new FakeClock(0);
+    const sleeps: number[] = [];
+    const spy = {
+      now: () => clock.now(),
+      sleep: (ms: number, s?: AbortSignal) => {
+        sleeps.push(ms);
+        return clock.sleep(ms, s);
+      },
+    };
+    let calls = 0;
+    // Resolves without advancing the fake clock: a zero wait that slept would hang here.
+    const value = await retryPolicy({ clock: spy, backoff: zero }).execute(async () => {
+      if (++calls < 3) throw unavailable();
+      return 'ok';
+    });
+    expect(value).toBe('ok');
+    expect(calls).toBe(3);
+    expect(sleeps).toEqual([]);
+    expect(clock.pending).toBe(0);
+    expect(clock.now()).toBe(0);
+  });
+
+  it('retries at once after a Retry-After of 0', async () => {
+    const clock = new FakeClock(0);
+    let calls = 0;
+    const value = await retryPolicy({ clock }).execute(async () => {
+      if (++calls === 1) throw rateLimited(0);
+      return 'ok';
+    });
+    expect(value).toBe('ok');
+    expect(calls).toBe(2);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('honours an abort that arrives while deciding on a zero-delay retry: no further attempt, cancelled', async () => {
+    const clock = new FakeClock(0);
+    const hub = new EventHub();
+    const caller = new AbortController();
+    // The retry event is emitted after the decision to retry and before the (skipped) wait.
+    hub.on('retry', () => caller.abort(new Error('user left')));
+    let calls = 0;
+    const err = await retryPolicy({ clock, events: hub, backoff: zero })
+      .execute(async () => {
+        calls++;
+        throw unavailable();
+      }, caller.signal)
+      .catch((e: unknown) => e);
+    expect(calls).toBe(1);
+    expect(RelError.is(err) && err.failure).toEqual({ kind: 'cancelled', reason: 'user left' });
+  });
+});

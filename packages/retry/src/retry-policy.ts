@@ -1,15 +1,8 @@
-import { setMaxListeners } from 'node:events';
 import { systemClock } from '@rel/core';
+import { NEVER_ABORTED } from './never-aborted';
 import { RetryCore, type RetryScope } from './retry-core';
 import type { RetryOptions } from './retry-options';
 import { deadlineOf } from './signal-deadline';
-
-/**
- * The signal `fn` gets when the caller passes none, shared as cockatiel shares its own: it never
- * aborts, and making a fresh controller per call would cost more than the rest of `execute`.
- */
-const NEVER_ABORTED = new AbortController().signal;
-setMaxListeners(0, NEVER_ABORTED);
 
 /** Retries around any cancellable async function. */
 export interface RetryPolicy {

@@ -74,3 +74,41 @@ describe('timeoutPolicy', () => {
     expect(() => timeoutPolicy({ totalMs: 0 })).toThrow(/"totalMs"/);
   });
 });
+
+describe('timeoutPolicy on the system clock', () => {
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+  it('cancels its timer when the call succeeds and never aborts the signal it handed out', async () => {
+    const policy = timeoutPolicy({ totalMs: 60_000 });
+    const before = timers();
+    const signals: AbortSignal[] = [];
+    for (let i = 0; i < 50; i++) {
+      const value = await policy.execute(async (signal) => {
+        signals.push(signal);
+        return i;
+      });
+      expect(value).toBe(i);
+    }
+    expect(timers()).toBe(before);
+    expect(signals.every((s) => !s.aborted)).toBe(true);
+  });
+
+  it('cancels its timer when the call fails', async () => {
+    const policy = timeoutPolicy({ totalMs: 60_000 });
+    const before = timers();
+    await expect(policy.execute(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(timers()).toBe(before);
+  });
+
+  it('still fires at the limit on real time and aborts the signal with the timeout', async () => {
+    let inner: AbortSignal | undefined;
+    const err = await timeoutPolicy({ totalMs: 20 })
+      .execute((signal) => {
+        inner = signal;
+        return untilAborted(signal);
+      })
+      .catch((e: unknown) => e);
+    expect(RelError.is(err) && err.failure).toEqual({ kind: 'timeout', phase: 'total', limitMs: 20 });
+    expect(inner?.aborted).toBe(true);
+  });
+});

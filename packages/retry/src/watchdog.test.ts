@@ -38,3 +38,36 @@ describe('Watchdog', () => {
     expect(fired).toBe(false);
   });
 });
+
+describe('Watchdog on a clock without setTimer', () => {
+  /** Only `now` and `sleep`, as a custom clock may be: the watchdog falls back to cancellable sleeps. */
+  function sleepOnly(clock: FakeClock) {
+    return { now: () => clock.now(), sleep: (ms: number, signal?: AbortSignal) => clock.sleep(ms, signal) };
+  }
+
+  it('fires at the due time and leaves nothing pending', async () => {
+    const clock = new FakeClock(0);
+    const fired: number[] = [];
+    const w = new Watchdog(sleepOnly(clock), () => fired.push(clock.now()));
+    w.setDue(100);
+    w.setDue(50);
+    await clock.advance(200);
+    expect(fired).toEqual([50]);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('releases its sleep on stop', async () => {
+    const clock = new FakeClock(0);
+    let fired = false;
+    const w = new Watchdog(sleepOnly(clock), () => {
+      fired = true;
+    });
+    w.setDue(100);
+    expect(clock.pending).toBe(1);
+    w.stop();
+    await clock.advance(0);
+    expect(clock.pending).toBe(0);
+    await clock.advance(200);
+    expect(fired).toBe(false);
+  });
+});

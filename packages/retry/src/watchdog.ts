@@ -1,13 +1,12 @@
-import { type Clock, RelError } from '@rel/core';
-
-/** The abort reason for a timer that is no longer needed: a shared `RelError`, so stopping allocates nothing. */
-const STOPPED = new RelError({ kind: 'cancelled', reason: 'timer stopped' });
-const noop = () => {};
+import { type Clock, setTimer } from '@rel/core';
 
 /**
- * One timer whose due time can move. Moving it later costs nothing (the sleeping timer wakes,
- * sees it is early and sleeps the rest); only moving it earlier re-arms. So a stream's idle limit
- * costs one clock sleep per limit period, not one per chunk.
+ * One timer whose due time can move. Moving it later costs nothing (the timer wakes, sees it is
+ * early and re-arms for the rest); only moving it earlier re-arms at once. So a stream's idle
+ * limit costs one timer per limit period, not one per chunk.
+ *
+ * The timer is the clock's cancellable `setTimer` (a plain `setTimeout` on the system clock):
+ * stopping it is a `clearTimeout`, with no `AbortController` made or aborted on the way.
  * @internal
  */
 export class Watchdog {
@@ -15,7 +14,9 @@ export class Watchdog {
   readonly #onExpire: () => void;
   #due = Number.POSITIVE_INFINITY;
   #armedAt = Number.POSITIVE_INFINITY;
-  #timer: AbortController | undefined;
+  #cancel: (() => void) | undefined;
+  /** Tells the current timer from a replaced one, whose late call is ignored. */
+  #generation = 0;
   #stopped = false;
 
   constructor(clock: Clock, onExpire: () => void) {
@@ -33,21 +34,24 @@ export class Watchdog {
   /** Stops for good and releases the timer. */
   stop(): void {
     this.#stopped = true;
-    this.#timer?.abort(STOPPED);
-    this.#timer = undefined;
+    this.#generation++;
+    this.#cancel?.();
+    this.#cancel = undefined;
   }
 
   #arm(at: number): void {
-    this.#timer?.abort(STOPPED);
-    const timer = new AbortController();
-    this.#timer = timer;
+    this.#cancel?.();
+    this.#cancel = undefined;
+    const generation = ++this.#generation;
     this.#armedAt = at;
-    this.#clock.sleep(at - this.#clock.now(), timer.signal).then(() => this.#wake(timer), noop);
+    const cancel = setTimer(this.#clock, at - this.#clock.now(), () => this.#wake(generation));
+    // A clock may call back synchronously (a due time already passed); keep only a live timer's cancel.
+    if (generation === this.#generation && !this.#stopped) this.#cancel = cancel;
   }
 
-  #wake(timer: AbortController): void {
-    if (this.#timer !== timer || this.#stopped) return;
-    this.#timer = undefined;
+  #wake(generation: number): void {
+    if (generation !== this.#generation || this.#stopped) return;
+    this.#cancel = undefined;
     this.#armedAt = Number.POSITIVE_INFINITY;
     if (this.#clock.now() >= this.#due) {
       this.#stopped = true;
