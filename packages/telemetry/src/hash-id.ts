@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /** Hex characters kept from the sha256 digest: 64 bits, enough to tell ids apart, too few to matter as a fingerprint. */
 const HASH_HEX_CHARS = 16;
@@ -15,6 +15,8 @@ const HASH_HEX_CHARS = 16;
  * hash('user-42'); // '9c1f0e...' (16 hex characters)
  */
 export function idHasher(salt?: string): (id: string) => string {
-  const key = salt ?? randomBytes(16).toString('hex');
-  return (id) => createHash('sha256').update(key).update('\0').update(id).digest('hex').slice(0, HASH_HEX_CHARS);
+  const prefix = `${salt ?? randomBytes(16).toString('hex')}\0`;
+  // One-shot `crypto.hash` of salt, NUL, id: the same digest as a streamed `createHash` over the
+  // three parts, in about half the time (no Hash object per id).
+  return (id) => hash('sha256', prefix + id, 'hex').slice(0, HASH_HEX_CHARS);
 }
