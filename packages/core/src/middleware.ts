@@ -31,7 +31,13 @@ export function compose(...middlewares: readonly Middleware[]): (handler: Handle
   return (handler) => middlewares.reduceRight<Handler>((next, mw) => mw(next), handler);
 }
 
-/** A streaming response whose chunks pass through `transform`. */
+/**
+ * A streaming response whose chunks pass through `transform`; everything else is kept.
+ * @example
+ * const upper = mapStream(res, async function* (chunks) {
+ *   for await (const c of chunks) yield c.type === 'text-delta' ? { ...c, text: c.text.toUpperCase() } : c;
+ * });
+ */
 export function mapStream(
   response: StreamingCompletion,
   transform: (chunks: AsyncIterable<StreamChunk>) => AsyncIterable<StreamChunk>,

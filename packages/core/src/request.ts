@@ -17,21 +17,25 @@ export const ToolCallSchema = z.strictObject({
 });
 export type ToolCall = z.infer<typeof ToolCallSchema>;
 
+/** Instructions from the application. */
 export const SystemMessageSchema = z.strictObject({
   role: z.literal('system'),
   content: z.string(),
 });
+/** A message from the end user. */
 export const UserMessageSchema = z.strictObject({
   role: z.literal('user'),
   content: z.string(),
   /** Marks content from outside the trust boundary (retrieved documents, pasted mail). */
   untrusted: z.boolean().optional(),
 });
+/** A model answer: text, tool calls, or both (`content: null` with tool calls only). */
 export const AssistantMessageSchema = z.strictObject({
   role: z.literal('assistant'),
   content: z.string().nullable(),
   toolCalls: z.array(ToolCallSchema).optional(),
 });
+/** The result of a tool call, matched to it by `toolCallId`. */
 export const ToolMessageSchema = z.strictObject({
   role: z.literal('tool'),
   toolCallId: z.string().min(1),
@@ -64,6 +68,7 @@ export const ResponseFormatSchema = z.discriminatedUnion('type', [
 ]);
 export type ResponseFormat = z.infer<typeof ResponseFormatSchema>;
 
+/** Whether the model may, must or must not call tools, or which one it must call. */
 export const ToolChoiceSchema = z.union([
   z.enum(['auto', 'none', 'required']),
   z.strictObject({ name: z.string().min(1) }),
