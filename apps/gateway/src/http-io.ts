@@ -128,7 +128,11 @@ export async function readJson(
     req.on('error', onError);
   });
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    // A small body arrives in one chunk: decode it without copying it into a new buffer.
+    const [only] = chunks;
+    return JSON.parse(
+      chunks.length === 1 && only ? only.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'),
+    );
   } catch (error) {
     throw new RelError(
       { kind: 'invalid_request' },
