@@ -4,7 +4,14 @@ import { decodeAnthropicStream } from './anthropic-stream';
 import { fromAnthropicMessage, toAnthropicBody } from './anthropic-wire';
 import { guardStream } from './guard-stream';
 import { linkSignal } from './linked-signal';
-import { DEFAULT_MAX_RESPONSE_BYTES, type FetchFunction, parseJsonBody, postJson, readAnswer } from './http-transport';
+import {
+  DEFAULT_MAX_RESPONSE_BYTES,
+  type FetchFunction,
+  parseJsonBody,
+  postJson,
+  readAnswer,
+  runtimeFetch,
+} from './http-transport';
 import { parseOptions } from './options';
 import { type ProviderHandler, trimBaseURL, withProviderInfo } from './provider-handler';
 import type { SseEvent } from './sse-parser';
@@ -57,7 +64,7 @@ export function anthropic(options: AnthropicOptions): ProviderHandler {
   const provider = opts.name ?? 'anthropic';
   const baseURL = trimBaseURL(opts.baseURL);
   const url = `${baseURL}/messages`;
-  const doFetch: FetchFunction = fetchFn ?? ((input, init) => globalThis.fetch(input, init));
+  const doFetch: FetchFunction = fetchFn ?? runtimeFetch;
 
   const handler = async (req: LlmRequest, ctx: RequestContext): Promise<LlmResponse> => {
     const stream = req.stream === true;

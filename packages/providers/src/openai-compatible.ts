@@ -3,7 +3,14 @@ import { z } from 'zod';
 import { guardStream } from './guard-stream';
 import { linkSignal } from './linked-signal';
 import { mapHttpFailure } from './http-failure';
-import { DEFAULT_MAX_RESPONSE_BYTES, type FetchFunction, parseJsonBody, postJson, readAnswer } from './http-transport';
+import {
+  DEFAULT_MAX_RESPONSE_BYTES,
+  type FetchFunction,
+  parseJsonBody,
+  postJson,
+  readAnswer,
+  runtimeFetch,
+} from './http-transport';
 import { decodeOpenAiStream } from './openai-stream';
 import { fromOpenAiCompletion, toOpenAiBody } from './openai-wire';
 import { parseOptions } from './options';
@@ -58,7 +65,7 @@ export function openaiCompatible(options: OpenAiCompatibleOptions): ProviderHand
   const provider = opts.name ?? 'openai';
   const baseURL = trimBaseURL(opts.baseURL);
   const url = `${baseURL}/chat/completions`;
-  const doFetch: FetchFunction = fetchFn ?? ((input, init) => globalThis.fetch(input, init));
+  const doFetch: FetchFunction = fetchFn ?? runtimeFetch;
 
   const handler = async (req: LlmRequest, ctx: RequestContext): Promise<LlmResponse> => {
     const stream = req.stream === true;
