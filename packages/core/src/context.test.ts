@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RequestContext } from './context';
+import { RequestContext, newId } from './context';
 import { EventHub } from './events';
 import { FakeClock } from './testing/fake-clock';
 
@@ -41,6 +41,12 @@ describe('RequestContext', () => {
     expect(a.requestId).not.toBe(b.requestId);
     expect(a.idempotencyKey).toMatch(/^idem_[0-9a-f]{24}$/);
     expect(b.idempotencyKey).toBe('mine');
+  });
+
+  it('makes ids of the first 24 hex digits of a random UUID v4 (version and variant digits in place), all distinct', () => {
+    const ids = Array.from({ length: 500 }, () => newId('req'));
+    for (const id of ids) expect(id).toMatch(/^req_[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{7}$/);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('keeps the attempt log, verdicts, degradation, safe default and downgrade on the shared records', () => {
