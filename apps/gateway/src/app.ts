@@ -1,3 +1,4 @@
+import type { BudgetPolicy } from '@rel/budget';
 import { createHash } from 'node:crypto';
 import {
   type Clock,
@@ -192,6 +193,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     };
   };
   let current = build(config, 1);
+  const retiredBudgets = new Set<BudgetPolicy>();
 
   let reloading: Promise<ReloadResult> = Promise.resolve({ ok: true, config: current.version, ignored: [] });
   const reloadOnce = async (): Promise<ReloadResult> => {
@@ -215,7 +217,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       telemetry: running.telemetry,
     };
     try {
-      current = build(merged, current.version.version + 1, current.pipeline);
+      const previous = current.pipeline;
+      current = build(merged, current.version.version + 1, previous);
+      // Requests in flight still settle through the old policy; shutdown flushes what it deferred.
+      retiredBudgets.add(previous.budget);
     } catch (error) {
       const issues = [`(build): ${error instanceof Error ? error.message : String(error)}`];
       note('rel.gateway.reload_failed', { file: options.configFile, issues });
@@ -306,6 +311,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     shutdown() {
       stopped ??= (async () => {
         await running?.shutdown();
+        // Deferred settlements (store unreachable) are written before the store closes.
+        for (const policy of [current.pipeline.budget, ...retiredBudgets]) await policy.close();
         await telemetry.shutdown();
         await otel?.shutdown();
         if (!options.store) await store.close().catch(() => {});
