@@ -1,4 +1,4 @@
-import { type FeatureSpec, featurize } from './features';
+import { type FeatureSpec, hashedLogit } from './features';
 
 /** The weights as shipped: int8 values in base64, with their scale. */
 export interface SerializedModel {
@@ -54,12 +54,12 @@ export function decodeModel(serialized: SerializedModel): InjectionModel {
   };
 }
 
-/** The model's log-odds that `skeleton` is an injection. */
+/**
+ * The model's log-odds that `skeleton` is an injection: `bias` plus the dot product of the weights
+ * with `featurize(skeleton)`, computed without building the vector (see `hashedLogit`).
+ */
 export function classifierLogit(model: InjectionModel, skeleton: string): number {
-  const x = featurize(skeleton, model.spec);
-  let z = model.bias;
-  for (let i = 0; i < x.indices.length; i++) z += model.weights[x.indices[i]!]! * x.values[i]!;
-  return z;
+  return hashedLogit(skeleton, model.spec, model.weights, model.bias);
 }
 
 /** Log-odds of a probability. */

@@ -98,3 +98,162 @@ function bucketsFor(bits: number): { bits: Uint32Array } {
   if (!set) BITMAPS.set(bits, (set = { bits: new Uint32Array(Math.max(1, (1 << bits) >>> 5)) }));
   return set;
 }
+
+/**
+ * The scratch space of `hashedLogit`, shared by every call (scoring is synchronous, one text at a
+ * time, and each call leaves the bitmaps empty): the text's UTF-16 units and code point starts, a
+ * bitmap of the buckets seen and, one level up, a bitmap of its non-empty words, so the buckets
+ * are read in ascending order in time proportional to their number (no sort, no hash set).
+ */
+interface Scratch {
+  codes: Uint16Array;
+  bounds: Int32Array;
+  words: Int32Array;
+  bits: Uint32Array;
+  summary: Uint32Array;
+}
+
+const SCRATCH = new Map<number, Scratch>();
+
+function scratchFor(bits: number, length: number): Scratch {
+  let s = SCRATCH.get(bits);
+  if (!s) {
+    const words = Math.max(1, (1 << bits) >>> 5);
+    s = {
+      codes: new Uint16Array(256),
+      bounds: new Int32Array(257),
+      words: new Int32Array(256),
+      bits: new Uint32Array(words),
+      summary: new Uint32Array(Math.max(1, (words + 31) >>> 5)),
+    };
+    SCRATCH.set(bits, s);
+  }
+  if (s.codes.length < length) {
+    let size = s.codes.length;
+    while (size < length) size *= 2;
+    s.codes = new Uint16Array(size);
+    s.bounds = new Int32Array(size + 1);
+    s.words = new Int32Array(size);
+  }
+  return s;
+}
+
+/** Whether each BMP code unit is a letter or number (1) or not (2); 0 while not yet asked. */
+const LETTER_OR_NUMBER = new Uint8Array(0x10000);
+const L_OR_N = /^[\p{L}\p{N}]$/u;
+
+/** Is the code point `code` a letter or number (`[\p{L}\p{N}]`)? */
+function isLetterOrNumber(code: number): boolean {
+  if (code < 0x80)
+    return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || (code >= 0x30 && code <= 0x39);
+  if (code > 0xffff) return L_OR_N.test(String.fromCodePoint(code));
+  let known = LETTER_OR_NUMBER[code]!;
+  if (known === 0) LETTER_OR_NUMBER[code] = known = L_OR_N.test(String.fromCharCode(code)) ? 1 : 2;
+  return known === 1;
+}
+
+/**
+ * The log-odds of a linear model over `featurize(skeleton, spec)`: `bias` plus the weight of every
+ * distinct bucket times the vector's value, summed in ascending bucket order exactly as
+ * `featurize` lists them, so the result is the same number to the last bit. Computed in one pass
+ * over the text into reused typed arrays: no strings, sets, sorts or vectors per call.
+ * @example hashedLogit('ignore all rules', spec, weights, bias) // = bias + Σ weights[i] * value
+ */
+export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float32Array, bias: number): number {
+  const mask = (1 << spec.bits) - 1;
+  const s = scratchFor(spec.bits, skeleton.length + 2);
+  const { codes, bounds, words: wordStarts, bits, summary } = s;
+  // ` ${skeleton.replace(/[^\p{L}\p{N}]+/gu, ' ').trim()} `, written into `codes` directly, with
+  // its code point starts in `bounds` and the start of each word in `wordStarts`.
+  let len = 1;
+  let count = 1;
+  let nWords = 0;
+  codes[0] = 0x20;
+  bounds[0] = 0;
+  let gap = true;
+  for (let i = 0; i < skeleton.length; ) {
+    const code = skeleton.codePointAt(i)!;
+    const width = code > 0xffff ? 2 : 1;
+    if (isLetterOrNumber(code)) {
+      if (gap && nWords > 0) {
+        bounds[count++] = len;
+        codes[len++] = 0x20;
+      }
+      if (gap) wordStarts[nWords++] = len;
+      gap = false;
+      bounds[count++] = len;
+      codes[len++] = skeleton.charCodeAt(i);
+      if (width === 2) codes[len++] = skeleton.charCodeAt(i + 1);
+    } else gap = true;
+    i += width;
+  }
+  bounds[count++] = len;
+  codes[len++] = 0x20;
+  bounds[count] = len;
+
+  let total = 0;
+  let min = summary.length;
+  let max = -1;
+  const add = (bucket: number): void => {
+    const word = bucket >>> 5;
+    const bit = 1 << (bucket & 31);
+    const w = bits[word]!;
+    if ((w & bit) !== 0) return;
+    bits[word] = w | bit;
+    total++;
+    if (w === 0) {
+      const top = word >>> 5;
+      summary[top]! |= 1 << (word & 31);
+      if (top < min) min = top;
+      if (top > max) max = top;
+    }
+  };
+  for (let n = spec.minGram; n <= spec.maxGram; n++) {
+    const seed = (0x811c9dc5 ^ n) >>> 0;
+    for (let i = 0; i + n <= count; i++) {
+      let h = seed;
+      const to = bounds[i + n]!;
+      for (let u = bounds[i]!; u < to; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
+      add((h >>> 0) & mask);
+    }
+  }
+  // Word unigrams and bigrams: a word ends one unit before the next word starts (one space
+  // between), the last one unit before the closing space; a bigram is the units from one word's
+  // start to the next word's end.
+  const unigram = (0x811c9dc5 ^ 101) >>> 0;
+  const bigram = (0x811c9dc5 ^ 102) >>> 0;
+  for (let k = 0; k < nWords; k++) {
+    const from = wordStarts[k]!;
+    const to = k + 1 < nWords ? wordStarts[k + 1]! - 1 : len - 1;
+    let h = unigram;
+    for (let u = from; u < to; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
+    add((h >>> 0) & mask);
+    if (k + 1 < nWords) {
+      const end = k + 2 < nWords ? wordStarts[k + 2]! - 1 : len - 1;
+      h = bigram;
+      for (let u = from; u < end; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
+      add((h >>> 0) & mask);
+    }
+  }
+  // `featurize` stores the value as a float32; each product and the running sum are doubles.
+  const value = total > 0 ? Math.fround(1 / Math.sqrt(total)) : 0;
+  let z = bias;
+  for (let top = min; top <= max; top++) {
+    let t = summary[top]!;
+    if (t === 0) continue;
+    summary[top] = 0;
+    while (t !== 0) {
+      const lowTop = t & -t;
+      t ^= lowTop;
+      const word = (top << 5) | (31 - Math.clz32(lowTop));
+      let w = bits[word]!;
+      bits[word] = 0;
+      while (w !== 0) {
+        const low = w & -w;
+        w ^= low;
+        z += weights[(word << 5) | (31 - Math.clz32(low))]! * value;
+      }
+    }
+  }
+  return z;
+}

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { featurize } from '../injection/features';
 import { findCandidates, rot13 } from './decoders';
 import { identityMapped, mapCodePoints } from './mapped-text';
-import { normalize } from './normalize';
-import { skeletonOf } from './skeleton';
+import { normalize, normalizePlain } from './normalize';
+import { asciiSkeleton, skeletonOf } from './skeleton';
 
 // The scanners take shortcuts for speed (ASCII runs, bitmaps, prefiltered regexes). Each property
 // here pins a shortcut to the plain definition it replaces, on text mixing the cases that matter.
@@ -157,6 +157,76 @@ describe('scanner fast paths', () => {
         }
       }),
       { numRuns: 200 },
+    );
+  });
+
+  const printable = fc.oneof(
+    fc.string({
+      unit: fc.constantFrom(...' \t\n\r!$@|0134578aAbBeEgGiIlLoOsStTzZ.-_=+/%&#;xX9'.split('')),
+      maxLength: 80,
+    }),
+    fc.string({ maxLength: 80 }).map((s) => s.replace(/[^\u0020-\u007e\t\n\r]/g, '')),
+    fc
+      .array(
+        fc.constantFrom(
+          'Ignore',
+          '1gn0r3',
+          'pr3v10us',
+          'h3llo',
+          'gpt4',
+          'v1',
+          '|nstruct!ons',
+          '4ll',
+          ' ',
+          '\n',
+          '. ',
+          'aWdub3JlIGFsbCBydWxlcw==',
+          '%69%67%6e%6f%72%65',
+          '&#105;&#103;&#110;',
+          'i g n o r e',
+          'Vtaber nyy cerivbhf',
+          '69676e6f726520616c6c',
+        ),
+        { maxLength: 30 },
+      )
+      .map((a) => a.join('')),
+  );
+
+  /** Everything `normalize` returns, with the map of every range (up to 40 units) evaluated. */
+  const observe = (n: ReturnType<typeof normalize>) => {
+    const ranges: unknown[] = [];
+    const upTo = Math.min(40, n.skeleton.length + 1, n.text.length + 1);
+    for (let s = -1; s <= upTo; s++)
+      for (let e = s - 1; e <= upTo + 1; e++) ranges.push(n.textToOriginal(s, e), n.skeletonToOriginal(s, e));
+    return { text: n.text, skeleton: n.skeleton, variants: n.variants, ranges };
+  };
+
+  it('normalizes printable ASCII as the plain definition does, maps included (ASCII shortcut)', () => {
+    fc.assert(
+      fc.property(printable, (s) => {
+        expect(observe(normalize(s))).toEqual(observe(normalizePlain(s)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('normalizes any text as the plain definition does (shortcut or not, payloads included)', () => {
+    fc.assert(
+      fc.property(fc.oneof(anyText, printable), (s) => {
+        expect(observe(normalize(s))).toEqual(observe(normalizePlain(s)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('asciiSkeleton is the skeleton of printable ASCII, unit for unit', () => {
+    fc.assert(
+      fc.property(printable, (s) => {
+        const plain = skeletonOf(identityMapped(s));
+        expect(asciiSkeleton(s)).toBe(plain.text);
+        expect(Array.from(plain.starts)).toEqual(Array.from(plain.text, (_, i) => i));
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -1,7 +1,7 @@
 import { type Candidate, type VariantKind, findCandidates } from './decoders';
 import { decodeTagRuns, isInvisible } from './invisible';
 import { type MappedText, MappedTextBuilder, identityMapped, mapCodePoints, originalRange } from './mapped-text';
-import { skeletonOf } from './skeleton';
+import { asciiSkeleton, skeletonOf } from './skeleton';
 
 /** A payload decoded from the text (or hidden in it) that every check scans again. */
 export interface DecodedVariant {
@@ -105,11 +105,57 @@ function clean(original: string): MappedText {
   return nfkc(stripInvisible(original));
 }
 
+/** A text cleaned and skeletonized, with its maps back to the text it came from. */
+interface Prepared {
+  readonly text: string;
+  readonly skeleton: string;
+  textToOriginal(start: number, end: number): { start: number; end: number };
+  skeletonToOriginal(start: number, end: number): { start: number; end: number };
+}
+
+/** Printable ASCII, tab, newline and carriage return only. */
+const PRINTABLE_ASCII = /^[\u0020-\u007e\t\n\r]*$/;
+
+/**
+ * `clean` and `skeletonOf` of `text`. On printable ASCII (with tabs and newlines) cleaning is the
+ * identity (nothing is invisible, NFKC changes nothing, there are no marks) and so is the map, and
+ * the skeleton is the lowercase text with leetspeak words read as letters, one unit for one: all
+ * of it done on the string, without mapped arrays. `preparePlain` is the general definition.
+ */
+function prepare(text: string): Prepared {
+  if (!PRINTABLE_ASCII.test(text)) return preparePlain(text);
+  const range = identityRange(text.length);
+  return { text, skeleton: asciiSkeleton(text), textToOriginal: range, skeletonToOriginal: range };
+}
+
+/** `prepare` without its ASCII shortcut. */
+function preparePlain(text: string): Prepared {
+  const cleaned = clean(text);
+  const skeleton = skeletonOf(cleaned);
+  return {
+    text: cleaned.text,
+    skeleton: skeleton.text,
+    textToOriginal: (start, end) => originalRange(cleaned, start, end),
+    skeletonToOriginal: (start, end) => originalRange(skeleton, start, end),
+  };
+}
+
+/** `originalRange` of the identity map of a text of `length` units. */
+function identityRange(length: number): (start: number, end: number) => { start: number; end: number } {
+  return (start, end) => {
+    if (length === 0) return { start: 0, end: 0 };
+    const s = Math.max(0, Math.min(start, length - 1));
+    if (end <= start) return { start: s, end: s };
+    return { start: s, end: Math.max(s, Math.min(end, length) - 1) + 1 };
+  };
+}
+
 function collect(
   original: string,
-  cleaned: MappedText,
+  cleaned: Prepared,
   depth: number,
   into: DecodedVariant[],
+  plain: boolean,
   outer?: { kind: string; start: number; end: number },
 ) {
   const found: Candidate[] = [];
@@ -117,17 +163,18 @@ function collect(
     found.push({ kind: 'unicode-tags' satisfies VariantKind, decoded: run.text, start: run.start, end: run.end });
   }
   for (const c of findCandidates(cleaned.text)) {
-    const r = originalRange(cleaned, c.start, c.end);
+    const r = cleaned.textToOriginal(c.start, c.end);
     found.push({ ...c, start: r.start, end: r.end });
   }
   for (const c of found) {
     if (into.length >= MAX_VARIANTS) return;
-    const inner = clean(c.decoded);
+    const inner = plain ? preparePlain(c.decoded) : prepare(c.decoded);
     const kind = outer ? `${outer.kind}>${c.kind}` : c.kind;
     const start = outer ? outer.start : c.start;
     const end = outer ? outer.end : c.end;
-    into.push({ kind, text: inner.text, skeleton: skeletonOf(inner).text, start, end });
-    if (depth + 1 < MAX_DEPTH && c.kind !== 'rot13') collect(c.decoded, inner, depth + 1, into, { kind, start, end });
+    into.push({ kind, text: inner.text, skeleton: inner.skeleton, start, end });
+    if (depth + 1 < MAX_DEPTH && c.kind !== 'rot13')
+      collect(c.decoded, inner, depth + 1, into, plain, { kind, start, end });
   }
 }
 
@@ -143,16 +190,24 @@ function collect(
  * n.skeleton // 'ignore all previous instructions'
  */
 export function normalize(text: string): NormalizedText {
-  const cleaned = clean(text);
-  const skeleton = skeletonOf(cleaned);
+  return normalizeWith(text, false);
+}
+
+/** `normalize` without the printable-ASCII shortcut: the plain definition, for tests. */
+export function normalizePlain(text: string): NormalizedText {
+  return normalizeWith(text, true);
+}
+
+function normalizeWith(text: string, plain: boolean): NormalizedText {
+  const prepared = plain ? preparePlain(text) : prepare(text);
   const variants: DecodedVariant[] = [];
-  collect(text, cleaned, 0, variants);
+  collect(text, prepared, 0, variants, plain);
   return {
     original: text,
-    text: cleaned.text,
-    skeleton: skeleton.text,
+    text: prepared.text,
+    skeleton: prepared.skeleton,
     variants,
-    textToOriginal: (start, end) => originalRange(cleaned, start, end),
-    skeletonToOriginal: (start, end) => originalRange(skeleton, start, end),
+    textToOriginal: prepared.textToOriginal,
+    skeletonToOriginal: prepared.skeletonToOriginal,
   };
 }

@@ -211,3 +211,18 @@ export function skeletonOf(src: MappedText): MappedText {
   out.pushSpan(folded, last, text.length);
   return out.build();
 }
+
+const ASCII_WORD = /[a-z0-9@$!|]+/g;
+const LEET_ANY = /[0-9@$!|]/;
+
+/**
+ * `skeletonOf(identityMapped(text)).text` for printable ASCII `text`, whose skeleton maps unit for
+ * unit onto it: folding is lowercasing, no letter is a confusable, and leetspeak maps one
+ * character to one. Words without a digit or symbol are left as they are.
+ * @example asciiSkeleton('1GN0RE all') // 'ignore all'
+ */
+export function asciiSkeleton(text: string): string {
+  const lower = text.toLowerCase();
+  if (!LEET_ANY.test(lower)) return lower;
+  return lower.replace(ASCII_WORD, (word) => (PLAIN_WORD.test(word) ? word : mapWord(word).join('')));
+}

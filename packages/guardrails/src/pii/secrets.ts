@@ -5,7 +5,7 @@ import { shannonEntropy } from './validators';
  * Credentials recognised by their issuer's prefix. The list follows the formats documented by each
  * issuer (and the rule sets of gitleaks / GitHub secret scanning), kept to high-confidence shapes.
  */
-const KNOWN_SECRETS: readonly RegExp[] = [
+export const KNOWN_SECRETS: readonly RegExp[] = [
   /sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{20,}/g, // Anthropic
   /sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}/g, // OpenAI project / service keys
   /sk-[A-Za-z0-9]{20,}(?:T3BlbkFJ[A-Za-z0-9]{20,})?/g, // OpenAI legacy
@@ -30,6 +30,13 @@ const KNOWN_SECRETS: readonly RegExp[] = [
   /(?<=\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]{3,}(?=@)/g, // password in a URL
 ];
 
+/**
+ * A literal that every match of `KNOWN_SECRETS` contains (its issuer prefix; `://` for a password
+ * in a URL): a text without any of them skips those patterns after one scan.
+ */
+export const KNOWN_PREFIX =
+  /sk-|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|xox[abposr]-|AIza|glpat-|[srp]k_(?:live|test)_|whsec_|SG\.|hf_|npm_|gsk_|xai-|pplx-|shp(?:at|ca|pa|ss)_|dop_v1_|eyJ|-----BEGIN |:\/\//;
+
 const TOKEN = /(?<![A-Za-z0-9+/_.-])[A-Za-z0-9+/_-]{20,}={0,2}(?![A-Za-z0-9+/_=-])/g;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -50,12 +57,13 @@ export interface SecretOptions {
  */
 export function detectSecrets(text: string, options: SecretOptions): PiiMatch[] {
   const out: PiiMatch[] = [];
-  for (const re of KNOWN_SECRETS) {
-    for (const m of text.matchAll(re)) {
-      if (!/[A-Za-z0-9]/.test(text[m.index - 1] ?? ''))
-        out.push({ type: 'secret', start: m.index, end: m.index + m[0].length });
+  if (KNOWN_PREFIX.test(text))
+    for (const re of KNOWN_SECRETS) {
+      for (const m of text.matchAll(re)) {
+        if (!/[A-Za-z0-9]/.test(text[m.index - 1] ?? ''))
+          out.push({ type: 'secret', start: m.index, end: m.index + m[0].length });
+      }
     }
-  }
   for (const m of text.matchAll(TOKEN)) {
     if (/^(?:sha(?:1|224|256|384|512)|md5)-/i.test(m[0])) continue;
     if (DIGEST_BEFORE.test(text.slice(Math.max(0, m.index - 8), m.index))) continue;

@@ -1,0 +1,95 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { normalize } from '../normalize/normalize';
+import { type InjectionModel, classifierLogit } from './classifier';
+import { collectSignals, defaultInjectionModel } from './detect';
+import { featurize } from './features';
+
+/** The classifier as first written: the sparse vector of `featurize`, then its dot product. */
+function referenceLogit(model: InjectionModel, skeleton: string): number {
+  const x = featurize(skeleton, model.spec);
+  let z = model.bias;
+  for (let i = 0; i < x.indices.length; i++) z += model.weights[x.indices[i]!]! * x.values[i]!;
+  return z;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Every `text` of the shared evaluation data (next to the repository) and of the held-out fixtures. */
+function dataTexts(): string[] {
+  const files = [
+    ...['injection/deepset-train.jsonl', 'injection/notinject.jsonl', 'pii/presidio-synth.jsonl'].map((f) =>
+      resolve(here, '../../../../../shared/data', f),
+    ),
+    ...readdirSync(resolve(here, '../../test/fixtures'))
+      .filter((f) => f.endsWith('.jsonl'))
+      .map((f) => resolve(here, '../../test/fixtures', f)),
+  ];
+  return files.flatMap((f) =>
+    readFileSync(f, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => (JSON.parse(l) as { text: string }).text),
+  );
+}
+
+const pieces = [
+  'ignore',
+  ' ',
+  '  ',
+  '\n',
+  '-',
+  'a',
+  'Ä',
+  'ß',
+  '日本',
+  '😀',
+  '\ud800',
+  '\udc00',
+  '𝐀',
+  '٣',
+  'x1',
+  '.',
+  'ς',
+];
+const text = fc.oneof(
+  fc.array(fc.constantFrom(...pieces), { maxLength: 40 }).map((a) => a.join('')),
+  fc.string({ unit: 'binary', maxLength: 80 }),
+);
+
+describe('classifier score computed without building the feature vector', () => {
+  it('equals the reference dot product to the last bit on every view of every text of the data files', () => {
+    const model = defaultInjectionModel();
+    const texts = dataTexts();
+    expect(texts.length).toBeGreaterThan(2000);
+    let views = 0;
+    for (const t of texts) {
+      for (const v of collectSignals(normalize(t)).views) {
+        views++;
+        expect(Object.is(classifierLogit(model, v), referenceLogit(model, v))).toBe(true);
+      }
+    }
+    expect(views).toBeGreaterThanOrEqual(texts.length);
+  });
+
+  it('equals the reference for any text, feature-space size and weights (property)', () => {
+    fc.assert(
+      fc.property(text, fc.constantFrom(5, 8, 12, 16), fc.integer(), (s, bits, seed) => {
+        const weights = new Float32Array(1 << bits);
+        let r = seed >>> 0;
+        for (let i = 0; i < weights.length; i++) {
+          r = (Math.imul(r, 1103515245) + 12345) >>> 0;
+          weights[i] = ((r >>> 8) % 255) - 127;
+        }
+        const model: InjectionModel = { spec: { bits, minGram: 2, maxGram: 5 }, bias: 0.25, threshold: 0.5, weights };
+        const got = classifierLogit(model, s);
+        expect(Object.is(got, referenceLogit(model, s))).toBe(true);
+        // Called again at once: the shared scratch bitmaps were left empty.
+        expect(Object.is(classifierLogit(model, s), got)).toBe(true);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
