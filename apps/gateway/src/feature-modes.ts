@@ -54,7 +54,7 @@ export function forcedAnswerOf(config: GatewayConfig, feature: string): 'degrade
  * feature's `degraded` text (critical or not: the operator asked), else its safe default when it
  * fits the request's response format; otherwise the request goes on as normal. Recorded like an
  * automatic degradation (`ctx.markDegraded`, event `degraded`, `rel.degradations`), with reason
- * `circuit_open`: the operator opened the circuit of the whole feature.
+ * `forced`, so dashboards tell an operator's decision from a failure.
  * @example compose(forcedDegrade(config, modes), degrade({ features }))(routes)
  */
 export function forcedDegrade(config: GatewayConfig, modes: FeatureModes): Middleware {
@@ -64,17 +64,17 @@ export function forcedDegrade(config: GatewayConfig, modes: FeatureModes): Middl
     let answer: Completion | undefined;
     if (f?.degraded !== undefined) {
       answer = staticCompletion(f.degraded, DEGRADED_MODEL, req.model);
-      ctx.markDegraded('circuit_open');
-      ctx.events?.emit('degraded', { requestId: ctx.requestId, feature: ctx.feature.name, reason: 'circuit_open' });
+      ctx.markDegraded('forced');
+      ctx.events?.emit('degraded', { requestId: ctx.requestId, feature: ctx.feature.name, reason: 'forced' });
     } else if (f?.safeDefault !== undefined) {
       const fallback = safeDefaultAnswer(f.safeDefault as SafeDefault, req);
       if (fallback.ok) {
         answer = fallback.completion;
-        ctx.markSafeDefault('circuit_open');
+        ctx.markSafeDefault('forced');
         ctx.events?.emit('safe-default', {
           requestId: ctx.requestId,
           feature: ctx.feature.name,
-          reason: 'circuit_open',
+          reason: 'forced',
         });
       }
     }

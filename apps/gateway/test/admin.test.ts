@@ -104,7 +104,11 @@ describe('admin API', () => {
     const set = await admin('/admin/features/suggestions', { body: { mode: 'degraded' } });
     expect(await set.json()).toEqual({ name: 'suggestions', critical: false, mode: 'degraded', answer: 'degraded' });
     const before = stack.fake.attempts.length;
+    const reasons: string[] = [];
+    const off = stack.gateway.hub.on('degraded', (e) => reasons.push(e.reason));
     const res = await ask('suggestions');
+    off();
+    expect(reasons).toEqual(['forced']);
     expect(res.model).toBe('rel-degraded');
     expect(res.choices[0]?.message.content).toBe('No suggestions right now.');
     const stream = await stack

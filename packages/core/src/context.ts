@@ -3,6 +3,12 @@ import type { EventHub, FallbackReason, GuardrailAction, GuardrailStage } from '
 import type { FailureKind } from './failure';
 import { type Usage, addUsage, zeroUsage } from './response';
 
+/**
+ * Why a request got a degraded answer or a safe default: the failure that made the routes give
+ * up, or `forced` when an operator put the feature in degraded mode (no route was called).
+ */
+export type DegradeReason = FailureKind | 'forced';
+
 /** Who is calling. Ids are opaque; telemetry hashes `userId` before exporting it. */
 export interface Principal {
   readonly userId?: string;
@@ -75,9 +81,9 @@ interface Records {
   usage: Usage;
   cost: Cost;
   attributes: Map<string, unknown>;
-  degraded?: { reason: FailureKind };
+  degraded?: { reason: DegradeReason };
   downgrade?: { scope: string };
-  safeDefault?: { reason: FailureKind };
+  safeDefault?: { reason: DegradeReason };
   attemptCounter: number;
 }
 
@@ -197,10 +203,10 @@ export class RequestContext {
   get cost(): Cost {
     return this.#records.cost;
   }
-  get degraded(): { readonly reason: FailureKind } | undefined {
+  get degraded(): { readonly reason: DegradeReason } | undefined {
     return this.#records.degraded;
   }
-  get safeDefault(): { readonly reason: FailureKind } | undefined {
+  get safeDefault(): { readonly reason: DegradeReason } | undefined {
     return this.#records.safeDefault;
   }
 
@@ -236,10 +242,10 @@ export class RequestContext {
   get downgrade(): { readonly scope: string } | undefined {
     return this.#records.downgrade;
   }
-  markDegraded(reason: FailureKind): void {
+  markDegraded(reason: DegradeReason): void {
     this.#records.degraded = { reason };
   }
-  markSafeDefault(reason: FailureKind): void {
+  markSafeDefault(reason: DegradeReason): void {
     this.#records.safeDefault = { reason };
   }
 

@@ -1,3 +1,4 @@
+import type { DegradeReason } from './context';
 import type { FailureKind, RelFailure, TimeoutPhase, UserErrorClass } from './failure';
 
 /** What a fallback was triggered by. */
@@ -37,8 +38,8 @@ export interface RelEvents {
     latencyMs: number;
   };
   'budget-alert': { scope: string; period: string; thresholdPct: number; spentUsd: number; limitUsd: number };
-  degraded: { requestId: string; feature: string; reason: FailureKind };
-  'safe-default': { requestId: string; feature: string; reason: FailureKind };
+  degraded: { requestId: string; feature: string; reason: DegradeReason };
+  'safe-default': { requestId: string; feature: string; reason: DegradeReason };
   /** A shared-state store failed; `decision` says what the policy did about it. */
   'store-error': { store: string; policy: string; decision: 'fail_open' | 'fail_closed' | 'deferred' };
   'request-end': { requestId: string; ok: boolean; errorClass?: UserErrorClass };

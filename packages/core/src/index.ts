@@ -50,6 +50,7 @@ export type {
   GuardrailVerdict,
   Cost,
   RequestContextInit,
+  DegradeReason,
 } from './context';
 export { compose, mapStream } from './middleware';
 export type { Handler, Middleware } from './middleware';
