@@ -111,4 +111,16 @@ describe('RedisStore', () => {
     await expect(store.acquire([{ type: 'rate', key: 'k', limit: 1, periodMs: 1000, cost: 1 }])).rejects.toThrow();
     await store.close();
   });
+
+  for (const autoPipelining of [true, false]) {
+    it(`with autoPipelining ${autoPipelining}, 100 concurrent decisions on a limit of 40 admit exactly 40, each remaining once`, async () => {
+      const store = new RedisStore({ url: server.url, keyPrefix: fresh(), autoPipelining });
+      expect((store.client as Redis).options.enableAutoPipelining).toBe(autoPipelining);
+      const op = { type: 'quota', key: 'q', limit: 40, windowMs: 60_000, cost: 1 } as const;
+      const results = await Promise.all(Array.from({ length: 100 }, () => store.acquire([op])));
+      const admitted = results.filter((r) => r.allowed).map((r) => r.results[0]?.remaining);
+      expect(admitted.sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(Array.from({ length: 40 }, (_, i) => i));
+      await store.close();
+    });
+  }
 });

@@ -5,170 +5,247 @@
  * A quota key is a hash: field `b<bucketStart>` holds the amount settled in that bucket, field
  * `l<leaseId>` holds `<amount>:<expiresAt>` for a live reservation. A rate key is a string holding
  * the GCRA theoretical arrival time. Times are milliseconds from Redis `TIME`, unless a test passes
- * its own (ARGV[1] non-empty). Numbers travel as strings in their shortest round-trip form, because
- * a Lua number returned to Redis is truncated to an integer.
+ * its own (ARGV[1] non-empty). Stored numbers are strings in their shortest round-trip form. A Lua
+ * number returned to Redis is truncated to an integer, so replies carry whole numbers as integers and
+ * fractions as strings; the client reads both with `Number`.
  */
 
-const COMMON = `
+/*
+ * Cost notes (each line is paid on every call, so the scripts stay lean): a script's top-level
+ * `local function`s are new closures on every run, so each script defines only what it uses;
+ * whole numbers (every time, bucket and count in practice) skip the shortest-form search; replies
+ * carry whole numbers as Redis integers (exact below 2^53) and only fractions as strings; stale
+ * hash fields go in one HDEL.
+ */
+
+/** Number formatting, for the scripts that need it. */
+const FMT = `
+local floor, ceil, max, sfmt = math.floor, math.ceil, math.max, string.format
+-- Shortest round-trip form: Lua's own tostring keeps only 14 digits.
 local function fmt(x)
-  for _, p in ipairs({15, 16, 17}) do
-    local s = string.format('%.' .. p .. 'g', x)
-    if tonumber(s) == x then return s end
-  end
-  return string.format('%.17g', x)
+  if x == floor(x) and x > -1e15 and x < 1e15 then return sfmt('%d', x) end
+  local s = sfmt('%.15g', x)
+  if tonumber(s) == x then return s end
+  s = sfmt('%.16g', x)
+  if tonumber(s) == x then return s end
+  return sfmt('%.17g', x)
 end
-local function clock(arg)
-  local n = tonumber(arg)
-  if n then return n end
+-- For replies: a whole number as an integer reply, a fraction as its string.
+local function num(x)
+  if x == floor(x) and x > -9007199254740992 and x < 9007199254740992 then return x end
+  return fmt(x)
+end
+`;
+
+/** The decision time: ARGV[1] when a test passes one, else Redis TIME. */
+const CLOCK = `
+local now = tonumber(ARGV[1])
+if not now then
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  now = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
 end
+`;
+
+/**
+ * Quota hashes: loading with expired leases dropped, the window total, the expiry. Defined by
+ * `QUOTA_DEFS` only where needed (an acquire of rate limits alone never builds these closures).
+ */
+const QUOTA_DEFS = `
 local WINDOW_BUCKETS = 60
-local function width(windowMs)
-  return math.max(1, math.ceil(windowMs / WINDOW_BUCKETS))
+width = function(windowMs)
+  return max(1, ceil(windowMs / WINDOW_BUCKETS))
 end
--- Loads a quota hash, dropping expired leases: { buckets = {start = amount}, leases = {id = {amount, exp}} }.
-local function load(key, now)
+-- Loads a quota hash { buckets = {start = amount}, names = {start = field}, leases = {id = {amount, exp}} }
+-- and deletes, in one HDEL, its expired leases, the lease \`drop\` (if given) and (windowMs > 0) the
+-- buckets that left the window. sum: settled amounts in the window plus live leases.
+load = function(key, now, windowMs, drop)
   local ok, flat = pcall(redis.call, 'HGETALL', key)
-  local q = { buckets = {}, leases = {} }
-  if not ok then return q end
-  for i = 1, #flat, 2 do
-    local f, v = flat[i], flat[i + 1]
-    local kind, name = string.sub(f, 1, 1), string.sub(f, 2)
-    if kind == 'b' then
-      q.buckets[tonumber(name)] = tonumber(v)
-    elseif kind == 'l' then
-      local sep = string.find(v, ':', 1, true)
-      local amount, exp = tonumber(string.sub(v, 1, sep - 1)), tonumber(string.sub(v, sep + 1))
-      if exp <= now then redis.call('HDEL', key, f) else q.leases[name] = { amount, exp } end
-    end
-  end
-  return q
-end
--- Settled amounts in the window plus live leases; drops buckets that left the window.
-local function total(key, q, windowMs, now)
-  local sum = 0
+  local buckets, names, leases, stale, sum = {}, {}, {}, nil, 0
+  if not ok then return { buckets = buckets, names = names, leases = leases, sum = 0 } end
+  local oldest
   if windowMs > 0 then
     local w = width(windowMs)
-    local oldest = math.floor(now / w) * w - windowMs + w
-    for b, amount in pairs(q.buckets) do
-      if b < oldest then
-        q.buckets[b] = nil
-        redis.call('HDEL', key, 'b' .. fmt(b))
+    oldest = floor(now / w) * w - windowMs + w
+  end
+  for i = 1, #flat, 2 do
+    local f, v = flat[i], flat[i + 1]
+    local kind = string.byte(f, 1)
+    if kind == 98 then -- 'b'
+      local b = tonumber(string.sub(f, 2))
+      if oldest and b < oldest then
+        stale = stale or {}
+        stale[#stale + 1] = f
       else
+        local amount = tonumber(v)
+        buckets[b] = amount
+        names[b] = f
+        if oldest then sum = sum + amount end
+      end
+    elseif kind == 108 then -- 'l'
+      local sep = string.find(v, ':', 1, true)
+      local exp = tonumber(string.sub(v, sep + 1))
+      local id = string.sub(f, 2)
+      if exp <= now or id == drop then
+        stale = stale or {}
+        stale[#stale + 1] = f
+      else
+        local amount = tonumber(string.sub(v, 1, sep - 1))
+        leases[id] = { amount, exp }
         sum = sum + amount
       end
     end
   end
-  for _, l in pairs(q.leases) do sum = sum + l[1] end
-  return sum
+  if stale then redis.call('HDEL', key, unpack(stale)) end
+  return { buckets = buckets, names = names, leases = leases, sum = sum }
 end
-local function maxLeaseLeft(q, now)
-  local m = 0
-  for _, l in pairs(q.leases) do m = math.max(m, l[2] - now) end
-  return m
+-- Settled amounts in the window plus live leases.
+sum = function(q, windowMs)
+  local total = 0
+  if windowMs > 0 then for _, amount in pairs(q.buckets) do total = total + amount end end
+  for _, l in pairs(q.leases) do total = total + l[1] end
+  return total
 end
 -- Sets the key's expiry as MemoryStore does: now + max(window, longest live lease).
-local function expire(key, q, windowMs, now)
-  local ttl = math.ceil(math.max(windowMs, maxLeaseLeft(q, now)))
+expire = function(key, q, windowMs, now)
+  local m = 0
+  for _, l in pairs(q.leases) do m = max(m, l[2] - now) end
+  local ttl = ceil(max(windowMs, m))
   if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
 end
-local function addBucket(key, q, windowMs, now, amount)
+addBucket = function(key, q, windowMs, now, amount)
   local w = width(windowMs)
-  local b = math.floor(now / w) * w
+  local b = floor(now / w) * w
   local cur = (q.buckets[b] or 0) + amount
   q.buckets[b] = cur
-  redis.call('HSET', key, 'b' .. fmt(b), fmt(cur))
+  redis.call('HSET', key, q.names[b] or ('b' .. fmt(b)), fmt(cur))
 end
 `;
 
-/** KEYS: one per op. ARGV: now, then 7 per op: type (r|q), limit, period/window, burst, cost, lease id, lease ttl. */
-export const ACQUIRE_LUA = `${COMMON}
-local now = clock(ARGV[1])
-local plans = {}
+const QUOTA_LOCALS = 'local width, load, sum, expire, addBucket\n';
+/** Quota helpers, always defined. */
+const QUOTA = `${QUOTA_LOCALS}${QUOTA_DEFS}`;
+
+/**
+ * KEYS: one per op. ARGV: now, then 7 per op: type (r|q), limit, period/window, burst, cost, lease id, lease ttl.
+ * Reply: `'1'|'0'` (all allowed), then 4 per op: `'1'|'0'`, remaining, resetMs, retryAfterMs (an
+ * integer, or a string for a fraction).
+ */
+export const ACQUIRE_LUA = `${FMT}${CLOCK}
+local n = #KEYS
+-- Fast path, the most common decision: one rate limit, admitted. Same arithmetic as below, without
+-- building the plans (a refusal or anything else goes the general way).
+if n == 1 and ARGV[2] == 'r' then
+  local limit, period, cost = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6])
+  if limit > 0 then
+    local interval = period / limit
+    local tolerance = (tonumber(ARGV[5]) or limit) * interval
+    local key = KEYS[1]
+    local tat = max(tonumber(redis.call('GET', key)) or now, now)
+    local newTat = tat + cost * interval
+    if newTat - now <= tolerance then
+      local ttl = ceil(newTat - now)
+      if ttl > 0 then redis.call('SET', key, fmt(newTat), 'PX', ttl) else redis.call('DEL', key) end
+      return { '1', '1', num(max(0, floor((tolerance - (newTat - now)) / interval))), num(max(0, ttl)), 0 }
+    end
+  end
+end
+${QUOTA_LOCALS}for i = 1, n do
+  if ARGV[(i - 1) * 7 + 2] == 'q' then
+${QUOTA_DEFS}
+    break
+  end
+end
 local all = true
-for i, key in ipairs(KEYS) do
+local allowed, res, unch, plans = {}, {}, {}, {}
+for i = 1, n do
+  local key = KEYS[i]
   local a = 1 + (i - 1) * 7
   local kind, limit, period = ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-  local burst, cost, leaseId, leaseTtl = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), ARGV[a + 6], tonumber(ARGV[a + 7])
-  local p = { kind = kind, key = key }
+  local cost = tonumber(ARGV[a + 5])
+  local j = (i - 1) * 3
+  local ok
   if kind == 'r' then
     if not (limit > 0) then
-      p.allowed = cost <= 0
-      p.res = { 0, 0, p.allowed and 0 or math.max(1, period) }
-      p.unchanged = p.res
+      ok = cost <= 0
+      local retry = ok and 0 or max(1, period)
+      res[j + 1], res[j + 2], res[j + 3] = 0, 0, retry
+      unch[j + 1], unch[j + 2], unch[j + 3] = 0, 0, retry
     else
       local interval = period / limit
-      local tolerance = (burst or limit) * interval
-      local tat = math.max(tonumber(redis.call('GET', key)) or now, now)
+      local tolerance = (tonumber(ARGV[a + 4]) or limit) * interval
+      local tat = max(tonumber(redis.call('GET', key)) or now, now)
       local newTat = tat + cost * interval
-      local allowed = newTat - now <= tolerance
-      local after = allowed and newTat or tat
-      p.allowed = allowed
-      p.newTat = newTat
-      p.res = {
-        math.max(0, math.floor((tolerance - (after - now)) / interval)),
-        math.max(0, math.ceil(after - now)),
-        allowed and 0 or math.max(0, math.ceil(newTat - now - tolerance)),
-      }
-      p.unchanged = { math.max(0, math.floor((tolerance - (tat - now)) / interval)), math.max(0, math.ceil(tat - now)), p.res[3] }
+      ok = newTat - now <= tolerance
+      local after = ok and newTat or tat
+      local retry = ok and 0 or max(0, ceil(newTat - now - tolerance))
+      res[j + 1] = max(0, floor((tolerance - (after - now)) / interval))
+      res[j + 2] = max(0, ceil(after - now))
+      res[j + 3] = retry
+      unch[j + 1] = max(0, floor((tolerance - (tat - now)) / interval))
+      unch[j + 2] = max(0, ceil(tat - now))
+      unch[j + 3] = retry
+      plans[i] = newTat
     end
   else
-    local q = load(key, now)
-    local used = total(key, q, period, now)
-    local allowed = used + cost <= limit
-    local bucketEnd = math.floor(now / width(period)) * width(period) + period - now
+    local leaseId, leaseTtl = ARGV[a + 6], tonumber(ARGV[a + 7])
+    local q = load(key, now, period)
+    local used = q.sum
+    ok = used + cost <= limit
+    local w = width(period)
+    local bucketEnd = floor(now / w) * w + period - now
     local added = 0
-    if allowed and cost > 0 then
+    if ok and cost > 0 then
       if leaseId ~= '' then added = leaseTtl elseif period > 0 then added = bucketEnd end
     end
-    local rel = {}
-    if period > 0 then for b, amount in pairs(q.buckets) do rel[#rel + 1] = { b + period - now, amount } end end
-    for _, l in pairs(q.leases) do rel[#rel + 1] = { l[2] - now, l[1] } end
     local full = 0
-    for _, r in ipairs(rel) do full = math.max(full, r[1]) end
-    full = math.max(0, math.ceil(full))
+    if period > 0 then for b in pairs(q.buckets) do full = max(full, b + period - now) end end
+    for _, l in pairs(q.leases) do full = max(full, l[2] - now) end
+    full = max(0, ceil(full))
     local retry = 0
-    if not allowed then
+    if not ok then
+      local rel = {}
+      if period > 0 then for b, amount in pairs(q.buckets) do rel[#rel + 1] = { b + period - now, amount } end end
+      for _, l in pairs(q.leases) do rel[#rel + 1] = { l[2] - now, l[1] } end
       table.sort(rel, function(x, y) return x[1] < y[1] end)
       local need, freed = used + cost - limit, 0
-      retry = math.max(1, full)
+      retry = max(1, full)
       for _, r in ipairs(rel) do
         freed = freed + r[2]
-        if freed >= need then retry = math.max(1, math.ceil(r[1])); break end
+        if freed >= need then retry = max(1, ceil(r[1])); break end
       end
     end
-    p.allowed = allowed
-    p.q, p.window, p.cost, p.leaseId, p.leaseTtl = q, period, cost, leaseId, leaseTtl
-    p.res = { math.max(0, limit - used - (allowed and cost or 0)), math.max(full, added), retry }
-    p.unchanged = { math.max(0, limit - used), full, retry }
+    q.cost, q.leaseId, q.leaseTtl, q.window = cost, leaseId, leaseTtl, period
+    plans[i] = q
+    res[j + 1], res[j + 2], res[j + 3] = max(0, limit - used - (ok and cost or 0)), max(full, added), retry
+    unch[j + 1], unch[j + 2], unch[j + 3] = max(0, limit - used), full, retry
   end
-  all = all and p.allowed
-  plans[i] = p
+  all = all and ok
+  allowed[i] = ok
 end
 local out = { all and '1' or '0' }
-for _, p in ipairs(plans) do
-  if all then
-    if p.kind == 'r' then
-      if p.newTat then
-        local ttl = math.ceil(p.newTat - now)
-        if ttl > 0 then redis.call('SET', p.key, fmt(p.newTat), 'PX', ttl) else redis.call('DEL', p.key) end
-      end
+for i = 1, n do
+  local key, p, ok = KEYS[i], plans[i], allowed[i]
+  if all and p then
+    if type(p) == 'number' then
+      local ttl = ceil(p - now)
+      if ttl > 0 then redis.call('SET', key, fmt(p), 'PX', ttl) else redis.call('DEL', key) end
     else
+      local window = p.window
       if p.leaseId ~= '' then
-        p.q.leases[p.leaseId] = { p.cost, now + p.leaseTtl }
-        redis.call('HSET', p.key, 'l' .. p.leaseId, fmt(p.cost) .. ':' .. fmt(now + p.leaseTtl))
-      elseif p.window > 0 then
-        addBucket(p.key, p.q, p.window, now, p.cost)
+        p.leases[p.leaseId] = { p.cost, now + p.leaseTtl }
+        redis.call('HSET', key, 'l' .. p.leaseId, fmt(p.cost) .. ':' .. fmt(now + p.leaseTtl))
+      elseif window > 0 then
+        addBucket(key, p, window, now, p.cost)
       end
-      expire(p.key, p.q, p.window, now)
+      expire(key, p, window, now)
     end
   end
-  local r = (all or not p.allowed) and p.res or p.unchanged
-  out[#out + 1] = p.allowed and '1' or '0'
-  out[#out + 1] = fmt(r[1])
-  out[#out + 1] = fmt(r[2])
-  out[#out + 1] = fmt(r[3])
+  local r = (all or not ok) and res or unch
+  local j = (i - 1) * 3
+  out[#out + 1] = ok and '1' or '0'
+  out[#out + 1] = num(r[j + 1])
+  out[#out + 1] = num(r[j + 2])
+  out[#out + 1] = num(r[j + 3])
 end
 return out
 `;
@@ -177,8 +254,7 @@ return out
  * KEYS: one per entry, then the lease's "settled" marker key. ARGV: now, lease id, retry (`1`: skip
  * if the marker exists), marker lifetime in ms, then 2 per entry: window, amount. Returns each total.
  */
-export const SETTLE_LUA = `${COMMON}
-local now = clock(ARGV[1])
+export const SETTLE_LUA = `${FMT}${CLOCK}${QUOTA}
 local leaseId = ARGV[2]
 local n = #KEYS - 1
 local marker = KEYS[#KEYS]
@@ -190,22 +266,19 @@ local out = {}
 for i = 1, n do
   local key = KEYS[i]
   local windowMs, amount = tonumber(ARGV[3 + i * 2]), tonumber(ARGV[4 + i * 2])
-  local q = load(key, now)
+  local q = load(key, now, windowMs, not skip and leaseId or nil)
   if not skip then
-    q.leases[leaseId] = nil
-    redis.call('HDEL', key, 'l' .. leaseId)
     if amount ~= 0 and windowMs > 0 then addBucket(key, q, windowMs, now, amount) end
     expire(key, q, windowMs, now)
   end
-  out[i] = fmt(total(key, q, windowMs, now))
+  out[i] = num(sum(q, windowMs))
 end
 return out
 `;
 
 /** KEYS: the quota key. ARGV: now, window. */
-export const TOTAL_LUA = `${COMMON}
-local now = clock(ARGV[1])
-return fmt(total(KEYS[1], load(KEYS[1], now), tonumber(ARGV[2]), now))
+export const TOTAL_LUA = `${FMT}${CLOCK}${QUOTA}
+return num(load(KEYS[1], now, tonumber(ARGV[2])).sum)
 `;
 
 /** KEYS: the key. ARGV: has expected (0|1), expected, value, ttl ('' for none). */
@@ -225,14 +298,14 @@ return 1
 `;
 
 /** KEYS: the counter. ARGV: by, ttl (applies on creation only). */
-export const INCREMENT_LUA = `${COMMON}
+export const INCREMENT_LUA = `${FMT}
 local ok, cur = pcall(redis.call, 'GET', KEYS[1])
 local by, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
 if ok and cur then
   local v = (tonumber(cur) or 0) + by
   redis.call('SET', KEYS[1], fmt(v), 'KEEPTTL')
-  return fmt(v)
+  return num(v)
 end
-if ttl > 0 then redis.call('SET', KEYS[1], fmt(by), 'PX', math.ceil(ttl)) else redis.call('DEL', KEYS[1]) end
-return fmt(by)
+if ttl > 0 then redis.call('SET', KEYS[1], fmt(by), 'PX', ceil(ttl)) else redis.call('DEL', KEYS[1]) end
+return num(by)
 `;
