@@ -1,5 +1,5 @@
-import { calcPrice } from '@pydantic/genai-prices';
 import type { Cost, Usage } from '@rel/core';
+import { CatalogCache } from './catalog-cache';
 import type { Price } from './config';
 
 /** Where warnings go; `console` by default. */
@@ -22,6 +22,11 @@ export interface PricerOptions {
   /** The price of an unknown model; a warning is logged once per model. Default $15 in / $75 out per MTok. */
   defaultPrice?: Price;
   logger?: BudgetLogger;
+  /**
+   * Most (provider, model) pairs whose catalog lookup is remembered (default 1,000; 0 turns the
+   * cache off). A hit prices against the one model found; a miss skips the catalog altogether.
+   */
+  catalogCacheSize?: number;
 }
 
 const M = 1_000_000;
@@ -43,6 +48,7 @@ export function createPricer(options: PricerOptions = {}): Pricer {
   const fallback = options.defaultPrice ?? FALLBACK_DEFAULT;
   const logger = options.logger ?? console;
   const warned = new Set<string>();
+  const catalog = new CatalogCache(options.catalogCacheSize ?? 1000);
   return {
     price(models, usage, provider) {
       const candidates = typeof models === 'string' ? [models] : models;
@@ -50,8 +56,8 @@ export function createPricer(options: PricerOptions = {}): Pricer {
         const { id, providerId } = splitModel(candidate, provider);
         const own = table[candidate] ?? table[id];
         if (own) return { cost: fromTable(own, usage), known: true };
-        const catalog = fromCatalog(id, usage, providerId);
-        if (catalog) return { cost: catalog, known: true };
+        const cost = catalog.price(id, usage, providerId);
+        if (cost) return { cost, known: true };
       }
       const model = candidates[0] ?? '(none)';
       if (!warned.has(model)) {
@@ -101,25 +107,4 @@ function fromTable(p: Price, u: Usage): Cost {
   const outputUsd =
     ((u.outputTokens - reasoning) * p.outputPerMTok + reasoning * (p.reasoningPerMTok ?? p.outputPerMTok)) / M;
   return { inputUsd, outputUsd, totalUsd: inputUsd + outputUsd };
-}
-
-/**
- * genai-prices counts like rel: `input_tokens` is every prompt token, cache reads and writes are
- * parts of it; `output_tokens` includes reasoning, priced at the model's reasoning rate where it
- * has one (else as output).
- */
-function fromCatalog(model: string, u: Usage, providerId?: string): Cost | undefined {
-  const usage: Record<string, number> = { input_tokens: u.inputTokens, output_tokens: u.outputTokens };
-  if (u.reasoningTokens) usage.output_reasoning_tokens = Math.min(u.reasoningTokens, u.outputTokens);
-  if (u.cachedInputTokens) usage.cache_read_tokens = Math.min(u.cachedInputTokens, u.inputTokens);
-  if (u.cacheCreationInputTokens) {
-    usage.cache_write_tokens = Math.min(u.cacheCreationInputTokens, u.inputTokens - (usage.cache_read_tokens ?? 0));
-  }
-  try {
-    const result = (providerId ? calcPrice(usage, model, { providerId }) : null) ?? calcPrice(usage, model);
-    if (!result) return undefined;
-    return { inputUsd: result.input_price, outputUsd: result.output_price, totalUsd: result.total_price };
-  } catch {
-    return undefined;
-  }
 }

@@ -36,49 +36,57 @@ export function buildSlots(
 ): Slot[] {
   const lease = { id: leaseId, ttlMs: config.leaseMs };
   const slots: Slot[] = [];
+  // Built on every request: plain pushes, no closures per scope.
+  const tagged = `${config.keyPrefix}{${resolved.tag}}:`;
   for (const { scope, limits } of resolved.scopes) {
-    const key = (name: string) => `${config.keyPrefix}{${resolved.tag}}:${scope}:${name}`;
-    const add = (
-      name: LimitName,
-      limit: number,
-      windowMs: number,
-      make: (k: string) => LimitOp,
-      settle?: Slot['settle'],
-    ) => {
-      const k = key(name);
-      slots.push({
-        name,
-        scope,
-        key: k,
-        limit,
-        failMode: failModeOf(config, name),
-        op: make(k),
-        windowMs,
-        ...(settle ? { settle } : {}),
-      });
-    };
-    const rate =
-      (limit: number, periodMs: number) =>
-      (k: string): LimitOp => ({ type: 'rate', key: k, limit, periodMs, cost: 1 });
-    const quota =
-      (limit: number, windowMs: number, cost: number) =>
-      (k: string): LimitOp => ({ type: 'quota', key: k, limit, windowMs, cost, lease });
-    if (limits.rpm !== undefined) add('rpm', limits.rpm, MINUTE, rate(limits.rpm, MINUTE));
-    if (limits.rpd !== undefined) add('rpd', limits.rpd, DAY, rate(limits.rpd, DAY));
+    const prefix = `${tagged}${scope}:`;
+    if (limits.rpm !== undefined) slots.push(rateSlot(config, scope, prefix, 'rpm', limits.rpm, MINUTE));
+    if (limits.rpd !== undefined) slots.push(rateSlot(config, scope, prefix, 'rpd', limits.rpd, DAY));
     if (limits.concurrent !== undefined)
-      add('concurrent', limits.concurrent, 0, quota(limits.concurrent, 0, 1), 'lease');
-    if (limits.tpm !== undefined) add('tpm', limits.tpm, MINUTE, quota(limits.tpm, MINUTE, tokens), 'tokens');
-    if (limits.tpd !== undefined) add('tpd', limits.tpd, DAY, quota(limits.tpd, DAY, tokens), 'tokens');
-    for (const [name, usd, windowMs] of [
-      ['spendPerDayUsd', limits.spendPerDayUsd, DAY],
-      ['spendPerMonthUsd', limits.spendPerMonthUsd, MONTH],
-    ] as const) {
-      if (usd === undefined) continue;
-      const limit = Math.round(usd * MICROS);
-      add(name, limit, windowMs, quota(limit, windowMs, micros), 'spend');
+      slots.push(quotaSlot(config, scope, prefix, 'concurrent', limits.concurrent, 0, 1, lease, 'lease'));
+    if (limits.tpm !== undefined)
+      slots.push(quotaSlot(config, scope, prefix, 'tpm', limits.tpm, MINUTE, tokens, lease, 'tokens'));
+    if (limits.tpd !== undefined)
+      slots.push(quotaSlot(config, scope, prefix, 'tpd', limits.tpd, DAY, tokens, lease, 'tokens'));
+    if (limits.spendPerDayUsd !== undefined) {
+      const limit = Math.round(limits.spendPerDayUsd * MICROS);
+      slots.push(quotaSlot(config, scope, prefix, 'spendPerDayUsd', limit, DAY, micros, lease, 'spend'));
+    }
+    if (limits.spendPerMonthUsd !== undefined) {
+      const limit = Math.round(limits.spendPerMonthUsd * MICROS);
+      slots.push(quotaSlot(config, scope, prefix, 'spendPerMonthUsd', limit, MONTH, micros, lease, 'spend'));
     }
   }
   return slots;
+}
+
+function rateSlot(
+  config: ParsedBudgetConfig,
+  scope: string,
+  prefix: string,
+  name: LimitName,
+  limit: number,
+  periodMs: number,
+): Slot {
+  const key = prefix + name;
+  const op: LimitOp = { type: 'rate', key, limit, periodMs, cost: 1 };
+  return { name, scope, key, limit, failMode: failModeOf(config, name), op, windowMs: periodMs };
+}
+
+function quotaSlot(
+  config: ParsedBudgetConfig,
+  scope: string,
+  prefix: string,
+  name: LimitName,
+  limit: number,
+  windowMs: number,
+  cost: number,
+  lease: { readonly id: string; readonly ttlMs: number },
+  settle: NonNullable<Slot['settle']>,
+): Slot {
+  const key = prefix + name;
+  const op: LimitOp = { type: 'quota', key, limit, windowMs, cost, lease };
+  return { name, scope, key, limit, failMode: failModeOf(config, name), op, windowMs, settle };
 }
 
 /** The alert and error period of a spend slot. */

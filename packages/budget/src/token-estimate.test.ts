@@ -42,4 +42,44 @@ describe('TokenEstimator', () => {
       }),
     );
   });
+
+  it('remembers the counts of long texts, boundedly, and estimates exactly as the tokenizer whether a text is new, repeated or evicted', () => {
+    const estimator = new TokenEstimator();
+    const system = 'You are a careful assistant; answer in British English. '.repeat(20);
+    const texts = [
+      system,
+      ...Array.from({ length: 100 }, (_, i) => `Document ${i}: ${'lorem ipsum dolor '.repeat(20 + i)}`),
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const t of texts) {
+        const req = {
+          model: 'gpt-4o',
+          messages: [
+            { role: 'system' as const, content: system },
+            { role: 'user' as const, content: t },
+          ],
+        };
+        expect(estimator.estimate(req).tokens).toBe(countTokens(system) + countTokens(t) + 2 * 4 + 3);
+        expect(estimator.cachedTexts).toBeLessThanOrEqual(64);
+      }
+    }
+    expect(estimator.cachedTexts).toBe(64);
+    // Short texts are counted, never kept.
+    const short = new TokenEstimator();
+    short.estimate({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello there' }] });
+    expect(short.cachedTexts).toBe(0);
+  });
+
+  it('property: with the count cache, estimates equal the tokenizer count for any texts, repeated or not', () => {
+    const estimator = new TokenEstimator();
+    const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ minLength: 256, maxLength: 600 }));
+    fc.assert(
+      fc.property(fc.array(text, { minLength: 1, maxLength: 4 }), fc.boolean(), (contents, again) => {
+        const req = { model: 'gpt-4o', messages: contents.map((content) => ({ role: 'user' as const, content })) };
+        const want = contents.reduce((n, t) => n + (t ? countTokens(t) : 0), 0) + contents.length * 4 + 3;
+        expect(estimator.estimate(req).tokens).toBe(want);
+        if (again) expect(estimator.estimate(req).tokens).toBe(want);
+      }),
+    );
+  });
 });

@@ -16,6 +16,15 @@ const PRIMING = 3;
 const DEFAULT_CHARS_PER_TOKEN = 4;
 const MIN_CPT = 1.5;
 const MAX_CPT = 8;
+/**
+ * Texts at least this long have their token count remembered: a system prompt or tool list sent
+ * with every request is tokenized once (a hash lookup costs about a thirtieth of BPE on 2k chars),
+ * while short texts, cheaper to count than to hash and keep, are always counted.
+ */
+const CACHE_MIN_CHARS = 256;
+/** Longest text kept, and most texts: at most ~1 MiB of remembered text. */
+const CACHE_MAX_CHARS = 16_384;
+const CACHE_ENTRIES = 64;
 
 /** The model id without a `provider:` prefix. */
 function bareModel(model: string): string {
@@ -33,6 +42,8 @@ export function isOpenAiFamily(model: string): boolean {
  * models, and for the others from the character count divided by a characters-per-token ratio
  * that starts at 4 and is calibrated per model from the actual input tokens each call reports
  * (an exponential moving average, bounded to 1.5..8). In-process and bounded to 1,000 models.
+ * Token counts of long texts (a system prompt, a tool list: 256 to 16k characters) are remembered,
+ * the 64 most recently used, so a prompt repeated on every request is tokenized once.
  * @example
  * const est = new TokenEstimator();
  * const { tokens, chars } = est.estimate(req);
@@ -40,24 +51,52 @@ export function isOpenAiFamily(model: string): boolean {
  */
 export class TokenEstimator {
   readonly #ratios = new Map<string, number>();
+  /** text -> BPE token count, least recently used first; see CACHE_MIN_CHARS. */
+  readonly #counts = new Map<string, number>();
 
   estimate(req: LlmRequest): TokenEstimate {
-    const texts: string[] = [];
+    const bpe = isOpenAiFamily(req.model);
+    let chars = 0;
+    let tokens = 0;
+    const add = (t: string) => {
+      chars += t.length;
+      if (bpe) tokens += this.#count(t);
+    };
     for (const m of req.messages) {
-      if (m.content) texts.push(m.content);
-      if (m.role === 'assistant') for (const c of m.toolCalls ?? []) texts.push(c.name, c.arguments);
+      if (m.content) add(m.content);
+      if (m.role === 'assistant' && m.toolCalls) {
+        for (const c of m.toolCalls) {
+          add(c.name);
+          add(c.arguments);
+        }
+      }
     }
-    if (req.tools?.length) texts.push(JSON.stringify(req.tools));
-    if (req.responseFormat?.type === 'json_schema') texts.push(JSON.stringify(req.responseFormat.schema));
-    const chars = texts.reduce((n, t) => n + t.length, 0);
+    if (req.tools?.length) add(JSON.stringify(req.tools));
+    if (req.responseFormat?.type === 'json_schema') add(JSON.stringify(req.responseFormat.schema));
     const framing = req.messages.length * PER_MESSAGE + PRIMING;
-    if (isOpenAiFamily(req.model)) {
-      let tokens = framing;
-      for (const t of texts) tokens += countTokens(t);
-      return { tokens, chars, method: 'tokenizer' };
-    }
+    if (bpe) return { tokens: framing + tokens, chars, method: 'tokenizer' };
     const ratio = this.#ratios.get(bareModel(req.model)) ?? DEFAULT_CHARS_PER_TOKEN;
     return { tokens: framing + Math.ceil(chars / ratio), chars, method: 'calibrated' };
+  }
+
+  /** How many texts have their token count remembered (at most 64), for tests and diagnostics. */
+  get cachedTexts(): number {
+    return this.#counts.size;
+  }
+
+  /** `countTokens`, remembered for long texts (bounded, least recently used evicted). */
+  #count(text: string): number {
+    if (text.length < CACHE_MIN_CHARS || text.length > CACHE_MAX_CHARS) return countTokens(text);
+    const known = this.#counts.get(text);
+    if (known !== undefined) {
+      this.#counts.delete(text);
+      this.#counts.set(text, known);
+      return known;
+    }
+    const n = countTokens(text);
+    if (this.#counts.size >= CACHE_ENTRIES) this.#counts.delete(this.#counts.keys().next().value as string);
+    this.#counts.set(text, n);
+    return n;
   }
 
   /** Feeds back the actual input tokens of a call whose estimate was made from `chars` characters. */
