@@ -19,16 +19,18 @@ const RELEASED = new RelError({ kind: 'cancelled', reason: 'stream closed by its
  * `signal` with a `RelError` `{ kind: 'timeout', phase, limitMs }` as the reason, so code below
  * can tell a timeout from the caller's cancel (which arrives as the parent signal's reason).
  *
- * Cost on the success path: one `AbortController` (the signal handed down), one cancellable clock
- * timer (`setTimeout` + `clearTimeout` on the system clock) and the parent listener; nothing is
- * aborted when the request ends in time.
+ * Cost on the success path: one cancellable clock timer (`setTimeout` + `clearTimeout` on the
+ * system clock), the parent listener, and the `AbortController` of `signal` only if it is read;
+ * nothing is aborted when the request ends in time.
  * @internal
  */
 export class RequestTimer {
-  readonly signal: AbortSignal;
   /** The absolute total deadline, `Infinity` when there is none. */
   readonly deadline: number;
-  readonly #ctrl = new AbortController();
+  /** Made when `signal` is first read: a caller that never hands a signal down makes none. */
+  #ctrl: AbortController | undefined;
+  #isAborted = false;
+  #reason: unknown;
   readonly #clock: Clock;
   readonly #parent: AbortSignal | undefined;
   readonly #watchdog: Watchdog;
@@ -55,7 +57,6 @@ export class RequestTimer {
     // The shared never-aborting signal needs no listener (one add and remove fewer per call).
     this.#parent = cannotAbort(parent) ? undefined : parent;
     this.#onTimeout = onTimeout;
-    this.signal = this.#ctrl.signal;
     const start = clock.now();
     const own = limits.totalMs === undefined ? INF : start + limits.totalMs;
     const inherited = inheritedDeadline ?? INF;
@@ -72,6 +73,23 @@ export class RequestTimer {
     this.#watchdog.setDue(Math.min(this.deadline, this.#firstAt));
   }
 
+  /**
+   * The signal to hand down: aborted (reason: the timeout `RelError` or the parent's reason) when
+   * the timer fires or the parent aborts. Made on first read, already aborted if that happened.
+   */
+  get signal(): AbortSignal {
+    if (!this.#ctrl) {
+      this.#ctrl = new AbortController();
+      if (this.#isAborted) this.#ctrl.abort(this.#reason);
+    }
+    return this.#ctrl.signal;
+  }
+
+  /** True once the timer fired, the parent aborted or the request was released. */
+  get aborted(): boolean {
+    return this.#isAborted;
+  }
+
   /** Milliseconds left before the total deadline. */
   remainingMs(): number {
     return this.deadline - this.#clock.now();
@@ -85,7 +103,7 @@ export class RequestTimer {
 
   /** `promise`, or the abort reason as soon as the signal aborts, whichever comes first. */
   race<T>(promise: Promise<T>): Promise<T> {
-    if (this.signal.aborted) return Promise.reject(abortReason(this.signal));
+    if (this.#isAborted) return Promise.reject(abortReason(this.signal));
     if (!this.#aborted) {
       // Every abort goes through #abort, which rejects this promise: no listener needed.
       this.#aborted = new Promise<never>((_, reject) => {
@@ -98,7 +116,7 @@ export class RequestTimer {
 
   /** The error to surface for a failure seen while this timer ran: the timeout or cancel wins. */
   failure(error: unknown): unknown {
-    return this.signal.aborted ? abortReason(this.signal) : error;
+    return this.#isAborted ? abortReason(this.signal) : error;
   }
 
   /** A stream consumer starts waiting for the next chunk. */
@@ -120,7 +138,7 @@ export class RequestTimer {
    * end), so the transport releases the connection. No timeout is reported.
    */
   release(): void {
-    if (!this.signal.aborted) this.#abort(RELEASED);
+    if (!this.#isAborted) this.#abort(RELEASED);
     this.finish();
   }
 
@@ -138,8 +156,10 @@ export class RequestTimer {
   };
 
   #abort(reason: unknown): void {
-    this.#ctrl.abort(reason);
-    this.#rejectRace?.(abortReason(this.signal));
+    this.#isAborted = true;
+    this.#reason = reason;
+    this.#ctrl?.abort(reason);
+    if (this.#rejectRace) this.#rejectRace(abortReason(this.signal));
   }
 
   #expire(): void {
@@ -151,7 +171,7 @@ export class RequestTimer {
   }
 
   #fire(phase: TimeoutPhase, limitMs: number): void {
-    if (this.signal.aborted) return;
+    if (this.#isAborted) return;
     const error = new RelError({ kind: 'timeout', phase, limitMs: Math.max(0, Math.round(limitMs)) });
     this.#onTimeout(phase, limitMs);
     this.#abort(error);

@@ -70,6 +70,36 @@ describe('timeoutPolicy', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('makes no signal for a function that declares no parameter: it gets the caller signal as is', async () => {
+    const clock = new FakeClock(0);
+    const policy = timeoutPolicy({ totalMs: 100, clock });
+    const caller = new AbortController();
+    const handed: unknown[] = [];
+    // Rest parameters give the function length 0: what it receives is the caller's own signal.
+    await policy.execute((...args: unknown[]) => Promise.resolve(handed.push(args[0])), caller.signal);
+    await policy.execute((...args: unknown[]) => Promise.resolve(handed.push(args[0])));
+    expect(handed[0]).toBe(caller.signal);
+    expect(handed[1]).toBeInstanceOf(AbortSignal);
+    expect((handed[1] as AbortSignal).aborted).toBe(false);
+    expect(deadlineOf(caller.signal)).toBeUndefined();
+    expect(clock.pending).toBe(0);
+  });
+
+  it('still rejects a function that declares no parameter at the limit, and on the caller cancel', async () => {
+    const clock = new FakeClock(0);
+    const policy = timeoutPolicy({ totalMs: 100, clock });
+    const late = observe(policy.execute(() => new Promise<never>(() => {})));
+    await clock.advance(100);
+    await late.promise;
+    expect(RelError.is(late.error) && late.error.failure).toEqual({ kind: 'timeout', phase: 'total', limitMs: 100 });
+    const caller = new AbortController();
+    const cancelled = observe(policy.execute(() => new Promise<never>(() => {}), caller.signal));
+    caller.abort(new Error('user left'));
+    await cancelled.promise;
+    expect(RelError.is(cancelled.error) && cancelled.error.failure).toEqual({ kind: 'cancelled', reason: 'user left' });
+    expect(clock.pending).toBe(0);
+  });
+
   it('rejects a bad option at creation, naming the field', () => {
     expect(() => timeoutPolicy({ totalMs: 0 })).toThrow(/"totalMs"/);
   });

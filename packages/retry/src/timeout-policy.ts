@@ -1,5 +1,6 @@
 import { type Clock, type EventHub, systemClock } from '@rel/core';
 import { z } from 'zod';
+import { NEVER_ABORTED } from './never-aborted';
 import { parseOptions } from './options';
 import { RequestTimer } from './request-timer';
 import { deadlineOf, withDeadline } from './signal-deadline';
@@ -24,6 +25,12 @@ export interface TimeoutPolicy {
   /**
    * Runs `fn` with a signal that aborts when the limit passes (reason: a `RelError`
    * `{ kind: 'timeout', phase: 'total', limitMs }`) or when `signal` aborts (its own reason).
+   *
+   * A function that declares no parameter (`() => work()`, `fn.length === 0`) cannot read that
+   * signal, so none is made for it (an `AbortSignal` costs more than the rest of the call): it is
+   * passed the caller's `signal` as is. The limit still rejects `execute` on time. A function
+   * that reads its signal through rest parameters, a default value or `arguments` has length 0
+   * too: give it a named first parameter.
    * @throws the timeout `RelError` at the limit, even if `fn` ignores its signal.
    */
   execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
@@ -52,9 +59,10 @@ export function timeoutPolicy(options: TimeoutPolicyOptions): TimeoutPolicy {
     async execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
       const timer = new RequestTimer(clock, signal, deadlineOf(signal), limits, false, report);
       try {
-        if (timer.signal.aborted) throw timer.failure(undefined);
+        if (timer.aborted) throw timer.failure(undefined);
         if (timer.remainingMs() <= 0) timer.expireNow();
-        return await timer.race(fn(withDeadline(timer.signal, timer.deadline)));
+        const handed = fn.length === 0 ? (signal ?? NEVER_ABORTED) : withDeadline(timer.signal, timer.deadline);
+        return await timer.race(fn(handed));
       } catch (error) {
         throw timer.failure(error);
       } finally {
