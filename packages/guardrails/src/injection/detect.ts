@@ -1,6 +1,7 @@
 import { type NormalizedText, normalize } from '../normalize/normalize';
 import { type InjectionModel, classifierLogit, decodeModel, logit, sigmoid } from './classifier';
 import { type InjectionCategory, SIGNATURES, type SignatureStrength, matchSignature, reactMarkers } from './signatures';
+import { signaturePrefilter } from './signature-prefilter';
 import { INJECTION_WEIGHTS } from './weights.generated';
 
 /** `default` for what users type; `strict` for untrusted content (documents, tool results). */
@@ -57,14 +58,23 @@ export interface Hit {
   readonly span: InjectionSpan;
 }
 
-function signatureHits(
+/**
+ * The hits of every signature and the ReAct markers on one skeleton, in signature order. With
+ * `prefilter` (the default), signatures that cannot match (see `SignaturePrefilter`) are not run;
+ * the hits are the same.
+ */
+export function signatureHits(
   skeleton: string,
   squeezed: boolean,
   at: (s: number, e: number) => { start: number; end: number },
   via?: string,
+  prefilter = true,
 ): Hit[] {
   const hits: Hit[] = [];
-  for (const sig of SIGNATURES) {
+  const run = prefilter ? signaturePrefilter().candidates(skeleton, squeezed) : undefined;
+  for (let k = 0; k < SIGNATURES.length; k++) {
+    if (run && run[k] === 0) continue;
+    const sig = SIGNATURES[k]!;
     for (const m of matchSignature(sig, skeleton, squeezed)) {
       const r = at(m.index, m.index + m.length);
       hits.push({

@@ -16,13 +16,77 @@ const BASE64 = /[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}/g;
  * on prose than trying `BASE64` at every letter.
  */
 const BASE64_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}/g;
-const HEX_RUN = /(?:0x)?(?:[0-9a-fA-F]{2}){8,}|(?:\\x[0-9a-fA-F]{2}){4,}|(?:[0-9a-fA-F]{2}[ :,-]){5,}[0-9a-fA-F]{2}/g;
+export const HEX_RUN =
+  /(?:0x)?(?:[0-9a-fA-F]{2}){8,}|(?:\\x[0-9a-fA-F]{2}){4,}|(?:[0-9a-fA-F]{2}[ :,-]){5,}[0-9a-fA-F]{2}/g;
 /** Whitespace-free tokens; URL-encoded ones are those with three or more `%xx` escapes (checked outside the regex, which would backtrack). */
 const TOKEN = /\S+/g;
 const HTML_ENTITIES = /(?:&#(?:x[0-9a-fA-F]{1,6}|\d{1,7});\s?){3,}/g;
-const SPACED = /(?<![\p{L}\p{N}])[\p{L}\p{N}](?:[ _.\-*·|~+]{1,3}[\p{L}\p{N}](?![\p{L}\p{N}])){3,}/gu;
+export const SPACED = /(?<![\p{L}\p{N}])[\p{L}\p{N}](?:[ _.\-*·|~+]{1,3}[\p{L}\p{N}](?![\p{L}\p{N}])){3,}/gu;
+
+/**
+ * Necessary for a `SPACED` match: its second and third letters stand alone between separators
+ * (`<sep>L<sep>{1,3}L<sep>`). One cheap test that skips the lookbehind search on almost all prose.
+ */
+const SPACED_HINT = /[ _.\-*·|~+][\p{L}\p{N}][ _.\-*·|~+]{1,3}[\p{L}\p{N}][ _.\-*·|~+]/u;
+
+/** False only when `SPACED` cannot match `text` (see `SPACED_HINT`). */
+export function mayBeSpaced(text: string): boolean {
+  return SPACED_HINT.test(text);
+}
+
+const isHexDigit = (c: number) => (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+
+/**
+ * False only when `HEX_RUN` cannot match `text`: each of its forms needs 16 hex digits in a row,
+ * a `\x`, or five pairs of hex digits each followed by one separator, the last four pairs standing
+ * alone between separators. One pass over the characters, no regex.
+ */
+export function mayHaveHexRun(text: string): boolean {
+  if (text.includes('\\x')) return true;
+  let run = 0; // hex digits in a row, ending here
+  let pairs = 0; // `hh<sep>` units in a row, ending here
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (isHexDigit(c)) {
+      if (++run >= 16) return true;
+      continue;
+    }
+    if ((c === 32 || c === 58 || c === 44 || c === 45) && run >= 2) {
+      pairs = run === 2 && pairs > 0 ? pairs + 1 : 1;
+      if (pairs >= 5) return true;
+    } else pairs = 0;
+    run = 0;
+  }
+  return false;
+}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Lenient = new TextDecoder('utf-8');
+
+/** Whether `bytes` hold the UTF-8 encoding of U+FFFD (EF BF BD). */
+function hasReplacementBytes(bytes: Uint8Array): boolean {
+  for (let i = bytes.indexOf(0xef); i >= 0 && i + 2 < bytes.length; i = bytes.indexOf(0xef, i + 1)) {
+    if (bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd) return true;
+  }
+  return false;
+}
+
+/**
+ * The strict UTF-8 decoding of `bytes`, or undefined where the strict decoder would throw, without
+ * throwing: the lenient decoder gives the same text except that it puts U+FFFD for invalid bytes,
+ * so a U+FFFD in its output is an invalid sequence unless the bytes encode U+FFFD itself (then the
+ * strict decoder decides).
+ */
+export function decodeUtf8(bytes: Uint8Array): string | undefined {
+  const text = utf8Lenient.decode(bytes);
+  if (!text.includes('\ufffd')) return text;
+  if (!hasReplacementBytes(bytes)) return undefined;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Readable text: valid, mostly printable, with some letters. */
 function readable(text: string): boolean {
@@ -38,12 +102,8 @@ function readable(text: string): boolean {
 }
 
 function bytesToText(bytes: Uint8Array): string | undefined {
-  try {
-    const text = utf8.decode(bytes);
-    return readable(text) ? text : undefined;
-  } catch {
-    return undefined;
-  }
+  const text = decodeUtf8(bytes);
+  return text !== undefined && readable(text) ? text : undefined;
 }
 
 function decodeBase64(token: string): string | undefined {
@@ -51,7 +111,9 @@ function decodeBase64(token: string): string | undefined {
   if (std.length % 4 === 1) return undefined;
   try {
     const bin = atob(std + '='.repeat((4 - (std.length % 4)) % 4));
-    return bytesToText(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return bytesToText(bytes);
   } catch {
     return undefined;
   }
@@ -156,10 +218,10 @@ export function findCandidates(text: string): Candidate[] {
       if (decoded !== undefined) out.push({ kind: 'base64', decoded, start, end: start + m[0].length });
     }
   }
-  scan(HEX_RUN, 'hex', decodeHex);
+  if (mayHaveHexRun(text)) scan(HEX_RUN, 'hex', decodeHex);
   if (text.includes('%')) scan(TOKEN, 'url', decodeUrl);
   if (text.includes('&#')) scan(HTML_ENTITIES, 'html-entities', decodeEntities);
-  scan(SPACED, 'spaced', joinSpaced);
+  if (mayBeSpaced(text)) scan(SPACED, 'spaced', joinSpaced);
   const english = englishnessBoth(text);
   if (english.rotated - english.plain >= 0.15 && english.rotated >= 0.2)
     out.push({ kind: 'rot13', decoded: rot13(text), start: 0, end: text.length });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { featurize } from '../injection/features';
-import { findCandidates, rot13 } from './decoders';
+import { HEX_RUN, SPACED, decodeUtf8, findCandidates, mayBeSpaced, mayHaveHexRun, rot13 } from './decoders';
 import { identityMapped, mapCodePoints } from './mapped-text';
 import { normalize, normalizePlain } from './normalize';
 import { asciiSkeleton, skeletonOf } from './skeleton';
@@ -227,6 +227,85 @@ describe('scanner fast paths', () => {
         expect(Array.from(plain.starts)).toEqual(Array.from(plain.text, (_, i) => i));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  const encoded = fc.constantFrom(
+    'deadbeefcafebabe',
+    '0x41424344454647484950',
+    '\\x41\\x42',
+    'de ad be ef 12 34',
+    'ab:cd:ef:01:23:45',
+    'ab,cd',
+    'abc 12 34 56 78 9a',
+    'i g n o r e',
+    'i_g_n_o_r_e',
+    'a. b. c. d',
+    'x ~ y ~ z',
+    'a·b·c·d',
+    'ı g n',
+    '1 2 3 4',
+    ' ',
+    '-',
+    ':',
+  );
+  const precheckText = fc
+    .array(fc.oneof(encoded, fc.constantFrom(...pieces)), { maxLength: 30 })
+    .map((a) => a.join(''));
+
+  it('skips the hex and spaced-letter searches only on texts where they find nothing', () => {
+    let hex = 0;
+    let spaced = 0;
+    fc.assert(
+      fc.property(fc.oneof(precheckText, anyText), (s) => {
+        if (s.match(HEX_RUN) !== null) {
+          hex++;
+          expect(mayHaveHexRun(s)).toBe(true);
+        }
+        if (s.match(SPACED) !== null) {
+          spaced++;
+          expect(mayBeSpaced(s)).toBe(true);
+        }
+      }),
+      { numRuns: 2000, seed: 9 },
+    );
+    expect(hex).toBeGreaterThan(100);
+    expect(spaced).toBeGreaterThan(100);
+    expect(mayHaveHexRun('Please summarise this article about coffee.')).toBe(false);
+    expect(mayBeSpaced('Please summarise this article about coffee.')).toBe(false);
+  });
+
+  it('decodes UTF-8 without throwing exactly as the strict decoder does (undefined where it throws)', () => {
+    const strict = new TextDecoder('utf-8', { fatal: true });
+    const reference = (b: Uint8Array) => {
+      try {
+        return strict.decode(b);
+      } catch {
+        return undefined;
+      }
+    };
+    const chunk = fc.oneof(
+      fc.uint8Array({ maxLength: 8 }),
+      fc
+        .constantFrom(
+          [0xef, 0xbf, 0xbd],
+          [0xef, 0xbb, 0xbf],
+          [0xc3, 0xa9],
+          [0xe6, 0x97, 0xa5],
+          [0xf0, 0x9f, 0x98, 0x80],
+          [0xed, 0xa0, 0x80],
+          [0xc0, 0xaf],
+          [0xef, 0xbf],
+        )
+        .map((a) => Uint8Array.from(a)),
+      fc.string({ unit: 'grapheme', maxLength: 6 }).map((s) => new TextEncoder().encode(s)),
+    );
+    fc.assert(
+      fc.property(fc.array(chunk, { maxLength: 6 }), (chunks) => {
+        const bytes = Uint8Array.from(chunks.flatMap((c) => [...c]));
+        expect(decodeUtf8(bytes)).toBe(reference(bytes));
+      }),
+      { numRuns: 3000, seed: 13 },
     );
   });
 });
