@@ -54,7 +54,7 @@ export type {
 } from './context';
 export { compose, mapStream } from './middleware';
 export type { Handler, Middleware } from './middleware';
-export { WINDOW_BUCKETS, SETTLED_MEMORY_MS, bucketWidth } from './store';
+export { WINDOW_BUCKETS, SETTLED_MEMORY_MS, assertDistinctKeys, bucketWidth } from './store';
 export type { StateStore, LimitOp, LimitResult, AcquireResult, SettleEntry, SettleOptions } from './store';
 export { MemoryStore } from './memory-store';
 export type { MemoryStoreOptions } from './memory-store';

@@ -7,6 +7,7 @@ import {
   type SettleOptions,
   SETTLED_MEMORY_MS,
   type StateStore,
+  assertDistinctKeys,
   bucketWidth,
 } from './store';
 
@@ -55,6 +56,7 @@ export class MemoryStore implements StateStore {
   }
 
   async acquire(ops: readonly LimitOp[]): Promise<AcquireResult> {
+    assertDistinctKeys(ops);
     const now = this.#clock.now();
     const plans = ops.map((op) => (op.type === 'rate' ? this.#planRate(op, now) : this.#planQuota(op, now)));
     const allowed = plans.every((p) => p.result.allowed);

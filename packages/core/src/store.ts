@@ -1,3 +1,5 @@
+import { RelError } from './rel-error';
+
 /**
  * The one interface through which policies share state across instances: rate limits, budgets,
  * reservations, breaker state and retry budgets. `MemoryStore` (here) serves one process;
@@ -7,8 +9,10 @@ export interface StateStore {
   /** A short name for telemetry, e.g. `memory` or `redis`. */
   readonly name: string;
   /**
-   * Checks every limit and consumes them all only if every one allows: all or nothing.
-   * @throws when the store is unreachable; callers choose fail-open or fail-closed.
+   * Checks every limit and consumes them all only if every one allows: all or nothing. Each key
+   * appears at most once per call (see `assertDistinctKeys`).
+   * @throws RelError `invalid_request` when a key repeats; anything when the store is
+   * unreachable (callers choose fail-open or fail-closed).
    */
   acquire(ops: readonly LimitOp[]): Promise<AcquireResult>;
   /**
@@ -96,4 +100,24 @@ export const WINDOW_BUCKETS = 60;
 /** Bucket width for a window; stores agree on it so they count alike. */
 export function bucketWidth(windowMs: number): number {
   return Math.max(1, Math.ceil(windowMs / WINDOW_BUCKETS));
+}
+
+/**
+ * Refuses an `acquire` that names one key twice: the ops of one call are checked against the
+ * state before the call, so two ops on one key would each pass alone and overshoot together.
+ * Every store calls this first, so they all refuse it alike.
+ * @throws RelError `invalid_request` naming the repeated op, e.g. `ops.2.key`.
+ */
+export function assertDistinctKeys(ops: readonly LimitOp[]): void {
+  for (let i = 1; i < ops.length; i++) {
+    const key = (ops[i] as LimitOp).key;
+    for (let j = 0; j < i; j++) {
+      if ((ops[j] as LimitOp).key === key) {
+        throw new RelError(
+          { kind: 'invalid_request', param: `ops.${i}.key` },
+          { message: `acquire names key "${key}" twice (ops ${j} and ${i})` },
+        );
+      }
+    }
+  }
 }

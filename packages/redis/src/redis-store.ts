@@ -1,4 +1,12 @@
-import type { AcquireResult, Clock, LimitOp, LimitResult, SettleEntry, StateStore } from '@rel/core';
+import {
+  type AcquireResult,
+  type Clock,
+  type LimitOp,
+  type LimitResult,
+  type SettleEntry,
+  type StateStore,
+  assertDistinctKeys,
+} from '@rel/core';
 import { Redis, type Cluster } from 'ioredis';
 import { z } from 'zod';
 import { ACQUIRE_LUA, COMPARE_AND_SET_LUA, INCREMENT_LUA, SETTLE_LUA, TOTAL_LUA } from './scripts';
@@ -123,6 +131,7 @@ export class RedisStore implements StateStore {
   async acquire(ops: readonly LimitOp[]): Promise<AcquireResult> {
     const n = ops.length;
     if (n === 0) return { allowed: true, results: [] };
+    assertDistinctKeys(ops);
     const c = this.#open ? this.#client : await this.#connected();
     // KEYS, then ARGV: now, then 7 per op (see ACQUIRE_LUA).
     const args: (string | number)[] = new Array(n + 1 + n * 7);

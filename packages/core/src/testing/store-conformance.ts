@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Clock } from '../clock';
+import { RelError } from '../rel-error';
 import { type LimitOp, SETTLED_MEMORY_MS, type StateStore, bucketWidth } from '../store';
 import { FakeClock } from './fake-clock';
 
@@ -75,6 +76,17 @@ export function storeConformanceCases(target: StoreConformanceTarget): readonly 
     assert.equal((await s.acquire([op])).allowed, false);
     await clock.advance(1);
     assert.equal((await s.acquire([op])).allowed, true);
+  });
+
+  add('acquire: refuses one key named twice, naming the repeated op, and consumes nothing', async (s) => {
+    const op: LimitOp = { type: 'quota', key: 'dup', limit: 10, windowMs: MIN, cost: 6 };
+    const err = await s.acquire([op, { type: 'rate', key: 'other', limit: 5, periodMs: MIN, cost: 1 }, op]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(RelError.is(err), 'a RelError');
+    assert.deepEqual(err.failure, { kind: 'invalid_request', param: 'ops.2.key' });
+    assert.equal(await s.total('dup', MIN), 0);
   });
 
   add('rate: honours `burst` and a cost above one', async (s, clock) => {
