@@ -2,18 +2,27 @@
  * gateway: requests per second and the latency a gateway adds over calling the upstream directly.
  *
  * Every part in its own process: the upstream (rel's fake provider over HTTP, `gateway-upstream.ts`),
- * each gateway under test, and the load generator (autocannon, `gateway-load.ts`). Targets:
+ * each gateway under test, and the load generator (`gateway-load.ts`). Targets:
  * (1) the upstream directly (the baseline), (2) the rel gateway, minimal configuration,
  * (3) the rel gateway, full default composition (both `gateway-rel.ts`), (4) `@portkey-ai/gateway`
  * (`start-server.js --headless`) with `x-portkey-provider: openai` and `x-portkey-custom-host`
- * pointing at the same upstream. At 1, 10 and 100 connections, non-streaming then streaming, each
- * run is a warm-up then a measured run, the targets in rotation. Latency is the full response
+ * pointing at the same upstream. Two kinds of load, non-streaming then streaming:
+ * - closed loop (autocannon) at 1, 10 and 100 connections, each sending its next request as soon
+ *   as the previous answer completes: the most a target serves, and at 100 connections its p50 is
+ *   about 100 / its throughput (queueing);
+ * - open loop: 100 keep-alive connections, requests sent on a fixed schedule at 100, 200 and
+ *   400 req/s in total whatever the answers do: the latency at a load the box can carry.
+ * Each run is a warm-up then a measured run, the targets in rotation. Latency is the full response
  * (the whole stream); added latency = the gateway's percentile − the direct percentile of the same
- * round. A run with any error, timeout or non-2xx answer is reported as invalid.
+ * round and load. A run with any error, timeout or non-2xx answer is reported as invalid; an
+ * open-loop run that served under 95% of its rate is marked over capacity.
  *
- * Environment: REL_BENCH_GATEWAY_SECONDS (measured seconds, default 5), REL_BENCH_GATEWAY_WARMUP
- * (default 1.5), REL_BENCH_GATEWAY_CONNECTIONS (default "1,10,100"), REL_BENCH_GATEWAY_ROUNDS
- * (default 1; with more, the median of each figure over the rounds), REL_BENCH_GATEWAY_PROFILE
+ * Environment: REL_BENCH_GATEWAY_SECONDS (closed-loop measured seconds, default 3),
+ * REL_BENCH_GATEWAY_WARMUP (default 1), REL_BENCH_GATEWAY_CONNECTIONS (closed loop, default
+ * "1,10,100"), REL_BENCH_GATEWAY_RATES (open loop, total req/s, default "100,200,400"; empty: no
+ * open loop), REL_BENCH_GATEWAY_OPEN_CONNECTIONS (default 100), REL_BENCH_GATEWAY_OPEN_SECONDS
+ * (default 4), REL_BENCH_GATEWAY_ROUNDS (default 1; with more, the median of each figure over the
+ * rounds), REL_BENCH_GATEWAY_MODES, REL_BENCH_GATEWAY_TARGETS, REL_BENCH_GATEWAY_PROFILE
  * (a directory: the rel gateway processes run with `--cpu-prof` and write their profiles there).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
@@ -34,9 +43,13 @@ const PORTKEY_FIX = resolve(HERE, 'gateway-portkey-fix.mjs');
 const TS_ARGV = ['--conditions=@rel/source', '--import', REGISTER];
 const REL_KEY = 'sk-rel-bench-0123456789';
 
-const SECONDS = Number(process.env.REL_BENCH_GATEWAY_SECONDS ?? 5);
-const WARMUP = Number(process.env.REL_BENCH_GATEWAY_WARMUP ?? 1.5);
-const CONNECTIONS = (process.env.REL_BENCH_GATEWAY_CONNECTIONS ?? '1,10,100').split(',').map(Number);
+const SECONDS = Number(process.env.REL_BENCH_GATEWAY_SECONDS ?? 3);
+const WARMUP = Number(process.env.REL_BENCH_GATEWAY_WARMUP ?? 1);
+const numbers = (list: string) => list.split(',').filter(Boolean).map(Number);
+const CONNECTIONS = numbers(process.env.REL_BENCH_GATEWAY_CONNECTIONS ?? '1,10,100');
+const RATES = numbers(process.env.REL_BENCH_GATEWAY_RATES ?? '100,200,400');
+const OPEN_CONNECTIONS = Number(process.env.REL_BENCH_GATEWAY_OPEN_CONNECTIONS ?? 100);
+const OPEN_SECONDS = Number(process.env.REL_BENCH_GATEWAY_OPEN_SECONDS ?? 4);
 const ROUNDS = Number(process.env.REL_BENCH_GATEWAY_ROUNDS ?? 1);
 const PROFILE_DIR = process.env.REL_BENCH_GATEWAY_PROFILE;
 const MODES = (process.env.REL_BENCH_GATEWAY_MODES ?? 'json,stream').split(',') as ('json' | 'stream')[];
@@ -182,7 +195,20 @@ const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
 const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(2)}` : '–');
 const invalid = (r: Run) => r.errors + r.timeouts + r.non2xx > 0;
 
-type Key = `${'json' | 'stream'}/${number}/${TargetName}`;
+/** A closed loop at `connections`, or an open loop at `rate` req/s over OPEN_CONNECTIONS. */
+type Load =
+  | { readonly kind: 'closed'; readonly connections: number }
+  | { readonly kind: 'open'; readonly rate: number };
+const LOADS: readonly Load[] = [
+  ...CONNECTIONS.map((connections) => ({ kind: 'closed' as const, connections })),
+  ...RATES.map((rate) => ({ kind: 'open' as const, rate })),
+];
+const label = (l: Load) => (l.kind === 'closed' ? `c=${l.connections}` : `${l.rate}/s`);
+/** An open-loop run that served under 95% of its rate: the target could not keep up. */
+const overCapacity = (r: Run, l: Load) => l.kind === 'open' && r.rps < 0.95 * l.rate;
+
+type Mode = 'json' | 'stream';
+type Key = `${Mode}/${string}/${TargetName}`;
 
 export async function gatewayBench(): Promise<string> {
   const children: ChildProcess[] = [];
@@ -263,7 +289,7 @@ export async function gatewayBench(): Promise<string> {
       for (const name of TARGETS) sanityNotes.push(`${name} ${mode}: ${await sanity(name, t[name], stream)}`);
       loads.push(`${mode} start ${loadavgNow()}`);
       for (let round = 0; round < ROUNDS; round++) {
-        for (const connections of CONNECTIONS) {
+        for (const load of LOADS) {
           // Rotate the first target each round so none always runs first.
           for (let k = 0; k < TARGETS.length; k++) {
             const name = TARGETS[(k + round) % TARGETS.length] as TargetName;
@@ -272,24 +298,25 @@ export async function gatewayBench(): Promise<string> {
             // from the measured rate), so it includes what the warm-up cost.
             const cpu0 = cpuSeconds(target.pid);
             const up0 = cpuSeconds(upstream.pid);
-            const load = await loader.run({
+            const measured = await loader.run({
               url: target.url,
               headers: target.headers,
               body: body(target.model, stream),
-              connections,
+              connections: load.kind === 'closed' ? load.connections : OPEN_CONNECTIONS,
               warmupS: WARMUP,
-              durationS: SECONDS,
+              durationS: load.kind === 'closed' ? SECONDS : OPEN_SECONDS,
+              ...(load.kind === 'open' ? { rate: load.rate } : {}),
             });
-            const served = load.requests + load.warmupRequests;
+            const served = measured.requests + measured.warmupRequests;
             const r: Run = {
-              ...load,
+              ...measured,
               cpuUsPerReq: ((cpuSeconds(target.pid) - cpu0) * 1e6) / served,
               upstreamCpuUsPerReq: ((cpuSeconds(upstream.pid) - up0) * 1e6) / served,
             };
-            const key: Key = `${mode}/${connections}/${name}`;
+            const key: Key = `${mode}/${label(load)}/${name}`;
             results.set(key, [...(results.get(key) ?? []), r]);
             console.error(
-              `${mode} c=${connections} ${name}: ${Math.round(r.rps)} req/s p50 ${ms(r.p50)} p95 ${ms(r.p95)} p99 ${ms(r.p99)} ms, CPU ${Math.round(r.cpuUsPerReq)} µs/req${invalid(r) ? ` INVALID ${JSON.stringify(r.statuses)} errors ${r.errors} timeouts ${r.timeouts}` : ''}`,
+              `${mode} ${label(load)} ${name}: ${Math.round(r.rps)} req/s p50 ${ms(r.p50)} p95 ${ms(r.p95)} p99 ${ms(r.p99)} ms, CPU ${Math.round(r.cpuUsPerReq)} µs/req${load.kind === 'open' ? `, schedule lag p99 ${ms(r.lagP99)} ms, ${r.newConnections} new connections` : ''}${overCapacity(r, load) ? ' OVER CAPACITY' : ''}${invalid(r) ? ` INVALID ${JSON.stringify(r.statuses)} errors ${r.errors} timeouts ${r.timeouts}` : ''}`,
             );
           }
         }
@@ -317,104 +344,160 @@ function fig(rs: readonly Run[] | undefined, pick: (r: Run) => number): number {
   return rs && rs.length > 0 ? median(rs.map(pick)) : Number.NaN;
 }
 
-function report(results: Map<Key, Run[]>, sanityNotes: string[], loads: string[]): string {
+const MODE_NAME: Record<Mode, string> = { json: 'non-streaming', stream: 'streaming' };
+const OTHERS: readonly TargetName[] = ['rel minimal', 'rel full', 'portkey'];
+
+/** Added p50 of one target at one load, or NaN when either side was not measured. */
+function addedP50(results: Map<Key, Run[]>, mode: Mode, load: Load, name: TargetName): number {
+  return (
+    fig(results.get(`${mode}/${label(load)}/${name}`), (r) => r.p50) -
+    fig(results.get(`${mode}/${label(load)}/direct`), (r) => r.p50)
+  );
+}
+
+/** One table of every target at every load of one kind. */
+function loadTable(results: Map<Key, Run[]>, kind: Load['kind']): string {
   const rows: string[][] = [];
-  let goal: { added: number; valid: boolean } | undefined;
-  const ratios: string[][] = [];
-  for (const mode of ['json', 'stream'] as const) {
-    for (const c of CONNECTIONS) {
-      const direct = results.get(`${mode}/${c}/direct`);
-      const d50 = fig(direct, (r) => r.p50);
-      const d95 = fig(direct, (r) => r.p95);
-      const d99 = fig(direct, (r) => r.p99);
+  for (const mode of MODES) {
+    for (const load of LOADS.filter((l) => l.kind === kind)) {
+      const direct = results.get(`${mode}/${label(load)}/direct`);
+      const d = (pick: (r: Run) => number) => fig(direct, pick);
       for (const name of TARGETS) {
-        const rs = results.get(`${mode}/${c}/${name}`);
+        const rs = results.get(`${mode}/${label(load)}/${name}`);
         if (!rs) continue;
         const bad = rs.filter(invalid);
-        const p50 = fig(rs, (r) => r.p50);
-        const p95 = fig(rs, (r) => r.p95);
-        const p99 = fig(rs, (r) => r.p99);
+        const over = rs.filter((r) => overCapacity(r, load));
+        const p = (pick: (r: Run) => number) => fig(rs, pick);
         const isDirect = name === 'direct';
-        rows.push([
-          mode === 'json' ? 'non-streaming' : 'streaming',
-          String(c),
-          name,
-          Math.round(fig(rs, (r) => r.rps)).toLocaleString('en-US'),
-          ms(p50),
-          ms(p95),
-          ms(p99),
-          isDirect ? '–' : signed(p50 - d50),
-          isDirect ? '–' : signed(p95 - d95),
-          isDirect ? '–' : signed(p99 - d99),
-          Math.round(fig(rs, (r) => r.cpuUsPerReq)).toLocaleString('en-US'),
+        const checks = [
           bad.length > 0
             ? `INVALID: ${bad.map((r) => `${r.non2xx} non-2xx ${JSON.stringify(r.statuses)}, ${r.errors} errors, ${r.timeouts} timeouts`).join('; ')}`
             : `ok (${rs.reduce((a, r) => a + r.requests, 0).toLocaleString('en-US')} req)`,
-        ]);
-        if (mode === 'json' && c === 100 && name === 'rel minimal')
-          goal = { added: p50 - d50, valid: bad.length === 0 };
-      }
-      const rel = results.get(`${mode}/${c}/rel minimal`);
-      const relFull = results.get(`${mode}/${c}/rel full`);
-      const pk = results.get(`${mode}/${c}/portkey`);
-      if (rel && pk) {
-        const rps = (x: readonly Run[] | undefined) => fig(x, (r) => r.rps);
-        const added = (x: readonly Run[] | undefined) => fig(x, (r) => r.p50) - d50;
-        ratios.push([
-          mode === 'json' ? 'non-streaming' : 'streaming',
-          String(c),
-          (rps(rel) / rps(pk)).toFixed(2),
-          (rps(relFull) / rps(pk)).toFixed(2),
-          (fig(pk, (r) => r.p50) / fig(rel, (r) => r.p50)).toFixed(2),
-          (fig(pk, (r) => r.p50) / fig(relFull, (r) => r.p50)).toFixed(2),
-          `${ms(added(rel))} / ${ms(added(relFull))} / ${ms(added(pk))}`,
+          ...(over.length > 0 ? ['OVER CAPACITY (served < 95% of the rate)'] : []),
+          ...(kind === 'open'
+            ? [
+                `lag p99 ${ms(p((r) => r.lagP99))} ms`,
+                ...(rs.some((r) => r.newConnections > 0)
+                  ? [`${rs.reduce((a, r) => a + r.newConnections, 0)} reconnects`]
+                  : []),
+              ]
+            : []),
+        ];
+        rows.push([
+          MODE_NAME[mode],
+          kind === 'closed'
+            ? String((load as { connections: number }).connections)
+            : String((load as { rate: number }).rate),
+          name,
+          Math.round(p((r) => r.rps)).toLocaleString('en-US'),
+          ms(p((r) => r.p50)),
+          ms(p((r) => r.p95)),
+          ms(p((r) => r.p99)),
+          isDirect ? '–' : signed(p((r) => r.p50) - d((r) => r.p50)),
+          isDirect ? '–' : signed(p((r) => r.p95) - d((r) => r.p95)),
+          isDirect ? '–' : signed(p((r) => r.p99) - d((r) => r.p99)),
+          Math.round(p((r) => r.cpuUsPerReq)).toLocaleString('en-US'),
+          checks.join(', '),
         ]);
       }
     }
   }
-  const goalLine = goal
-    ? `Goal: the rel gateway adds under 1 ms at p50 with 100 connections (non-streaming, minimal configuration) — measured ${signed(goal.added)} ms${goal.valid ? '' : ' (run INVALID)'}: ${goal.valid && goal.added < 1 ? 'met' : 'NOT met'}.`
-    : 'Goal: not measured (100 connections not in REL_BENCH_GATEWAY_CONNECTIONS).';
+  return table(
+    [
+      'mode',
+      kind === 'closed' ? 'connections' : 'rate req/s',
+      'target',
+      kind === 'closed' ? 'req/s' : 'served req/s',
+      'p50 ms',
+      'p95 ms',
+      'p99 ms',
+      'added p50',
+      'added p95',
+      'added p99',
+      'CPU µs/req',
+      'check',
+    ],
+    rows,
+  );
+}
+
+/** Whether one target's added p50 at one load meets the goal (< 1 ms, valid, within capacity). */
+function verdict(results: Map<Key, Run[]>, mode: Mode, load: Load, name: TargetName): string {
+  const rs = results.get(`${mode}/${label(load)}/${name}`);
+  const direct = results.get(`${mode}/${label(load)}/direct`);
+  if (!rs || !direct) return 'not measured';
+  const added = addedP50(results, mode, load, name);
+  const bad = [...rs, ...direct].some(invalid);
+  const over = rs.some((r) => overCapacity(r, load));
+  const met = !bad && !over && added < 1;
+  return `${signed(added)} ms ${met ? 'met' : 'NOT met'}${bad ? ' (run INVALID)' : ''}${over ? ' (over capacity)' : ''}`;
+}
+
+function report(results: Map<Key, Run[]>, sanityNotes: string[], loads: string[]): string {
+  const closed100 = LOADS.find((l) => l.kind === 'closed' && l.connections === 100);
+  const opens = LOADS.filter((l) => l.kind === 'open');
+  const goal: string[] = [
+    'Goal (issue 12): the gateway adds under 1 ms at p50 with 100 concurrent connections on this 2-core machine.',
+  ];
+  for (const mode of MODES) {
+    const parts: string[] = [];
+    for (const name of OTHERS.filter((n) => TARGETS.includes(n))) {
+      const cells: string[] = [];
+      if (closed100) cells.push(`closed loop ${verdict(results, mode, closed100, name)}`);
+      const open = opens.map((o) => verdict(results, mode, o, name));
+      opens.forEach((o, i) => {
+        cells.push(`${label(o)} ${open[i]}`);
+      });
+      const met = open.filter((v) => / met($| )/.test(v) && !v.includes('NOT met')).length;
+      if (opens.length > 0)
+        cells.push(
+          `open loop met at ${met} of ${opens.length} rates (median added ${signed(median(opens.map((o) => addedP50(results, mode, o, name))))} ms)`,
+        );
+      parts.push(`${name}: ${cells.join('; ')}`);
+    }
+    goal.push(`- ${MODE_NAME[mode]}, added p50 at 100 connections — ${parts.join(' | ')}.`);
+  }
+  if (closed100) {
+    const relMin = results.get(`json/${label(closed100)}/rel minimal`);
+    const rps = fig(relMin, (r) => r.rps);
+    goal.push(
+      `- Closed loop misses it for every gateway by construction: 100 connections each sending again at once keep every target saturated, so latency is queueing behind the other requests, not the cost of one (Little's law: mean latency = 100 / throughput; rel minimal non-streaming: 100 / ${Math.round(rps)} req/s = ${ms((100 / rps) * 1000)} ms, measured mean ${ms(fig(relMin, (r) => r.mean))} ms). The open loop keeps the 100 connections but sends at a rate the machine can carry, so its added p50 is the gateway's own time per request plus the contention of one more busy process on 2 cores.`,
+    );
+  }
+  const cpuRows = OTHERS.concat(['direct'])
+    .filter((n) => TARGETS.includes(n))
+    .map((name) => [
+      name === 'direct' ? 'direct (the upstream)' : name,
+      ...MODES.flatMap((mode) => {
+        const runs = LOADS.flatMap((l) => results.get(`${mode}/${label(l)}/${name}`) ?? []);
+        return [
+          Math.round(median(runs.map((r) => r.cpuUsPerReq))).toLocaleString('en-US'),
+          name === 'direct' ? '–' : Math.round(median(runs.map((r) => r.upstreamCpuUsPerReq))).toLocaleString('en-US'),
+        ];
+      }),
+    ]);
   return [
-    table(
-      [
-        'mode',
-        'connections',
-        'target',
-        'req/s',
-        'p50 ms',
-        'p95 ms',
-        'p99 ms',
-        'added p50',
-        'added p95',
-        'added p99',
-        'CPU µs/req',
-        'check',
-      ],
-      rows,
-    ),
+    goal.join('\n'),
     '',
-    goalLine,
+    `Open loop: ${OPEN_CONNECTIONS} keep-alive connections, requests sent on a fixed schedule (total rate, round-robin over the connections):`,
     '',
-    'rel vs Portkey (above 1: rel is better):',
+    opens.length > 0 ? loadTable(results, 'open') : '(not run)',
+    '',
+    'Closed loop (autocannon, one request in flight per connection, sent again as soon as it completes):',
+    '',
+    CONNECTIONS.length > 0 ? loadTable(results, 'closed') : '(not run)',
+    '',
+    'CPU µs per request, median over every load of the mode (the steady figure on a shared machine):',
     '',
     table(
-      [
-        'mode',
-        'connections',
-        'req/s rel minimal / Portkey',
-        'req/s rel full / Portkey',
-        'p50 Portkey / rel minimal',
-        'p50 Portkey / rel full',
-        'added p50 ms: rel minimal / rel full / Portkey',
-      ],
-      ratios,
+      ['target', ...MODES.flatMap((m) => [`${MODE_NAME[m]}: process`, `${MODE_NAME[m]}: upstream behind it`])],
+      cpuRows,
     ),
     '',
-    `Method: each part in its own process on 127.0.0.1 — the upstream (rel's fake provider, 24-token answers, no latency configured), each gateway, and the load generator (autocannon 8, programmatic API, keep-alive, one request in flight per connection). Per run: ${WARMUP} s warm-up then ${SECONDS} s measured, at the same connections; the four targets in rotation, ${ROUNDS} round(s)${ROUNDS > 1 ? ', median over rounds' : ''}. Latency = request written to response complete (the whole stream when streaming), every response recorded as a float (autocannon's own histogram keeps whole milliseconds); added = target percentile − direct percentile at the same connections. A run with any error, timeout or non-2xx is INVALID. Body: a system and a user message (~110 characters), \`max_tokens\` 256, \`stream: true\` for streaming.`,
+    `Method: each part in its own process on 127.0.0.1 — the upstream (rel's fake provider, 24-token answers, no latency configured), each gateway, and the load generator. Closed loop: autocannon 8 (programmatic API, keep-alive, one request in flight per connection), ${WARMUP} s warm-up then ${SECONDS} s measured. Open loop: a \`node:http\` client in the load generator process, ${OPEN_CONNECTIONS} keep-alive connections (one Agent with one socket each, all opened during the warm-up; \`reconnects\` would show any opened during the measured run), requests handed out on a fixed schedule (one every 1/rate s, round-robin over the connections, whether or not earlier answers have come back; a request whose connection is still busy waits there and the wait counts), ${WARMUP} s warm-up (at least one request per connection) then ${OPEN_SECONDS} s measured; \`lag p99\` is how late the schedule ran in the load generator (not counted in the latency). autocannon's \`overallRate\`/\`connectionRate\` are not used: each connection sends back to back until its quota for the second is used, and all connections' quotas reset together each second, so 100 req/s over 100 connections arrive as one burst of 100 per second. The targets in rotation, ${ROUNDS} round(s)${ROUNDS > 1 ? ', median over rounds' : ''}. Latency = request sent to response complete (the whole stream when streaming), every response recorded as a float; added = target percentile − direct percentile at the same load. A run with any error, timeout or non-2xx is INVALID; an open-loop run that served under 95% of its rate is OVER CAPACITY (its queue grew during the run). Body: a system and a user message (~110 characters), \`max_tokens\` 256, \`stream: true\` for streaming.`,
     'rel minimal: one alias, one route; injection, PII and output guardrails off; a tier with no limits (the budget middleware has nothing to check); no JSON request log, no Prometheus; default retry, breaker, retry budget and timeouts. rel full: the composition of `apps/gateway/gateway.example.yaml` (two routes, injection `block`, PII `tokenize`, output deny list + canary, caps, tier limits raised so nothing is refused, budget with prices, JSON request log to an ignored stdout, Prometheus). Both run from TypeScript sources through the esbuild loader (as the built packages).',
     '`@portkey-ai/gateway` 1.15.2 (`start-server.js --headless`, routed with `x-portkey-provider: openai` + `x-portkey-custom-host`); for streaming it runs with `src/benchmarks/gateway-portkey-fix.mjs` preloaded: as installed (with @hono/node-server 1.19) it answers every streamed request 500 `TypeError: immutable` (Portkey-AI/gateway#1389), and the preload hands it upstream responses with mutable headers (one Response copy per request). Portkey is started only for its phase and stopped after it (it listens on every interface).',
-    'CPU µs/req: user + system CPU of the process under test (the upstream itself for `direct`) over warm-up + run, from /proc (10 ms ticks), divided by the responses; on a shared machine it is steadier than latency, which is mostly waiting for a core.',
+    'CPU µs/req: user + system CPU of the process under test (the upstream itself for `direct`) over warm-up + run, from /proc (10 ms ticks), divided by the responses; on a shared machine it is steadier than latency, which is mostly waiting for a core. At low open-loop rates it includes the idle cost of timers and GC spread over fewer requests.',
     'The load generator, the gateway and the upstream share the 2 cores, so through a gateway three busy processes compete where the direct baseline has two; added latency includes that contention, as it would on a one-box deployment.',
     `Load average (1/5/15 min): ${loads.join('; ')}.`,
     `Sanity (one request per target and mode before the runs): ${sanityNotes.join('; ')}.`,
