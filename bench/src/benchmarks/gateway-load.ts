@@ -20,6 +20,7 @@
  * the wait counts) to the end of the response.
  */
 import { Agent, request } from 'node:http';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 
@@ -151,7 +152,10 @@ class Connections {
   readonly #url: URL;
   readonly #headers: Record<string, string | number>;
   readonly #body: Buffer;
+  readonly #seen = new WeakSet<Socket>();
   #next = 0;
+  /** Sockets opened so far (a request queued behind a busy one reuses it without `reusedSocket`). */
+  opened = 0;
 
   constructor(job: LoadJob) {
     this.#agents = Array.from({ length: job.connections }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
@@ -161,7 +165,7 @@ class Connections {
   }
 
   /** Sends one request on the next connection in turn; resolves when the response has ended. */
-  send(): Promise<{ status: number; bytes: number; reused: boolean }> {
+  send(): Promise<{ status: number; bytes: number }> {
     const agent = this.#agents[this.#next] as Agent;
     this.#next = (this.#next + 1) % this.#agents.length;
     return new Promise((resolve, reject) => {
@@ -179,10 +183,15 @@ class Connections {
           res.on('data', (chunk: Buffer) => {
             bytes += chunk.length;
           });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, reused: req.reusedSocket }));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
           res.on('error', reject);
         },
       );
+      req.on('socket', (socket: Socket) => {
+        if (this.#seen.has(socket)) return;
+        this.#seen.add(socket);
+        this.opened++;
+      });
       req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
       req.on('error', reject);
       req.end(this.#body);
@@ -204,7 +213,7 @@ async function runOpen(conns: Connections, rate: number, durationS: number, reco
   const statuses: Record<string, number> = {};
   let errors = 0;
   let timeouts = 0;
-  let newConnections = 0;
+  const opened = conns.opened;
   let lastEnd = 0;
   const total = Math.round(rate * durationS);
   const interval = 1000 / rate;
@@ -223,7 +232,6 @@ async function runOpen(conns: Connections, rate: number, durationS: number, reco
             const end = performance.now();
             lastEnd = end;
             statuses[r.status] = (statuses[r.status] ?? 0) + 1;
-            if (!r.reused) newConnections++;
             if (!record) return;
             times.push(end - t0);
             if (r.bytes < bytes.min) bytes.min = r.bytes;
@@ -249,7 +257,7 @@ async function runOpen(conns: Connections, rate: number, durationS: number, reco
     timeouts,
     scheduled: total,
     lagP99: quantile(lagSorted, 0.99),
-    newConnections,
+    newConnections: conns.opened - opened,
   };
 }
 
