@@ -45,6 +45,17 @@ export class SpendAlerts {
   }
 
   /**
+   * Whether `check` with these arguments has any threshold to consider: a settlement below the
+   * lowest threshold (the common case) then skips `check` and its promise altogether.
+   */
+  due(slot: Slot, totalMicros: number, atCeiling: boolean): boolean {
+    const lowest = this.#thresholds[0];
+    if (lowest === undefined) return false;
+    // The negation of `check`'s first `break` (so a NaN total counts as due there too).
+    return (atCeiling && lowest <= 1) || !(fractionOf(slot, totalMicros) < lowest);
+  }
+
+  /**
    * Fires the thresholds that `totalMicros` (settled + in flight) has reached in `slot`, each once
    * per period; `atCeiling` (a refused reservation) makes every threshold up to 100% due.
    */
@@ -56,7 +67,7 @@ export class SpendAlerts {
     atCeiling: boolean,
   ): Promise<void> {
     if (this.#thresholds.length === 0) return;
-    const fraction = slot.limit > 0 ? totalMicros / slot.limit : totalMicros > 0 ? Number.POSITIVE_INFINITY : 0;
+    const fraction = fractionOf(slot, totalMicros);
     const period = periodOf(slot);
     const index = Math.floor(this.#clock.now() / slot.windowMs);
     for (const threshold of this.#thresholds) {
@@ -87,4 +98,9 @@ export class SpendAlerts {
       }
     }
   }
+}
+
+/** The fraction of `slot`'s ceiling that `totalMicros` is (a zero ceiling: infinite once anything is spent). */
+function fractionOf(slot: Slot, totalMicros: number): number {
+  return slot.limit > 0 ? totalMicros / slot.limit : totalMicros > 0 ? Number.POSITIVE_INFINITY : 0;
 }

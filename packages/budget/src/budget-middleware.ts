@@ -1,4 +1,4 @@
-import type { Middleware, StreamChunk, Usage } from '@rel/core';
+import type { Middleware, RequestContext, StreamChunk, Usage } from '@rel/core';
 import { type BudgetOptions, BudgetPolicy } from './budget-policy';
 
 /**
@@ -21,40 +21,22 @@ export function budget(options: BudgetOptions | BudgetPolicy = {}): Middleware {
   return (next) => async (req, ctx) => {
     const reservation = await policy.reserve(req, ctx);
     const before = ctx.usage;
-    const usedSince = (): Usage | undefined => {
-      const now = ctx.usage;
-      const delta: Usage = {
-        inputTokens: now.inputTokens - before.inputTokens,
-        outputTokens: now.outputTokens - before.outputTokens,
-      };
-      if (delta.inputTokens + delta.outputTokens === 0) return undefined;
-      const diff = (a?: number, b?: number) => (a ?? 0) - (b ?? 0);
-      if (now.cachedInputTokens !== undefined)
-        delta.cachedInputTokens = diff(now.cachedInputTokens, before.cachedInputTokens);
-      if (now.cacheCreationInputTokens !== undefined) {
-        delta.cacheCreationInputTokens = diff(now.cacheCreationInputTokens, before.cacheCreationInputTokens);
-      }
-      if (now.reasoningTokens !== undefined) delta.reasoningTokens = diff(now.reasoningTokens, before.reasoningTokens);
-      return delta;
-    };
-    // A call that failed after the provider billed (a re-ask, a cut stream) is still charged.
-    const endWithoutAnswer = async () => {
-      const billed = usedSince();
-      if (billed) await policy.settle(reservation, billed);
-      else await policy.release(reservation);
-    };
+    // No closures until a stream needs them: the completion path creates none per request.
     let response: Awaited<ReturnType<typeof next>>;
     try {
       response = await next(req, ctx);
     } catch (error) {
-      await endWithoutAnswer();
+      // A call that failed after the provider billed (a re-ask, a cut stream) is still charged.
+      const billed = usageSince(before, ctx);
+      if (billed) await policy.settle(reservation, billed);
+      else await policy.release(reservation);
       throw error;
     }
     if (response.type === 'completion') {
-      await policy.settle(reservation, usedSince() ?? response.usage, {
-        model: response.model,
-        ...(response.provider ? { provider: response.provider } : {}),
-      });
+      const actual = response.provider
+        ? { model: response.model, provider: response.provider }
+        : { model: response.model };
+      await policy.settle(reservation, usageSince(before, ctx) ?? response.usage, actual);
       return response;
     }
     const provider = response.provider;
@@ -64,7 +46,7 @@ export function budget(options: BudgetOptions | BudgetPolicy = {}): Middleware {
     const endStream = async () => {
       if (ended) return;
       ended = true;
-      const usage = usedSince() ?? finish?.usage;
+      const usage = usageSince(before, ctx) ?? finish?.usage;
       if (usage) {
         await policy.settle(reservation, usage, {
           ...(finish?.model ? { model: finish.model } : {}),
@@ -106,4 +88,25 @@ export function budget(options: BudgetOptions | BudgetPolicy = {}): Middleware {
     };
     return { ...response, chunks };
   };
+}
+
+/** The usage recorded on `ctx` since it stood at `before`, or `undefined` when no token was. */
+function usageSince(before: Usage, ctx: RequestContext): Usage | undefined {
+  const now = ctx.usage;
+  const delta: Usage = {
+    inputTokens: now.inputTokens - before.inputTokens,
+    outputTokens: now.outputTokens - before.outputTokens,
+  };
+  if (delta.inputTokens + delta.outputTokens === 0) return undefined;
+  if (now.cachedInputTokens !== undefined)
+    delta.cachedInputTokens = diff(now.cachedInputTokens, before.cachedInputTokens);
+  if (now.cacheCreationInputTokens !== undefined) {
+    delta.cacheCreationInputTokens = diff(now.cacheCreationInputTokens, before.cacheCreationInputTokens);
+  }
+  if (now.reasoningTokens !== undefined) delta.reasoningTokens = diff(now.reasoningTokens, before.reasoningTokens);
+  return delta;
+}
+
+function diff(a?: number, b?: number): number {
+  return (a ?? 0) - (b ?? 0);
 }

@@ -1,9 +1,11 @@
 import {
   type Clock,
   type Cost,
+  type LimitOp,
   type LimitResult,
   type LlmRequest,
   MemoryStore,
+  type Principal,
   RelError,
   type RequestContext,
   type SettleEntry,
@@ -15,9 +17,9 @@ import {
 import { type BudgetAlert, SpendAlerts } from './alerts';
 import { type BudgetConfig, BudgetConfigSchema, type LimitName } from './config';
 import { type BudgetLogger, type Pricer, createPricer } from './pricing';
-import { resolveScopes } from './scopes';
+import { PlanCache } from './plan-cache';
 import { SettlementQueue } from './settlement-queue';
-import { MICROS, type Slot, buildSlots, periodOf, remainingUsd } from './slots';
+import { MICROS, type Slot, periodOf, remainingUsd, slotsOf } from './slots';
 import { TokenEstimator } from './token-estimate';
 
 export type { BudgetAlert } from './alerts';
@@ -90,6 +92,19 @@ interface Held {
   done: boolean;
 }
 
+/** What every outcome of one `reserve` shares. */
+interface Pending {
+  readonly id: string;
+  readonly model: string;
+  readonly scopes: readonly string[];
+  readonly estimate: Reservation['estimate'];
+  readonly ctx: RequestContext | undefined;
+  readonly chars: number;
+  readonly tag: string;
+}
+
+const NOBODY: Principal = {};
+
 /**
  * Rate limits, token limits, concurrency and spend ceilings per tier, org and user, with
  * reservation before a call and settlement after it, on any `StateStore`. `budget()` wraps it as a
@@ -113,10 +128,12 @@ export class BudgetPolicy {
   readonly #alerts: SpendAlerts;
   readonly #pending: SettlementQueue;
   readonly #ownsStore: boolean;
+  readonly #plans: PlanCache;
 
   constructor(options: BudgetOptions = {}) {
     const { store, clock, onAlert, onStoreError, logger, estimator, ...config } = options;
     this.#config = BudgetConfigSchema.parse(config);
+    this.#plans = new PlanCache(this.#config);
     this.store = store ?? new MemoryStore();
     this.#ownsStore = !store;
     this.#clock = clock ?? systemClock;
@@ -152,37 +169,29 @@ export class BudgetPolicy {
    * involved fails closed.
    */
   async reserve(req: LlmRequest, ctx?: RequestContext): Promise<Reservation> {
-    const resolved = resolveScopes(this.#config, ctx?.principal ?? {});
+    const plan = this.#plans.get(ctx?.principal ?? NOBODY);
     const est = this.#estimator.estimate(req);
     const outputTokens = req.maxTokens ?? this.#config.defaultMaxTokens;
     const costUsd = this.#pricer.price(req.model, { inputTokens: est.tokens, outputTokens }).cost.totalUsd;
     const id = newId('lease');
-    const slots = buildSlots(this.#config, resolved, id, est.tokens + outputTokens, Math.ceil(costUsd * MICROS));
-    const base = {
+    const slots = slotsOf(plan, id, est.tokens + outputTokens, Math.ceil(costUsd * MICROS));
+    const tag = plan.resolved.tag;
+    const pending: Pending = {
       id,
       model: req.model,
-      scopes: resolved.scopes.map((s) => s.scope),
+      scopes: plan.scopes.slice(),
       estimate: { inputTokens: est.tokens, outputTokens, costUsd, method: est.method },
+      ctx,
+      chars: est.chars,
+      tag,
     };
-    const hold = (
-      decision: BudgetDecision,
-      held: readonly Slot[],
-      remainingUsd: number | undefined,
-      limits: readonly LimitStatus[] = [],
-    ) => {
-      const r: Reservation = { ...base, decision, remainingUsd, limits };
-      this.#held.set(r, { slots: held, ctx, chars: est.chars, tag: resolved.tag, done: false });
-      ctx?.setAttribute('rel.budget.decision', decision);
-      ctx?.setAttribute('rel.budget.store', this.store.name);
-      if (remainingUsd !== undefined) ctx?.setAttribute('rel.budget.remaining', remainingUsd);
-      return r;
-    };
-    if (slots.length === 0) return hold('unlimited', slots, undefined);
+    if (slots.length === 0) return this.#hold(pending, 'unlimited', slots, undefined, []);
 
-    const first = await this.#acquire(slots, resolved.tag, ctx);
-    if (first === 'fail_open') return hold('fail_open', slots, undefined);
-    if (first.allowed)
-      return hold('allowed', slots, remainingUsd(slots, first.results), statusOf(slots, first.results));
+    const first = await this.#acquire(slots, tag, ctx);
+    if (first === 'fail_open') return this.#hold(pending, 'fail_open', slots, undefined, []);
+    if (first.allowed) {
+      return this.#hold(pending, 'allowed', slots, remainingUsd(slots, first.results), statusOf(slots, first.results));
+    }
 
     const refused = slots.map((s, i) => [s, first.results[i] as LimitResult] as const).filter(([, r]) => !r.allowed);
     const spendOnly = refused.every(([s]) => s.settle === 'spend');
@@ -190,10 +199,11 @@ export class BudgetPolicy {
       const [slot] = refused[0] as (typeof refused)[number];
       ctx.requestDowngrade(slot.scope);
       const rest = slots.filter((s) => s.settle !== 'spend');
-      const second = rest.length ? await this.#acquire(rest, resolved.tag, ctx) : { allowed: true, results: [] };
+      const second = rest.length ? await this.#acquire(rest, tag, ctx) : { allowed: true, results: [] };
       if (second === 'fail_open' || second.allowed) {
         // Spend slots stay in the reservation without a lease: settle still charges the actual cost.
-        return hold('downgraded', slots, undefined, second === 'fail_open' ? [] : statusOf(rest, second.results));
+        const limits = second === 'fail_open' ? [] : statusOf(rest, second.results);
+        return this.#hold(pending, 'downgraded', slots, undefined, limits);
       }
       throw this.#refusal(
         rest.map((s, i) => [s, second.results[i] as LimitResult] as const).filter(([, r]) => !r.allowed),
@@ -206,9 +216,35 @@ export class BudgetPolicy {
       // The refusal only says nothing remains; read what was actually spent (it may be past the limit).
       const total = await this.store.total(slot.key, slot.windowMs).catch(() => slot.limit - result.remaining);
       spent.set(slot, total);
-      await this.#alerts.check(slot, total, resolved.tag, ctx, true);
+      await this.#alerts.check(slot, total, tag, ctx, true);
     }
     throw this.#refusal(refused, ctx, spent);
+  }
+
+  #hold(
+    p: Pending,
+    decision: BudgetDecision,
+    slots: readonly Slot[],
+    remainingUsd: number | undefined,
+    limits: readonly LimitStatus[],
+  ): Reservation {
+    const { ctx } = p;
+    const r: Reservation = {
+      id: p.id,
+      model: p.model,
+      scopes: p.scopes,
+      estimate: p.estimate,
+      decision,
+      remainingUsd,
+      limits,
+    };
+    this.#held.set(r, { slots, ctx, chars: p.chars, tag: p.tag, done: false });
+    if (ctx) {
+      ctx.setAttribute('rel.budget.decision', decision);
+      ctx.setAttribute('rel.budget.store', this.store.name);
+      if (remainingUsd !== undefined) ctx.setAttribute('rel.budget.remaining', remainingUsd);
+    }
+    return r;
   }
 
   /**
@@ -225,29 +261,36 @@ export class BudgetPolicy {
     actual: { model?: string; provider?: string } = {},
   ): Promise<Settlement> {
     const held = this.#held.get(reservation);
-    const models = [actual.model, reservation.model].filter((m): m is string => !!m);
-    const cost = this.#pricer.price(models, usage, actual.provider).cost;
+    const cost = this.#pricer.price(modelsOf(actual.model, reservation.model), usage, actual.provider).cost;
     const micros = Math.round(cost.totalUsd * MICROS);
     if (!held || held.done) return { cost, chargedUsd: micros / MICROS, remainingUsd: undefined };
     held.done = true;
     held.ctx?.recordCost(cost);
     const tokens = usage.inputTokens + usage.outputTokens;
     this.#estimator.observe(reservation.model, held.chars, usage.inputTokens);
-    const settled = held.slots.filter((s) => s.settle);
-    const entries = settled.map((s) => ({
-      key: s.key,
-      windowMs: s.windowMs,
-      amount: s.settle === 'tokens' ? tokens : s.settle === 'spend' ? micros : 0,
-    }));
+    const { slots } = held;
+    const entries: SettleEntry[] = [];
+    for (const s of slots) {
+      if (!s.settle) continue;
+      entries.push({
+        key: s.key,
+        windowMs: s.windowMs,
+        amount: s.settle === 'tokens' ? tokens : s.settle === 'spend' ? micros : 0,
+      });
+    }
     const totals = await this.#settle(reservation.id, entries, held);
     let remaining: number | undefined;
     if (totals) {
-      for (const [i, slot] of settled.entries()) {
+      // totals[i] is the total of the i-th settled slot (entries skip the rate slots).
+      let i = -1;
+      for (const slot of slots) {
+        if (!slot.settle) continue;
+        i++;
         if (slot.settle !== 'spend') continue;
         const total = totals[i] ?? 0;
         const left = Math.max(0, slot.limit - total) / MICROS;
         remaining = remaining === undefined ? left : Math.min(remaining, left);
-        await this.#alerts.check(slot, total, held.tag, held.ctx, false);
+        if (this.#alerts.due(slot, total, false)) await this.#alerts.check(slot, total, held.tag, held.ctx, false);
       }
     }
     if (remaining !== undefined) held.ctx?.setAttribute('rel.budget.remaining', remaining);
@@ -302,7 +345,9 @@ export class BudgetPolicy {
   async #acquire(slots: readonly Slot[], tag: string, ctx: RequestContext | undefined) {
     this.#flushAhead();
     try {
-      return await this.store.acquire(slots.map((s) => s.op));
+      const ops: LimitOp[] = new Array(slots.length);
+      for (let i = 0; i < slots.length; i++) ops[i] = (slots[i] as Slot).op;
+      return await this.store.acquire(ops);
     } catch (error) {
       const closed = slots.filter((s) => s.failMode === 'closed');
       const decision = closed.length ? 'fail_closed' : 'fail_open';
@@ -377,18 +422,32 @@ export class BudgetPolicy {
 
 /** Entries that end a lease on every leased slot without charging anything. */
 function releaseEntries(slots: readonly Slot[]): SettleEntry[] {
-  return slots.filter((s) => s.settle).map((s) => ({ key: s.key, windowMs: s.windowMs, amount: 0 }));
+  const entries: SettleEntry[] = [];
+  for (const s of slots) if (s.settle) entries.push({ key: s.key, windowMs: s.windowMs, amount: 0 });
+  return entries;
 }
 
 function statusOf(slots: readonly Slot[], results: readonly LimitResult[]): LimitStatus[] {
-  return slots.map((s, i) => {
+  const out: LimitStatus[] = new Array(slots.length);
+  for (let i = 0; i < slots.length; i++) {
+    const s = slots[i] as Slot;
     const r = results[i];
     const remaining = r?.remaining ?? 0;
-    return {
+    out[i] = {
       scope: s.scope,
       limit: s.name,
       remaining: s.settle === 'spend' ? remaining / MICROS : remaining,
       resetMs: r?.resetMs ?? 0,
     };
-  });
+  }
+  return out;
+}
+
+/**
+ * The models to price a settlement by, in order: the one that answered, then the one requested
+ * (`[actual, requested]` without the absent or empty ones); one string when that is all there is.
+ */
+function modelsOf(actual: string | undefined, requested: string): string | readonly string[] {
+  if (!actual) return requested ? requested : [];
+  return requested && requested !== actual ? [actual, requested] : actual;
 }

@@ -51,15 +51,21 @@ export function createPricer(options: PricerOptions = {}): Pricer {
   const catalog = new CatalogCache(options.catalogCacheSize ?? 1000);
   return {
     price(models, usage, provider) {
-      const candidates = typeof models === 'string' ? [models] : models;
-      for (const candidate of candidates) {
+      // One model (a string) is the common case: no array for it.
+      const one = typeof models === 'string';
+      const count = one ? 1 : models.length;
+      for (let i = 0; i < count; i++) {
+        const candidate = one ? models : (models[i] as string);
+        // An exact id in the table needs no split (`table[id]` is only read when it misses).
+        const exact = table[candidate];
+        if (exact) return { cost: fromTable(exact, usage), known: true };
         const { id, providerId } = splitModel(candidate, provider);
-        const own = table[candidate] ?? table[id];
+        const own = table[id];
         if (own) return { cost: fromTable(own, usage), known: true };
         const cost = catalog.price(id, usage, providerId);
         if (cost) return { cost, known: true };
       }
-      const model = candidates[0] ?? '(none)';
+      const model = (one ? models : models[0]) ?? '(none)';
       if (!warned.has(model)) {
         if (warned.size >= 10_000) warned.clear();
         warned.add(model);

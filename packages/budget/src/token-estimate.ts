@@ -58,21 +58,29 @@ export class TokenEstimator {
     const bpe = isOpenAiFamily(req.model);
     let chars = 0;
     let tokens = 0;
-    const add = (t: string) => {
-      chars += t.length;
-      if (bpe) tokens += this.#count(t);
-    };
+    // Inline, not a closure per request: each text adds its length, and its BPE count when `bpe`.
     for (const m of req.messages) {
-      if (m.content) add(m.content);
+      if (m.content) {
+        chars += m.content.length;
+        if (bpe) tokens += this.#count(m.content);
+      }
       if (m.role === 'assistant' && m.toolCalls) {
         for (const c of m.toolCalls) {
-          add(c.name);
-          add(c.arguments);
+          chars += c.name.length + c.arguments.length;
+          if (bpe) tokens += this.#count(c.name) + this.#count(c.arguments);
         }
       }
     }
-    if (req.tools?.length) add(JSON.stringify(req.tools));
-    if (req.responseFormat?.type === 'json_schema') add(JSON.stringify(req.responseFormat.schema));
+    if (req.tools?.length) {
+      const t = JSON.stringify(req.tools);
+      chars += t.length;
+      if (bpe) tokens += this.#count(t);
+    }
+    if (req.responseFormat?.type === 'json_schema') {
+      const t = JSON.stringify(req.responseFormat.schema);
+      chars += t.length;
+      if (bpe) tokens += this.#count(t);
+    }
     const framing = req.messages.length * PER_MESSAGE + PRIMING;
     if (bpe) return { tokens: framing + tokens, chars, method: 'tokenizer' };
     const ratio = this.#ratios.get(bareModel(req.model)) ?? DEFAULT_CHARS_PER_TOKEN;
