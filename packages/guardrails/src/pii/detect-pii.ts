@@ -4,7 +4,17 @@ import { z } from 'zod';
 import { detectCards, detectEmails, detectIbans, detectIps, detectSsns } from './detectors';
 import { detectPhones } from './phone';
 import { PII_PRIORITY, PII_TYPES, type PiiMatch, type PiiType, PiiTypeSchema } from './pii-types';
-import { detectSecrets } from './secrets';
+import {
+  mayHaveCard,
+  mayHaveEmail,
+  mayHaveIban,
+  mayHaveIp,
+  mayHavePhone,
+  mayHaveSsn,
+  mayHaveUnknownSecret,
+  textShape,
+} from './pre-checks';
+import { detectKnownSecrets, detectUnknownSecrets } from './secrets';
 
 /** Options of the PII detector. */
 export const PiiDetectorOptionsSchema = z.strictObject({
@@ -42,17 +52,24 @@ export function createPiiDetector(options: PiiDetectorOptions = {}): PiiDetector
     if (text.length === 0) return [];
     // Every detector runs (even for types not asked for), so a value of an unrequested type still
     // shields its digits from a lower-priority type: a card number is never half-redacted as a phone.
-    const candidates = [
-      ...detectSecrets(text, secretOptions),
-      ...detectEmails(text),
-      ...detectIbans(text),
-      ...detectCards(text),
-      ...detectSsns(text),
-      ...detectIps(text),
-      ...detectPhones(text, country),
-    ];
+    // A detector is skipped only when its pre-check proves it would find nothing (pre-checks.ts).
+    const shape = textShape(text);
+    const candidates: PiiMatch[] = [];
+    detectKnownSecrets(text, candidates);
+    if (mayHaveUnknownSecret(shape)) detectUnknownSecrets(text, secretOptions, candidates);
+    if (mayHaveEmail(shape)) append(candidates, detectEmails(text));
+    if (mayHaveIban(shape)) append(candidates, detectIbans(text));
+    if (mayHaveCard(shape)) append(candidates, detectCards(text));
+    if (mayHaveSsn(shape)) append(candidates, detectSsns(text));
+    if (mayHaveIp(shape)) append(candidates, detectIps(text));
+    if (mayHavePhone(shape)) append(candidates, detectPhones(text, country));
+    if (candidates.length === 0) return candidates;
     return resolveOverlaps(candidates).filter((m) => types.has(m.type));
   };
+}
+
+function append(to: PiiMatch[], from: readonly PiiMatch[]): void {
+  for (const m of from) to.push(m);
 }
 
 /**

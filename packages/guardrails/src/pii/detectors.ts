@@ -34,6 +34,8 @@ const CARD_CONTEXT =
   /\b(?:card|credit|debit|visa|master ?card|amex|american express|discover|maestro|jcb|diners|cc|pan)\b/i;
 /** Labels of other numbers that can pass Luhn and a network range (IMEIs, serials): not a card unless a card word labels it too. */
 const NOT_CARD_CONTEXT = /\b(?:serial|s\/n|sn|imei|imsi|iccid|isbn|tracking|order|invoice|ref|reference)\b\.?/i;
+const DIGITS = /\d+/g;
+const NON_DIGITS = /\D/g;
 const DIGIT_RUN = /(?<![\p{L}\p{N}+_.,/-])\d+(?:[ -]\d+)*(?![\p{L}\p{N}_/]|[.,]\d)/gu;
 
 /**
@@ -45,7 +47,7 @@ export const detectCards: Detector = (text) => {
   const out: PiiMatch[] = [];
   for (const m of text.matchAll(DIGIT_RUN)) {
     const groups: { start: number; end: number }[] = [];
-    for (const g of m[0].matchAll(/\d+/g))
+    for (const g of m[0].matchAll(DIGITS))
       groups.push({ start: m.index + g.index, end: m.index + g.index + g[0].length });
     let i = 0;
     while (i < groups.length) {
@@ -57,11 +59,16 @@ export const detectCards: Detector = (text) => {
         count += groups[last]!.end - groups[last]!.start;
       }
       let found = -1;
+      // The labels before group i are the same for every j: read once, when a Luhn-valid run needs them.
+      let labelled: boolean | undefined;
+      let otherNumber = false;
       for (let j = last; j >= i; j--) {
-        const digits = text.slice(groups[i]!.start, groups[j]!.end).replace(/\D/g, '');
+        const digits = text.slice(groups[i]!.start, groups[j]!.end).replace(NON_DIGITS, '');
         if (digits.length < 12 || digits.length > 19 || !luhnValid(digits)) continue;
-        const labelled = hasContextBefore(text, groups[i]!.start, CARD_CONTEXT);
-        const otherNumber = hasContextBefore(text, groups[i]!.start, NOT_CARD_CONTEXT, 24);
+        if (labelled === undefined) {
+          labelled = hasContextBefore(text, groups[i]!.start, CARD_CONTEXT);
+          otherNumber = hasContextBefore(text, groups[i]!.start, NOT_CARD_CONTEXT, 24);
+        }
         if (labelled || (cardNetworkMatches(digits) && !otherNumber)) {
           found = j;
           break;

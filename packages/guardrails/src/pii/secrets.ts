@@ -57,19 +57,31 @@ export interface SecretOptions {
  */
 export function detectSecrets(text: string, options: SecretOptions): PiiMatch[] {
   const out: PiiMatch[] = [];
-  if (KNOWN_PREFIX.test(text))
-    for (const re of KNOWN_SECRETS) {
-      for (const m of text.matchAll(re)) {
-        if (!/[A-Za-z0-9]/.test(text[m.index - 1] ?? ''))
-          out.push({ type: 'secret', start: m.index, end: m.index + m[0].length });
-      }
+  detectKnownSecrets(text, out);
+  detectUnknownSecrets(text, options, out);
+  return out;
+}
+
+const ALNUM = /[A-Za-z0-9]/;
+
+/** The known-prefix half of `detectSecrets`: appends its matches to `out`. */
+export function detectKnownSecrets(text: string, out: PiiMatch[]): void {
+  if (!KNOWN_PREFIX.test(text)) return;
+  for (const re of KNOWN_SECRETS) {
+    for (const m of text.matchAll(re)) {
+      if (!ALNUM.test(text[m.index - 1] ?? ''))
+        out.push({ type: 'secret', start: m.index, end: m.index + m[0].length });
     }
+  }
+}
+
+/** The unknown-token half of `detectSecrets` (entropy and shape rules): appends its matches to `out`. */
+export function detectUnknownSecrets(text: string, options: SecretOptions, out: PiiMatch[]): void {
   for (const m of text.matchAll(TOKEN)) {
     if (/^(?:sha(?:1|224|256|384|512)|md5)-/i.test(m[0])) continue;
     if (DIGEST_BEFORE.test(text.slice(Math.max(0, m.index - 8), m.index))) continue;
     if (looksRandom(m[0], options)) out.push({ type: 'secret', start: m.index, end: m.index + m[0].length });
   }
-  return out;
 }
 
 /**
