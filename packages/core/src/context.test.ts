@@ -107,4 +107,20 @@ describe('RequestContext', () => {
     expect(child.principal).toEqual({ userId: 'u', orgId: 'o', tier: 'pro' });
     expect(child.derive({}).signal).toBe(attempt.signal);
   });
+
+  it('gives one default signal per logical request, the same whichever context reads it first', () => {
+    const root = new RequestContext();
+    const child = root.derive({ deadline: 10 });
+    const grandchild = child.derive({ attempt: 2 });
+    expect(grandchild.signal).toBe(root.signal);
+    expect(child.signal).toBe(root.signal);
+    expect(root.signal).toBe(root.signal);
+    expect(new RequestContext().signal).not.toBe(root.signal);
+    const other = new RequestContext();
+    const otherChild = other.derive({});
+    expect(other.signal).toBe(otherChild.signal);
+    expect(other.derive({ attempt: 1 }).requestId).toBe(other.requestId);
+    expect(grandchild.deadline).toBe(10);
+    expect(grandchild.attempt).toBe(2);
+  });
 });

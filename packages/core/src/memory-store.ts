@@ -22,6 +22,37 @@ interface Entry {
   expiresAt: number;
 }
 
+/** One op's decision inside `acquire`, in reused scratch objects rather than per-op closures. */
+interface Plan {
+  allowed: boolean;
+  /** The result's hints when this op's decision stands (committed, or itself refused). */
+  remaining: number;
+  resetMs: number;
+  retryAfterMs: number;
+  /** The hints when this op passed but another refused, so nothing was taken. */
+  remainingAsIs: number;
+  resetAsIs: number;
+  /** Whether committing writes anything. */
+  commit: boolean;
+  /** Rate: the new TAT. Quota: the bucket the cost goes to. */
+  at: number;
+  quota: QuotaState | undefined;
+}
+
+function newPlan(): Plan {
+  return {
+    allowed: false,
+    remaining: 0,
+    resetMs: 0,
+    retryAfterMs: 0,
+    remainingAsIs: 0,
+    resetAsIs: 0,
+    commit: false,
+    at: 0,
+    quota: undefined,
+  };
+}
+
 export interface MemoryStoreOptions {
   clock?: Clock;
   /** Most keys kept; past it the least recently written are evicted. Default 1,000,000. */
@@ -44,6 +75,8 @@ export class MemoryStore implements StateStore {
   #cursor: MapIterator<[string, Entry]> | undefined;
   /** lease id -> when its settlement is forgotten; in settlement order, so expiry order too. */
   readonly #settled = new Map<string, number>();
+  /** Scratch decisions of `acquire`, grown to the longest call seen. */
+  readonly #plans: Plan[] = [];
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -58,10 +91,37 @@ export class MemoryStore implements StateStore {
   async acquire(ops: readonly LimitOp[]): Promise<AcquireResult> {
     assertDistinctKeys(ops);
     const now = this.#clock.now();
-    const plans = ops.map((op) => (op.type === 'rate' ? this.#planRate(op, now) : this.#planQuota(op, now)));
-    const allowed = plans.every((p) => p.result.allowed);
-    if (allowed) for (const p of plans) p.commit();
-    return { allowed, results: plans.map((p) => (allowed || !p.result.allowed ? p.result : p.unchanged)) };
+    // Two passes over plain arrays, no per-op closures: decide every op against the state before
+    // the call, then (only if all allow) commit them in order. The body never awaits, so the
+    // scratch plans cannot be shared by two calls at once.
+    const n = ops.length;
+    const plans = this.#plans;
+    while (plans.length < n) plans.push(newPlan());
+    let allowed = true;
+    for (let i = 0; i < n; i++) {
+      const op = ops[i] as LimitOp;
+      const plan = plans[i] as Plan;
+      if (op.type === 'rate') this.#planRate(op, now, plan);
+      else this.#planQuota(op, now, plan);
+      if (!plan.allowed) allowed = false;
+    }
+    const results = new Array<LimitResult>(n);
+    for (let i = 0; i < n; i++) {
+      const op = ops[i] as LimitOp;
+      const plan = plans[i] as Plan;
+      if (allowed) this.#commit(op, plan, now);
+      // A refused call reports the ops that would have passed as unchanged: nothing was taken.
+      const asIs = !allowed && plan.allowed;
+      results[i] = {
+        key: op.key,
+        allowed: plan.allowed,
+        remaining: asIs ? plan.remainingAsIs : plan.remaining,
+        resetMs: asIs ? plan.resetAsIs : plan.resetMs,
+        retryAfterMs: plan.retryAfterMs,
+      };
+      plan.quota = undefined; // holds no state past the call
+    }
+    return { allowed, results };
   }
 
   async settle(leaseId: string, entries: readonly SettleEntry[], options: SettleOptions = {}): Promise<number[]> {
@@ -70,21 +130,30 @@ export class MemoryStore implements StateStore {
       if (forgetAt > now && this.#settled.size <= this.#maxKeys) break;
       this.#settled.delete(id);
     }
+    const n = entries.length;
+    const totals = new Array<number>(n);
     if (options.retry && this.#settled.has(leaseId)) {
-      return entries.map((e) => this.#quotaTotal(this.#quota(e.key, now), e.windowMs, now));
+      for (let i = 0; i < n; i++) {
+        const e = entries[i] as SettleEntry;
+        totals[i] = this.#quotaTotal(this.#quota(e.key, now), e.windowMs, now);
+      }
+      return totals;
     }
     this.#settled.delete(leaseId);
     this.#settled.set(leaseId, now + SETTLED_MEMORY_MS);
-    return entries.map((e) => {
+    for (let i = 0; i < n; i++) {
+      const e = entries[i] as SettleEntry;
       const q = this.#quota(e.key, now);
       q.leases.delete(leaseId);
       if (e.amount !== 0 && e.windowMs > 0) {
-        const b = Math.floor(now / bucketWidth(e.windowMs)) * bucketWidth(e.windowMs);
+        const w = bucketWidth(e.windowMs);
+        const b = Math.floor(now / w) * w;
         q.buckets.set(b, (q.buckets.get(b) ?? 0) + e.amount);
       }
       this.#write(e.key, q, now + Math.max(e.windowMs, this.#maxLeaseLeft(q, now)));
-      return this.#quotaTotal(q, e.windowMs, now);
-    });
+      totals[i] = this.#quotaTotal(q, e.windowMs, now);
+    }
+    return totals;
   }
 
   async total(key: string, windowMs: number): Promise<number> {
@@ -132,19 +201,19 @@ export class MemoryStore implements StateStore {
     this.#cursor = undefined;
   }
 
-  #planRate(op: Extract<LimitOp, { type: 'rate' }>, now: number) {
+  /** Decides one GCRA op into `plan`, changing nothing. */
+  #planRate(op: Extract<LimitOp, { type: 'rate' }>, now: number, plan: Plan): void {
+    plan.quota = undefined;
     if (!(op.limit > 0)) {
       // A zero limit never admits a positive cost; without this guard the interval is Infinity and
       // the hints come out NaN.
       const allowed = op.cost <= 0;
-      const result: LimitResult = {
-        key: op.key,
-        allowed,
-        remaining: 0,
-        resetMs: 0,
-        retryAfterMs: allowed ? 0 : Math.max(1, op.periodMs),
-      };
-      return { result, unchanged: result, commit: () => {} };
+      plan.allowed = allowed;
+      plan.remaining = plan.remainingAsIs = 0;
+      plan.resetMs = plan.resetAsIs = 0;
+      plan.retryAfterMs = allowed ? 0 : Math.max(1, op.periodMs);
+      plan.commit = false;
+      return;
     }
     const interval = op.periodMs / op.limit;
     const burst = op.burst ?? op.limit;
@@ -154,44 +223,57 @@ export class MemoryStore implements StateStore {
     const newTat = tat + op.cost * interval;
     const allowed = newTat - now <= tolerance;
     const after = allowed ? newTat : tat;
-    const result: LimitResult = {
-      key: op.key,
-      allowed,
-      remaining: Math.max(0, Math.floor((tolerance - (after - now)) / interval)),
-      resetMs: Math.max(0, Math.ceil(after - now)),
-      retryAfterMs: allowed ? 0 : Math.max(0, Math.ceil(newTat - now - tolerance)),
-    };
-    const unchanged: LimitResult = {
-      ...result,
-      remaining: Math.max(0, Math.floor((tolerance - (tat - now)) / interval)),
-      resetMs: Math.max(0, Math.ceil(tat - now)),
-    };
-    return { result, unchanged, commit: () => this.#write(op.key, newTat, newTat) };
+    plan.allowed = allowed;
+    plan.remaining = Math.max(0, Math.floor((tolerance - (after - now)) / interval));
+    plan.resetMs = Math.max(0, Math.ceil(after - now));
+    plan.retryAfterMs = allowed ? 0 : Math.max(0, Math.ceil(newTat - now - tolerance));
+    plan.remainingAsIs = Math.max(0, Math.floor((tolerance - (tat - now)) / interval));
+    plan.resetAsIs = Math.max(0, Math.ceil(tat - now));
+    plan.commit = true;
+    plan.at = newTat;
   }
 
-  #planQuota(op: Extract<LimitOp, { type: 'quota' }>, now: number) {
+  /** Decides one sliding-window op into `plan`; only expired leases and buckets are dropped. */
+  #planQuota(op: Extract<LimitOp, { type: 'quota' }>, now: number, plan: Plan): void {
     const q = this.#quota(op.key, now);
     const used = this.#quotaTotal(q, op.windowMs, now);
     const allowed = used + op.cost <= op.limit;
-    const bucket = Math.floor(now / bucketWidth(op.windowMs)) * bucketWidth(op.windowMs);
+    const w = bucketWidth(op.windowMs);
+    const bucket = Math.floor(now / w) * w;
     // When the amount this decision adds will leave again: its lease's expiry, or its bucket's.
     let added = 0;
     if (allowed && op.cost > 0) added = op.lease ? op.lease.ttlMs : op.windowMs > 0 ? bucket + op.windowMs - now : 0;
-    const releases = this.#releases(q, op.windowMs, now);
-    const result: LimitResult = {
-      key: op.key,
-      allowed,
-      remaining: Math.max(0, op.limit - used - (allowed ? op.cost : 0)),
-      resetMs: Math.max(fullReset(releases), added),
-      retryAfterMs: allowed ? 0 : waitToFree(releases, used + op.cost - op.limit),
-    };
-    const commit = () => {
-      if (op.lease) q.leases.set(op.lease.id, [op.cost, now + op.lease.ttlMs]);
-      else if (op.windowMs > 0) q.buckets.set(bucket, (q.buckets.get(bucket) ?? 0) + op.cost);
-      this.#write(op.key, q, now + Math.max(op.windowMs, this.#maxLeaseLeft(q, now)));
-    };
-    const unchanged: LimitResult = { ...result, remaining: Math.max(0, op.limit - used), resetMs: fullReset(releases) };
-    return { result, unchanged, commit };
+    const reset = this.#fullReset(q, op.windowMs, now);
+    plan.allowed = allowed;
+    plan.remaining = Math.max(0, op.limit - used - (allowed ? op.cost : 0));
+    plan.resetMs = Math.max(reset, added);
+    plan.retryAfterMs = allowed ? 0 : waitToFree(this.#releases(q, op.windowMs, now), used + op.cost - op.limit);
+    plan.remainingAsIs = Math.max(0, op.limit - used);
+    plan.resetAsIs = reset;
+    plan.commit = true;
+    plan.at = bucket;
+    plan.quota = q;
+  }
+
+  /** Applies a decided op: the new TAT of a rate, the lease or bucket of a quota. */
+  #commit(op: LimitOp, plan: Plan, now: number): void {
+    if (!plan.commit) return;
+    if (op.type === 'rate') {
+      this.#write(op.key, plan.at, plan.at);
+      return;
+    }
+    const q = plan.quota as QuotaState;
+    if (op.lease) q.leases.set(op.lease.id, [op.cost, now + op.lease.ttlMs]);
+    else if (op.windowMs > 0) q.buckets.set(plan.at, (q.buckets.get(plan.at) ?? 0) + op.cost);
+    this.#write(op.key, q, now + Math.max(op.windowMs, this.#maxLeaseLeft(q, now)));
+  }
+
+  /** Milliseconds until everything held or counted in the window has been given back. */
+  #fullReset(q: QuotaState, windowMs: number, now: number): number {
+    let latest = 0;
+    if (windowMs > 0) for (const b of q.buckets.keys()) latest = Math.max(latest, b + windowMs - now);
+    for (const lease of q.leases.values()) latest = Math.max(latest, lease[1] - now);
+    return Math.max(0, Math.ceil(latest));
   }
 
   #quota(key: string, now: number): QuotaState {
