@@ -2,19 +2,10 @@ import type { Completion, LlmRequest, LlmResponse, RequestContext } from '@rel/c
 import { z } from 'zod';
 import { decodeAnthropicStream } from './anthropic-stream';
 import { fromAnthropicMessage, toAnthropicBody } from './anthropic-wire';
-import { guardStream } from './guard-stream';
-import { linkSignal } from './linked-signal';
-import {
-  DEFAULT_MAX_RESPONSE_BYTES,
-  type FetchFunction,
-  parseJsonBody,
-  postJson,
-  readAnswer,
-  runtimeFetch,
-} from './http-transport';
+import { type FetchFunction, runtimeFetch } from './http-transport';
 import { parseOptions } from './options';
+import { callProvider, sharedOptionFields } from './provider-call';
 import { type ProviderHandler, trimBaseURL, withProviderInfo } from './provider-handler';
-import type { SseEvent } from './sse-parser';
 
 /** Options of `anthropic`, validated once when the adapter is made. */
 export const AnthropicOptionsSchema = z.strictObject({
@@ -30,18 +21,7 @@ export const AnthropicOptionsSchema = z.strictObject({
   name: z.string().min(1).max(64).optional(),
   /** `max_tokens` when the request sets none (the Messages API requires it). Default 4096. */
   defaultMaxTokens: z.number().int().positive().default(4096),
-  /** An SSE event whose data is not valid JSON: `skip` it (default) or `fail` the stream with `provider_error`. */
-  onMalformedEvent: z.enum(['skip', 'fail']).default('skip'),
-  /**
-   * Largest single server-sent event accepted, in characters; a bigger one fails the stream with
-   * `provider_error` instead of growing memory without bound. Default 4 MiB.
-   */
-  maxEventChars: z.number().int().positive().optional(),
-  /**
-   * Largest non-streamed answer read, in bytes; a bigger one fails with `provider_error` instead
-   * of growing memory without bound. Default 32 MiB.
-   */
-  maxResponseBytes: z.number().int().positive().optional(),
+  ...sharedOptionFields,
 });
 
 /** What `anthropic` accepts: the schema's fields plus a `fetch` to call (default: the runtime's). */
@@ -73,52 +53,34 @@ export function anthropic(options: AnthropicOptions): ProviderHandler {
       'anthropic-version': opts.version,
     });
     if (opts.apiKey) headers.set('x-api-key', opts.apiKey);
-    for (const [k, v] of Object.entries(opts.headers ?? {})) headers.set(k, v);
-    headers.set('idempotency-key', ctx.idempotencyKey);
     const { body, jsonTool } = toAnthropicBody(req, { stream, defaultMaxTokens: opts.defaultMaxTokens });
-    const link = linkSignal(ctx.signal);
-    let handedOff = false;
-    try {
-      const res = await postJson({
+    return callProvider(
+      {
         url,
-        headers,
-        body,
-        signal: link.signal,
+        provider,
         fetch: doFetch,
-        provider,
-        clock: ctx.clock,
-      });
-
-      if (!stream || !res.body) {
-        const text = await readAnswer(res, link.signal, opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
-        const json = parseJsonBody(text, res.status);
-        const completion: Completion = fromAnthropicMessage(json, req.model, provider, text, jsonTool);
-        ctx.recordUsage(completion.usage);
-        return completion;
-      }
-      const decode = (events: AsyncIterable<SseEvent>) =>
-        decodeAnthropicStream(events, {
-          onMalformedEvent: opts.onMalformedEvent,
-          provider,
-          clock: ctx.clock,
-          ...(jsonTool === undefined ? {} : { jsonTool }),
-        });
-      handedOff = true;
-      return {
-        type: 'stream',
+        headers,
+        extraHeaders: opts.headers,
+        body,
+        stream,
+        maxResponseBytes: opts.maxResponseBytes,
+        maxEventChars: opts.maxEventChars,
         requestedModel: req.model,
-        provider,
-        chunks: guardStream(
-          res.body,
-          ctx,
-          decode,
-          link.release,
-          opts.maxEventChars === undefined ? {} : { maxEventChars: opts.maxEventChars },
-        ),
-      };
-    } finally {
-      if (!handedOff) link.release();
-    }
+        fromJson: (json, text) => {
+          const completion: Completion = fromAnthropicMessage(json, req.model, provider, text, jsonTool);
+          ctx.recordUsage(completion.usage);
+          return completion;
+        },
+        decode: (events) =>
+          decodeAnthropicStream(events, {
+            onMalformedEvent: opts.onMalformedEvent,
+            provider,
+            clock: ctx.clock,
+            ...(jsonTool === undefined ? {} : { jsonTool }),
+          }),
+      },
+      ctx,
+    );
   };
   return withProviderInfo(handler, provider, baseURL);
 }

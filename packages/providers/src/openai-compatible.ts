@@ -1,19 +1,11 @@
 import type { Completion, LlmRequest, LlmResponse, RequestContext } from '@rel/core';
 import { z } from 'zod';
-import { guardStream } from './guard-stream';
-import { linkSignal } from './linked-signal';
 import { mapHttpFailure } from './http-failure';
-import {
-  DEFAULT_MAX_RESPONSE_BYTES,
-  type FetchFunction,
-  parseJsonBody,
-  postJson,
-  readAnswer,
-  runtimeFetch,
-} from './http-transport';
+import { type FetchFunction, runtimeFetch } from './http-transport';
 import { decodeOpenAiStream } from './openai-stream';
 import { fromOpenAiCompletion, toOpenAiBody } from './openai-wire';
 import { parseOptions } from './options';
+import { callProvider, sharedOptionFields } from './provider-call';
 import { type ProviderHandler, trimBaseURL, withProviderInfo } from './provider-handler';
 import { replayCompletion } from './replay-completion';
 
@@ -31,18 +23,7 @@ export const OpenAiCompatibleOptionsSchema = z.strictObject({
   includeUsage: z.boolean().default(true),
   /** Field that carries `maxTokens`. Default `max_tokens`; OpenAI's reasoning models need `max_completion_tokens`. */
   maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']).default('max_tokens'),
-  /** An SSE event whose data is not valid JSON: `skip` it (default) or `fail` the stream with `provider_error`. */
-  onMalformedEvent: z.enum(['skip', 'fail']).default('skip'),
-  /**
-   * Largest single server-sent event accepted, in characters; a bigger one fails the stream with
-   * `provider_error` instead of growing memory without bound. Default 4 MiB.
-   */
-  maxEventChars: z.number().int().positive().optional(),
-  /**
-   * Largest non-streamed answer read, in bytes; a bigger one fails with `provider_error` instead
-   * of growing memory without bound. Default 32 MiB.
-   */
-  maxResponseBytes: z.number().int().positive().optional(),
+  ...sharedOptionFields,
 });
 
 /** What `openaiCompatible` accepts: the schema's fields plus a `fetch` to call (default: the runtime's). */
@@ -71,58 +52,42 @@ export function openaiCompatible(options: OpenAiCompatibleOptions): ProviderHand
     const stream = req.stream === true;
     const headers = new Headers({ accept: stream ? 'text/event-stream' : 'application/json' });
     if (opts.apiKey) headers.set('authorization', `Bearer ${opts.apiKey}`);
-    for (const [k, v] of Object.entries(opts.headers ?? {})) headers.set(k, v);
-    headers.set('idempotency-key', ctx.idempotencyKey);
     const body = toOpenAiBody(req, { stream, includeUsage: opts.includeUsage, maxTokensField: opts.maxTokensField });
-    const link = linkSignal(ctx.signal);
-    let handedOff = false;
-    try {
-      const res = await postJson({
+    return callProvider(
+      {
         url,
-        headers,
-        body,
-        signal: link.signal,
+        provider,
         fetch: doFetch,
-        provider,
-        clock: ctx.clock,
-      });
-
-      const contentType = res.headers.get('content-type') ?? '';
-      if (!stream || !res.body || contentType.includes('json')) {
-        const text = await readAnswer(res, link.signal, opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
-        const json = parseJsonBody(text, res.status);
-        // Some gateways (OpenRouter among them) report an upstream failure as a 200 with an error body.
-        if (isErrorBody(json)) throw mapHttpFailure(statusOfError(json.error), res.headers, text, provider, ctx.clock);
-        const completion: Completion = fromOpenAiCompletion(json, req.model, provider, text);
-        if (!stream) {
-          ctx.recordUsage(completion.usage);
-          return completion;
-        }
-        return { type: 'stream', requestedModel: req.model, provider, chunks: replayCompletion(completion, ctx) };
-      }
-      const decode = (events: Parameters<typeof decodeOpenAiStream>[0]) =>
-        decodeOpenAiStream(events, {
-          includeUsage: opts.includeUsage,
-          onMalformedEvent: opts.onMalformedEvent,
-          provider,
-          clock: ctx.clock,
-        });
-      handedOff = true;
-      return {
-        type: 'stream',
+        headers,
+        extraHeaders: opts.headers,
+        body,
+        stream,
+        maxResponseBytes: opts.maxResponseBytes,
+        maxEventChars: opts.maxEventChars,
         requestedModel: req.model,
-        provider,
-        chunks: guardStream(
-          res.body,
-          ctx,
-          decode,
-          link.release,
-          opts.maxEventChars === undefined ? {} : { maxEventChars: opts.maxEventChars },
-        ),
-      };
-    } finally {
-      if (!handedOff) link.release();
-    }
+        // A server that ignores `stream` answers JSON; it is replayed as a stream below.
+        answersJson: (res) => (res.headers.get('content-type') ?? '').includes('json'),
+        fromJson: (json, text, res) => {
+          // Some gateways (OpenRouter among them) report an upstream failure as a 200 with an error body.
+          if (isErrorBody(json))
+            throw mapHttpFailure(statusOfError(json.error), res.headers, text, provider, ctx.clock);
+          const completion: Completion = fromOpenAiCompletion(json, req.model, provider, text);
+          if (!stream) {
+            ctx.recordUsage(completion.usage);
+            return completion;
+          }
+          return { type: 'stream', requestedModel: req.model, provider, chunks: replayCompletion(completion, ctx) };
+        },
+        decode: (events) =>
+          decodeOpenAiStream(events, {
+            includeUsage: opts.includeUsage,
+            onMalformedEvent: opts.onMalformedEvent,
+            provider,
+            clock: ctx.clock,
+          }),
+      },
+      ctx,
+    );
   };
   return withProviderInfo(handler, provider, baseURL);
 }

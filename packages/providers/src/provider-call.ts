@@ -1,0 +1,86 @@
+import type { LlmResponse, RequestContext } from '@rel/core';
+import { z } from 'zod';
+import { type StreamDecoder, guardStream } from './guard-stream';
+import { DEFAULT_MAX_RESPONSE_BYTES, type FetchFunction, parseJsonBody, postJson, readAnswer } from './http-transport';
+import { linkSignal } from './linked-signal';
+
+/** The option fields every adapter shares; each adapter's schema spreads them. */
+export const sharedOptionFields = {
+  /** An SSE event whose data is not valid JSON: `skip` it (default) or `fail` the stream with `provider_error`. */
+  onMalformedEvent: z.enum(['skip', 'fail']).default('skip'),
+  /**
+   * Largest single server-sent event accepted, in characters; a bigger one fails the stream with
+   * `provider_error` instead of growing memory without bound. Default 4 MiB.
+   */
+  maxEventChars: z.number().int().positive().optional(),
+  /**
+   * Largest non-streamed answer read, in bytes; a bigger one fails with `provider_error` instead
+   * of growing memory without bound. Default 32 MiB.
+   */
+  maxResponseBytes: z.number().int().positive().optional(),
+};
+
+/** One HTTP call of an adapter, as the adapter prepared it. */
+export interface ProviderCall {
+  readonly url: string;
+  readonly provider: string;
+  readonly fetch: FetchFunction;
+  /** The adapter's own headers (accept, auth, version); the caller's extra headers and the idempotency key are added here. */
+  readonly headers: Headers;
+  readonly extraHeaders: Readonly<Record<string, string>> | undefined;
+  readonly body: unknown;
+  readonly stream: boolean;
+  readonly maxResponseBytes: number | undefined;
+  readonly maxEventChars: number | undefined;
+  /** Turns a JSON answer (parsed, and its raw text) into the response. */
+  readonly fromJson: (json: unknown, text: string, res: Response) => LlmResponse;
+  /** Decodes an SSE answer into stream chunks. */
+  readonly decode: StreamDecoder;
+  /** Whether the answer to a streaming request is read as JSON all the same (it always is without a body). */
+  readonly answersJson?: (res: Response) => boolean;
+  readonly requestedModel: string;
+}
+
+/**
+ * Sends one adapter call and reads its answer: the idempotency key on every attempt, the context's
+ * signal linked for this call only (released when the call or its stream ends, so listeners never
+ * pile up on a long-lived signal), a bounded JSON read, or the SSE body handed to `guardStream`.
+ * @throws RelError for any HTTP or network failure (see `postJson`).
+ */
+export async function callProvider(call: ProviderCall, ctx: RequestContext): Promise<LlmResponse> {
+  const { headers } = call;
+  if (call.extraHeaders) for (const [k, v] of Object.entries(call.extraHeaders)) headers.set(k, v);
+  headers.set('idempotency-key', ctx.idempotencyKey);
+  const link = linkSignal(ctx.signal);
+  let handedOff = false;
+  try {
+    const res = await postJson({
+      url: call.url,
+      headers,
+      body: call.body,
+      signal: link.signal,
+      fetch: call.fetch,
+      provider: call.provider,
+      clock: ctx.clock,
+    });
+    if (!call.stream || !res.body || call.answersJson?.(res)) {
+      const text = await readAnswer(res, link.signal, call.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
+      return call.fromJson(parseJsonBody(text, res.status), text, res);
+    }
+    handedOff = true;
+    return {
+      type: 'stream',
+      requestedModel: call.requestedModel,
+      provider: call.provider,
+      chunks: guardStream(
+        res.body,
+        ctx,
+        call.decode,
+        link.release,
+        call.maxEventChars === undefined ? {} : { maxEventChars: call.maxEventChars },
+      ),
+    };
+  } finally {
+    if (!handedOff) link.release();
+  }
+}
