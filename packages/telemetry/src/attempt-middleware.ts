@@ -10,17 +10,13 @@ import {
 } from '@rel/core';
 import { inputMessagesJson, outputMessagesJson } from './content';
 import type { AttemptTarget } from './options';
+import { genAiRequestAttributes } from './request-attributes';
 import { type Answer, type FailureFacts, answerOfCompletion, answerOfStream, failureFacts } from './request-summary';
 import {
   ATTR_ERROR_TYPE,
   ATTR_GEN_AI_INPUT_MESSAGES,
-  ATTR_GEN_AI_OPERATION_NAME,
   ATTR_GEN_AI_OUTPUT_MESSAGES,
   ATTR_GEN_AI_PROVIDER_NAME,
-  ATTR_GEN_AI_REQUEST_MAX_TOKENS,
-  ATTR_GEN_AI_REQUEST_MODEL,
-  ATTR_GEN_AI_REQUEST_STREAM,
-  ATTR_GEN_AI_REQUEST_TEMPERATURE,
   ATTR_GEN_AI_RESPONSE_FINISH_REASONS,
   ATTR_GEN_AI_RESPONSE_ID,
   ATTR_GEN_AI_RESPONSE_MODEL,
@@ -99,18 +95,12 @@ function startAttributes(
   ctx: RequestContext,
   seen: number | undefined,
 ): Attributes {
-  const attrs: Attributes = {
-    [ATTR_GEN_AI_OPERATION_NAME]: ctx.operation,
-    [ATTR_GEN_AI_PROVIDER_NAME]: target.provider,
-    [ATTR_GEN_AI_REQUEST_MODEL]: req.model,
-    [ATTR_GEN_AI_REQUEST_STREAM]: req.stream === true,
-  };
+  const attrs = genAiRequestAttributes(req, ctx);
+  attrs[ATTR_GEN_AI_PROVIDER_NAME] = target.provider;
   const attempt = ctx.attempt ?? seen;
   if (attempt !== undefined) attrs[ATTR_REL_ATTEMPT_NUMBER] = attempt;
   if (target.serverAddress !== undefined) attrs[ATTR_SERVER_ADDRESS] = target.serverAddress;
   if (target.serverPort !== undefined) attrs[ATTR_SERVER_PORT] = target.serverPort;
-  if (req.maxTokens !== undefined) attrs[ATTR_GEN_AI_REQUEST_MAX_TOKENS] = req.maxTokens;
-  if (req.temperature !== undefined) attrs[ATTR_GEN_AI_REQUEST_TEMPERATURE] = req.temperature;
   if (state.options.captureContent) attrs[ATTR_GEN_AI_INPUT_MESSAGES] = inputMessagesJson(req.messages);
   return attrs;
 }

@@ -27,14 +27,12 @@ import {
   failureFacts,
   summarizeRequest,
 } from './request-summary';
+import { genAiRequestAttributes } from './request-attributes';
 import {
   ATTR_ERROR_TYPE,
   ATTR_GEN_AI_OPERATION_NAME,
   ATTR_GEN_AI_PROVIDER_NAME,
-  ATTR_GEN_AI_REQUEST_MAX_TOKENS,
   ATTR_GEN_AI_REQUEST_MODEL,
-  ATTR_GEN_AI_REQUEST_STREAM,
-  ATTR_GEN_AI_REQUEST_TEMPERATURE,
   ATTR_GEN_AI_RESPONSE_FINISH_REASONS,
   ATTR_GEN_AI_RESPONSE_ID,
   ATTR_GEN_AI_RESPONSE_MODEL,
@@ -165,15 +163,9 @@ async function* observeStream(
 }
 
 function startAttributes(state: TelemetryState, req: LlmRequest, ctx: RequestContext): Attributes {
-  const attrs: Attributes = {
-    [ATTR_GEN_AI_OPERATION_NAME]: ctx.operation,
-    [ATTR_GEN_AI_REQUEST_MODEL]: req.model,
-    [ATTR_GEN_AI_REQUEST_STREAM]: req.stream === true,
-    [ATTR_REL_REQUEST_ID]: ctx.requestId,
-    [ATTR_REL_REQUEST_IDEMPOTENCY_KEY]: state.hash(ctx.idempotencyKey),
-  };
-  if (req.maxTokens !== undefined) attrs[ATTR_GEN_AI_REQUEST_MAX_TOKENS] = req.maxTokens;
-  if (req.temperature !== undefined) attrs[ATTR_GEN_AI_REQUEST_TEMPERATURE] = req.temperature;
+  const attrs = genAiRequestAttributes(req, ctx);
+  attrs[ATTR_REL_REQUEST_ID] = ctx.requestId;
+  attrs[ATTR_REL_REQUEST_IDEMPOTENCY_KEY] = state.hash(ctx.idempotencyKey);
   if (ctx.principal.orgId !== undefined) attrs[ATTR_REL_ORG_ID] = ctx.principal.orgId;
   if (ctx.principal.userId !== undefined) attrs[ATTR_USER_ID] = state.hash(ctx.principal.userId);
   return attrs;
