@@ -13,7 +13,7 @@ import { EventHub, type Handler, type LlmRequest, MemoryStore, RequestContext, c
 import { degrade, router } from '@rel/fallback';
 import { caps, injectionGuard, outputPolicy, piiGuard, structuredOutput } from '@rel/guardrails';
 import { retry, timeouts } from '@rel/retry';
-import { type TelemetryOptions, createTelemetry } from '@rel/telemetry';
+import { type Telemetry, type TelemetryOptions, createTelemetry } from '@rel/telemetry';
 import { FakeProvider } from '@rel/testing';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import {
@@ -42,15 +42,9 @@ interface Built {
   reset: () => void;
 }
 
-function build(fake: FakeProvider, telemetryOptions: TelemetryOptions, guards: boolean): Built {
-  const hub = new EventHub();
-  const telemetry = createTelemetry({ ...telemetryOptions, events: hub, hashSalt: 'bench-salt-0001' });
-  const policy = new BudgetPolicy({
-    tiers: { free: { rpm: 1_000_000_000, tpm: 1_000_000_000_000, spendPerDayUsd: 1_000_000_000 } },
-    prices: { [MODEL]: { inputPerMTok: 1, outputPerMTok: 2 } },
-    store: new MemoryStore(),
-  });
-  const route = router({
+/** The one route of the bench: breaker(retry(timeouts(telemetry.attempt))) around the fake. */
+function benchRouter(fake: FakeProvider, telemetry: Telemetry, hub: EventHub): Handler {
+  return router({
     targets: [
       {
         name: 'fake',
@@ -66,6 +60,17 @@ function build(fake: FakeProvider, telemetryOptions: TelemetryOptions, guards: b
     ],
     events: hub,
   });
+}
+
+function build(fake: FakeProvider, telemetryOptions: TelemetryOptions, guards: boolean): Built {
+  const hub = new EventHub();
+  const telemetry = createTelemetry({ ...telemetryOptions, events: hub, hashSalt: 'bench-salt-0001' });
+  const policy = new BudgetPolicy({
+    tiers: { free: { rpm: 1_000_000_000, tpm: 1_000_000_000_000, spendPerDayUsd: 1_000_000_000 } },
+    prices: { [MODEL]: { inputPerMTok: 1, outputPerMTok: 2 } },
+    store: new MemoryStore(),
+  });
+  const route = benchRouter(fake, telemetry, hub);
   const pass = (next: Handler) => next;
   const handler = compose(
     telemetry.request,
@@ -167,25 +172,7 @@ export async function pipelineBench(): Promise<string> {
     ['degrade', degrade({ features: {} })(fake.handler)],
     ['outputPolicy (deny list)', outputPolicy({ deny: ['internal use only'] })(fake.handler)],
     ['structuredOutput', structuredOutput({ maxReasks: 2 })(fake.handler)],
-    [
-      'router: breaker(retry(timeouts(telemetry.attempt)))',
-      router({
-        targets: [
-          {
-            name: 'fake',
-            model: MODEL,
-            handler: fake.handler,
-            middlewares: [
-              retry({ maxAttempts: 3 }),
-              timeouts({ default: { totalMs: 10_000 } }),
-              tel.attempt({ provider: 'fake' }),
-            ],
-            breaker: { consecutiveFailures: 5 },
-          },
-        ],
-        events: hub,
-      }),
-    ],
+    ['router: breaker(retry(timeouts(telemetry.attempt)))', benchRouter(fake, tel, hub)],
   ];
   const parts = await compare(
     [
