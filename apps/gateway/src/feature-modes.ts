@@ -1,4 +1,4 @@
-import type { Completion, LlmResponse, Middleware, StreamChunk, StreamingCompletion } from '@rel/core';
+import { type Completion, type Middleware, completionAsStream } from '@rel/core';
 import { DEGRADED_MODEL, type SafeDefault, safeDefaultAnswer, staticCompletion } from '@rel/fallback';
 import type { GatewayConfig } from './config';
 
@@ -79,20 +79,6 @@ export function forcedDegrade(config: GatewayConfig, modes: FeatureModes): Middl
       }
     }
     if (!answer) return next(req, ctx);
-    return Promise.resolve(req.stream ? asStream(answer) : answer);
+    return Promise.resolve(req.stream ? completionAsStream(answer) : answer);
   };
-}
-
-/** A static completion as a stream, for streaming callers. */
-function asStream(c: Completion): LlmResponse {
-  const stream: StreamingCompletion = {
-    type: 'stream',
-    requestedModel: c.requestedModel,
-    ...(c.provider ? { provider: c.provider } : {}),
-    chunks: (async function* (): AsyncGenerator<StreamChunk> {
-      if (c.message.content) yield { type: 'text-delta', text: c.message.content };
-      yield { type: 'finish', finishReason: c.finishReason, id: c.id, model: c.model, usage: c.usage };
-    })(),
-  };
-  return stream;
 }

@@ -61,3 +61,4 @@ export type { MemoryStoreOptions } from './memory-store';
 export { collectStream } from './collect-stream';
 export { parseRetryAfter, parseResetDuration, retryAfterFromHeaders } from './retry-after';
 export type { HeaderSource } from './retry-after';
+export { completionChunks, completionAsStream } from './completion-stream';

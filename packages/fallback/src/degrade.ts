@@ -9,6 +9,7 @@ import {
   type RequestContext,
   type StreamChunk,
   type StreamingCompletion,
+  completionAsStream,
   toRelError,
   zeroUsage,
 } from '@rel/core';
@@ -193,22 +194,7 @@ async function* guardStream(
 
 /** A response as a stream, for streaming callers. */
 function asStream(response: LlmResponse): StreamingCompletion {
-  if (response.type === 'stream') return response;
-  return {
-    type: 'stream',
-    requestedModel: response.requestedModel,
-    ...(response.provider ? { provider: response.provider } : {}),
-    chunks: (async function* (): AsyncGenerator<StreamChunk> {
-      if (response.message.content) yield { type: 'text-delta', text: response.message.content };
-      yield {
-        type: 'finish',
-        finishReason: response.finishReason,
-        id: response.id,
-        model: response.model,
-        usage: response.usage,
-      };
-    })(),
-  };
+  return response.type === 'stream' ? response : completionAsStream(response);
 }
 
 function invalidOption(field: string, message: string): RelError {

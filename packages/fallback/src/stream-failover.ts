@@ -1,11 +1,11 @@
 import {
-  type Completion,
   RelError,
   type RequestContext,
   type StreamChunk,
   type StreamingCompletion,
   type Usage,
   addUsage,
+  completionChunks,
   toRelError,
 } from '@rel/core';
 import type { Dispatch, Opened } from './dispatch';
@@ -61,7 +61,8 @@ async function* chunks(
     try {
       if (current.response.type === 'completion') {
         settled = true;
-        yield* completionChunks(current.response, usage);
+        const done = current.response;
+        yield* completionChunks(done, usage ? addUsage(usage, done.usage) : done.usage);
         return;
       }
       for await (const chunk of current.response.chunks) {
@@ -116,19 +117,6 @@ async function* chunks(
       if (!settled) await current.target.breaker?.record(current.admission, 'ignored', current.openMs);
     }
   }
-}
-
-function* completionChunks(completion: Completion, before: Usage | undefined): Generator<StreamChunk> {
-  if (completion.message.content) yield { type: 'text-delta', text: completion.message.content };
-  for (const [index, call] of (completion.message.toolCalls ?? []).entries())
-    yield { type: 'tool-call-delta', index, id: call.id, name: call.name, argumentsDelta: call.arguments };
-  yield {
-    type: 'finish',
-    finishReason: completion.finishReason,
-    id: completion.id,
-    model: completion.model,
-    usage: before ? addUsage(before, completion.usage) : completion.usage,
-  };
 }
 
 function describe(error: unknown): string {

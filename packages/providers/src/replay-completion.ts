@@ -1,4 +1,4 @@
-import type { Completion, RequestContext, StreamChunk } from '@rel/core';
+import { type Completion, type RequestContext, type StreamChunk, completionChunks } from '@rel/core';
 
 /**
  * Replays a complete answer as stream chunks, for a server that answered a streaming request
@@ -10,17 +10,8 @@ export async function* replayCompletion(
   completion: Completion,
   ctx: RequestContext,
 ): AsyncGenerator<StreamChunk, void, undefined> {
-  const { message } = completion;
-  if (message.content) yield { type: 'text-delta', text: message.content };
-  for (const [index, call] of (message.toolCalls ?? []).entries()) {
-    yield { type: 'tool-call-delta', index, id: call.id, name: call.name, argumentsDelta: call.arguments };
+  for (const chunk of completionChunks(completion)) {
+    if (chunk.type === 'finish') ctx.recordUsage(completion.usage);
+    yield chunk;
   }
-  ctx.recordUsage(completion.usage);
-  yield {
-    type: 'finish',
-    finishReason: completion.finishReason,
-    ...(completion.id ? { id: completion.id } : {}),
-    model: completion.model,
-    usage: completion.usage,
-  };
 }

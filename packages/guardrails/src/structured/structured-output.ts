@@ -4,9 +4,9 @@ import {
   type LlmRequest,
   type Middleware,
   RelError,
-  type StreamChunk,
   type StreamingCompletion,
   collectStream,
+  completionAsStream,
 } from '@rel/core';
 import { z } from 'zod';
 import { recordGuardrail, stopwatch } from '../output/record-verdict';
@@ -133,25 +133,8 @@ export function structuredOutput(options: StructuredOutputOptions = {}): Middlew
   };
 }
 
-/** A completion replayed as a stream: one text chunk, the tool calls, then the finish. */
-export function asStream(completion: Completion): StreamingCompletion {
-  async function* chunks(): AsyncIterable<StreamChunk> {
-    if (completion.message.content) yield { type: 'text-delta', text: completion.message.content };
-    for (const [index, call] of (completion.message.toolCalls ?? []).entries()) {
-      yield { type: 'tool-call-delta', index, id: call.id, name: call.name, argumentsDelta: call.arguments };
-    }
-    yield {
-      type: 'finish',
-      finishReason: completion.finishReason,
-      id: completion.id,
-      model: completion.model,
-      usage: completion.usage,
-    };
-  }
-  return {
-    type: 'stream',
-    requestedModel: completion.requestedModel,
-    ...(completion.provider ? { provider: completion.provider } : {}),
-    chunks: chunks(),
-  };
-}
+/**
+ * A completion replayed as a stream: one text chunk, the tool calls, then the finish.
+ * @deprecated the same as `completionAsStream` from `@rel/core`; kept for existing callers.
+ */
+export const asStream: (completion: Completion) => StreamingCompletion = completionAsStream;
