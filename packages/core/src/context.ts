@@ -1,3 +1,4 @@
+import { type Abortable, abortableOf, isAbortable } from './abortable';
 import { type Clock, systemClock } from './clock';
 import type { EventHub, FallbackReason, GuardrailAction, GuardrailStage } from './events';
 import type { FailureKind } from './failure';
@@ -66,7 +67,8 @@ export interface RequestContextInit {
   feature?: Feature;
   /** The operation or endpoint, e.g. `chat`; timeouts are configured per operation. */
   operation?: string;
-  signal?: AbortSignal;
+  /** Cancels the request: a signal, or an `Abortable` whose signal is made only if read. */
+  signal?: AbortSignal | Abortable;
   /** Absolute deadline in clock milliseconds. */
   deadline?: number;
   clock?: Clock;
@@ -86,6 +88,8 @@ interface Records {
   safeDefault?: { reason: DegradeReason };
   attemptCounter: number;
 }
+
+const noop = () => {};
 
 /** Two lowercase hex digits for each byte value. */
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
@@ -131,7 +135,7 @@ export function newId(prefix: string): string {
  * ctx.recordUsage({ inputTokens: 12, outputTokens: 40 });
  * ctx.usage.outputTokens // 40
  */
-export class RequestContext {
+export class RequestContext implements Abortable {
   readonly requestId: string;
   /** Identical on every attempt and hedge of this logical request; providers send it as `Idempotency-Key`. */
   readonly idempotencyKey: string;
@@ -144,10 +148,12 @@ export class RequestContext {
   /** The attempt number this context was derived for, when it was derived for one. */
   readonly attempt: number | undefined;
   readonly #records: Records;
-  /** The signal, once given or first read. */
-  #signal: AbortSignal | undefined;
+  /** What cancels this context when it was given its own signal. */
+  readonly #source: Abortable | undefined;
   /** The context this one was derived from without a signal of its own: its signal is the parent's. */
-  #parent: RequestContext | undefined;
+  readonly #parent: RequestContext | undefined;
+  /** The signal, once read. */
+  #signal: AbortSignal | undefined;
 
   /**
    * @param init identity, signal and deadline of a new logical request; omitted ids are generated.
@@ -171,8 +177,9 @@ export class RequestContext {
       this.clock = init.clock ?? systemClock;
       this.events = init.events;
     }
-    this.#signal = init.signal;
-    this.#parent = init.signal === undefined ? from : undefined;
+    const given = init.signal;
+    this.#source = given === undefined ? undefined : isAbortable(given) ? given : abortableOf(given);
+    this.#parent = given === undefined ? from : undefined;
     this.deadline = init.deadline;
     this.attempt = attempt;
     this.#records = records ?? {
@@ -190,7 +197,7 @@ export class RequestContext {
    * A child context for one attempt or phase: same records, same ids, a narrower signal and/or
    * deadline. A deadline never widens: the earlier of the two is kept.
    */
-  derive(overrides: { signal?: AbortSignal; deadline?: number; attempt?: number }): RequestContext {
+  derive(overrides: { signal?: AbortSignal | Abortable; deadline?: number; attempt?: number }): RequestContext {
     const init: RequestContextInit = {};
     if (overrides.signal) init.signal = overrides.signal;
     if (overrides.deadline !== undefined) {
@@ -201,16 +208,35 @@ export class RequestContext {
 
   /**
    * Aborts when the caller or an enclosing policy gives up on this request or attempt. Without a
-   * signal given, a context's signal never aborts; it is made only when first read (an
-   * AbortController costs about as much as the rest of the context), and a context derived without
-   * a signal of its own has its parent's.
+   * signal given, a context's signal never aborts. It is made only when first read (an
+   * AbortController costs about as much as the rest of the context), so code that only needs to
+   * know about cancellation uses `aborted` and `onAbort`; a context derived without a signal of
+   * its own has its parent's.
    */
   get signal(): AbortSignal {
     if (this.#signal === undefined) {
-      this.#signal = this.#parent ? this.#parent.signal : new AbortController().signal;
-      this.#parent = undefined;
+      const source = this.#source;
+      if (source !== undefined) this.#signal = source.signal;
+      else this.#signal = this.#parent ? this.#parent.signal : new AbortController().signal;
     }
     return this.#signal;
+  }
+
+  /** True once the request or attempt has been cancelled (`signal.aborted`, without making the signal). */
+  get aborted(): boolean {
+    if (this.#source !== undefined) return this.#source.aborted;
+    return this.#parent?.aborted === true;
+  }
+
+  /**
+   * Calls `listener` once when this context aborts, without making its signal; not called when it
+   * has already aborted (check `aborted` first). A context that can never abort keeps no listener.
+   * @returns the function that removes the listener.
+   * @example const stop = ctx.onAbort(() => upstream.destroy()); try { ... } finally { stop(); }
+   */
+  onAbort(listener: () => void): () => void {
+    if (this.#source !== undefined) return this.#source.onAbort(listener);
+    return this.#parent ? this.#parent.onAbort(listener) : noop;
   }
 
   /** Milliseconds left before the deadline; `Infinity` without one. */

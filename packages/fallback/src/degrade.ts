@@ -112,7 +112,7 @@ export function degrade(options: DegradeOptions): Middleware {
     const parsedDefault = config.features[ctx.feature.name]?.safeDefault;
     const substitute = async (error: unknown): Promise<LlmResponse> => {
       const err = toRelError(error, ctx.signal);
-      if (ctx.signal.aborted || !hard.has(err.failure.kind)) throw err;
+      if (ctx.aborted || !hard.has(err.failure.kind)) throw err;
       if (!ctx.feature.critical && feature.degraded) {
         const answer = await degradedAnswer(feature.degraded, req, ctx);
         if (answer) {

@@ -66,7 +66,7 @@ export class Dispatch {
    */
   async open(): Promise<Opened> {
     for (;;) {
-      if (this.#ctx.signal.aborted) throw abortReason(this.#ctx.signal);
+      if (this.#ctx.aborted) throw abortReason(this.#ctx.signal);
       const target = this.#queue.shift();
       if (!target) return this.#lastResort();
       const admission = target.breaker ? await target.breaker.enter() : 'pass';
@@ -95,7 +95,7 @@ export class Dispatch {
     const err = toRelError(error, this.#ctx.signal);
     if (target.breaker)
       await target.breaker.record(admission, target.breaker.classify(err, this.#ctx.signal), durationMs);
-    if (this.#ctx.signal.aborted || err.failure.kind === 'cancelled') throw err;
+    if (this.#ctx.aborted || err.failure.kind === 'cancelled') throw err;
     this.#lastError = err;
     if (this.#shouldWait(target, err)) {
       await this.#config.clock.sleep((err.failure as { retryAfterMs: number }).retryAfterMs, this.#ctx.signal);
@@ -121,7 +121,7 @@ export class Dispatch {
     this.#moveFrom(from.name, 'stream_interrupted');
     let lastError: unknown;
     for (const target of this.#queue.filter((t) => t.supportsPrefill)) {
-      if (this.#ctx.signal.aborted) return { error: abortReason(this.#ctx.signal) };
+      if (this.#ctx.aborted) return { error: abortReason(this.#ctx.signal) };
       this.#queue = this.#queue.filter((t) => t !== target);
       const admission = target.breaker ? await target.breaker.enter() : 'pass';
       if (admission === 'reject') continue;

@@ -93,7 +93,7 @@ export function router(options: RouterOptions): Router {
   const balanced = groups.some((g) => g.length > 1);
 
   const handle = async (req: Parameters<Handler>[0], ctx: Parameters<Handler>[1]) => {
-    if (ctx.signal.aborted) throw abortReason(ctx.signal);
+    if (ctx.aborted) throw abortReason(ctx.signal);
     let plan = balanced
       ? groups.flatMap((g) =>
           weightedOrder(

@@ -91,7 +91,7 @@ async function* chunks(
       const err = toRelError(error, ctx.signal);
       const breaker = current.target.breaker;
       if (breaker) await breaker.record(current.admission, breaker.classify(err, ctx.signal), current.openMs);
-      if (ctx.signal.aborted || err.failure.kind === 'cancelled') throw err;
+      if (ctx.aborted || err.failure.kind === 'cancelled') throw err;
       original ??= err;
       const interruption = new RelError(
         { kind: 'stream_interrupted', emittedChunks: emitted },

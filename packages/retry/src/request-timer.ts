@@ -1,4 +1,12 @@
-import { type Clock, RelError, type TimeoutPhase, abortReason } from '@rel/core';
+import {
+  type Abortable,
+  type Clock,
+  RelError,
+  type TimeoutPhase,
+  abortReason,
+  abortableOf,
+  isAbortable,
+} from '@rel/core';
 import { cannotAbort } from './never-aborted';
 import { Watchdog } from './watchdog';
 
@@ -19,12 +27,14 @@ const RELEASED = new RelError({ kind: 'cancelled', reason: 'stream closed by its
  * `signal` with a `RelError` `{ kind: 'timeout', phase, limitMs }` as the reason, so code below
  * can tell a timeout from the caller's cancel (which arrives as the parent signal's reason).
  *
- * Cost on the success path: one cancellable clock timer (`setTimeout` + `clearTimeout` on the
- * system clock), the parent listener, and the `AbortController` of `signal` only if it is read;
- * nothing is aborted when the request ends in time.
+ * It is an `Abortable`: handed to `ctx.derive`, layers below that only ask `aborted` or
+ * `onAbort` never make its signal. Cost on the success path: one cancellable clock timer
+ * (`setTimeout` + `clearTimeout` on the system clock), the parent listener (none when the parent
+ * can never abort), and the `AbortController` of `signal` only if it is read; nothing is aborted
+ * when the request ends in time.
  * @internal
  */
-export class RequestTimer {
+export class RequestTimer implements Abortable {
   /** The absolute total deadline, `Infinity` when there is none. */
   readonly deadline: number;
   /** Made when `signal` is first read: a caller that never hands a signal down makes none. */
@@ -32,7 +42,10 @@ export class RequestTimer {
   #isAborted = false;
   #reason: unknown;
   readonly #clock: Clock;
-  readonly #parent: AbortSignal | undefined;
+  readonly #parent: Abortable | undefined;
+  #unlinkParent: (() => void) | undefined;
+  /** `onAbort` listeners, called once on abort. */
+  #listeners: (() => void)[] | undefined;
   readonly #watchdog: Watchdog;
   readonly #onTimeout: (phase: TimeoutPhase, limitMs: number) => void;
   readonly #totalLimit: number;
@@ -47,7 +60,7 @@ export class RequestTimer {
 
   constructor(
     clock: Clock,
-    parent: AbortSignal | undefined,
+    parent: AbortSignal | Abortable | undefined,
     inheritedDeadline: number | undefined,
     limits: ResolvedLimits,
     stream: boolean,
@@ -55,7 +68,8 @@ export class RequestTimer {
   ) {
     this.#clock = clock;
     // The shared never-aborting signal needs no listener (one add and remove fewer per call).
-    this.#parent = cannotAbort(parent) ? undefined : parent;
+    this.#parent =
+      parent === undefined || isAbortable(parent) ? parent : cannotAbort(parent) ? undefined : abortableOf(parent);
     this.#onTimeout = onTimeout;
     const start = clock.now();
     const own = limits.totalMs === undefined ? INF : start + limits.totalMs;
@@ -67,8 +81,8 @@ export class RequestTimer {
     this.#idleMs = stream ? (limits.idleMs ?? INF) : INF;
     this.#watchdog = new Watchdog(clock, () => this.#expire());
     if (this.#parent) {
-      if (this.#parent.aborted) this.#abort(this.#parent.reason);
-      else this.#parent.addEventListener('abort', this.#onParentAbort, { once: true });
+      if (this.#parent.aborted) this.#abort(this.#parent.signal.reason);
+      else this.#unlinkParent = this.#parent.onAbort(this.#onParentAbort);
     }
     this.#watchdog.setDue(Math.min(this.deadline, this.#firstAt));
   }
@@ -88,6 +102,17 @@ export class RequestTimer {
   /** True once the timer fired, the parent aborted or the request was released. */
   get aborted(): boolean {
     return this.#isAborted;
+  }
+
+  /** Calls `listener` once when the timer fires, the parent aborts or the request is released. */
+  onAbort(listener: () => void): () => void {
+    if (this.#isAborted) return noop;
+    if (this.#listeners === undefined) this.#listeners = [listener];
+    else this.#listeners.push(listener);
+    return () => {
+      const at = this.#listeners?.indexOf(listener) ?? -1;
+      if (at >= 0) this.#listeners?.splice(at, 1);
+    };
   }
 
   /** Milliseconds left before the total deadline. */
@@ -147,11 +172,12 @@ export class RequestTimer {
     if (this.#finished) return;
     this.#finished = true;
     this.#watchdog.stop();
-    this.#parent?.removeEventListener('abort', this.#onParentAbort);
+    this.#unlinkParent?.();
+    this.#unlinkParent = undefined;
   }
 
   readonly #onParentAbort = () => {
-    this.#abort(this.#parent?.reason);
+    this.#abort(this.#parent?.signal.reason);
     this.finish();
   };
 
@@ -160,6 +186,9 @@ export class RequestTimer {
     this.#reason = reason;
     this.#ctrl?.abort(reason);
     if (this.#rejectRace) this.#rejectRace(abortReason(this.signal));
+    const listeners = this.#listeners;
+    this.#listeners = undefined;
+    if (listeners) for (const listener of listeners) listener();
   }
 
   #expire(): void {

@@ -1,4 +1,5 @@
 import {
+  type Abortable,
   type Clock,
   type EventHub,
   type HeaderSource,
@@ -6,6 +7,7 @@ import {
   RelError,
   type RelFailure,
   abortReason,
+  abortableOf,
   retryAfterFromHeaders,
   retryAfterOf,
   systemRandom,
@@ -23,7 +25,8 @@ import { withDeadline } from './signal-deadline';
 
 /** Where one logical request runs. @internal */
 export interface RetryScope {
-  readonly signal: AbortSignal;
+  /** Cancels the whole logical request (a `RequestContext` is one). */
+  readonly abort: Abortable;
   readonly deadline: number | undefined;
   readonly clock: Clock;
   readonly requestId: string | undefined;
@@ -33,7 +36,7 @@ export interface RetryScope {
 }
 
 /** Starts one attempt; `hedge` marks the extra attempt of a hedge. @internal */
-export type StartAttempt<T> = (signal: AbortSignal, hedge: boolean) => Promise<T>;
+export type StartAttempt<T> = (abort: Abortable, hedge: boolean) => Promise<T>;
 
 type Parsed = z.output<typeof RetryOptionsSchema>;
 
@@ -65,7 +68,7 @@ export class RetryCore {
 
   /** Runs attempts until one succeeds or the policy gives up; throws the failure it gave up on. */
   async run<T>(start: StartAttempt<T>, scope: RetryScope, discard?: (value: T) => void): Promise<T> {
-    if (scope.signal.aborted) throw abortReason(scope.signal);
+    if (scope.abort.aborted) throw abortReason(scope.abort.signal);
     this.#budget?.recordRequest();
     const o = this.options;
     const hedging = o.hedge !== undefined && (this.#hedgeRoutes === undefined || this.#hedgeRoutes.has(scope.route));
@@ -75,14 +78,14 @@ export class RetryCore {
     let previous = o.backoff.baseMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        if (!hedging) return await start(scope.signal, false);
+        if (!hedging) return await start(scope.abort, false);
         return await this.#hedged(start, scope, discard);
       } catch (error) {
         const delay = await this.#delayOrThrow(error, attempt, previous, scope);
         if (delay.fromBackoff) previous = delay.ms;
         // A zero wait needs no timer (the system clock's would still take ~1 ms); an abort still wins.
-        if (delay.ms > 0) await scope.clock.sleep(delay.ms, scope.signal);
-        else if (scope.signal.aborted) throw abortReason(scope.signal);
+        if (delay.ms > 0) await scope.clock.sleep(delay.ms, scope.abort.signal);
+        else if (scope.abort.aborted) throw abortReason(scope.abort.signal);
       }
     }
   }
@@ -94,7 +97,7 @@ export class RetryCore {
     previous: number,
     scope: RetryScope,
   ): Promise<{ ms: number; fromBackoff: boolean }> {
-    if (scope.signal.aborted) throw error;
+    if (scope.abort.aborted) throw error;
     const failure = failureOf(error);
     const retryable = isRetryable(failure);
     const retry = this.#shouldRetry ? this.#shouldRetry({ error, failure, attempt, retryable }) : retryable;
@@ -149,10 +152,10 @@ export class RetryCore {
     const observed = h.percentile === undefined ? undefined : tracker.percentile(h.percentile);
     const delayMs = observed ?? h.delayMs;
     const { clock, deadline } = scope;
-    const timed: StartAttempt<T> = (signal, hedge) => {
+    const timed = (signal: AbortSignal, hedge: boolean): Promise<T> => {
       const t0 = clock.now();
       if (deadline !== undefined) withDeadline(signal, deadline);
-      return start(signal, hedge).then((value) => {
+      return start(abortableOf(signal), hedge).then((value) => {
         tracker.record(clock.now() - t0);
         return value;
       });
@@ -160,7 +163,7 @@ export class RetryCore {
     return runHedged({
       start: timed,
       delayMs,
-      signal: scope.signal,
+      signal: scope.abort.signal,
       clock,
       allow: () => {
         if (deadline !== undefined && deadline - clock.now() <= this.options.minAttemptMs) return false;

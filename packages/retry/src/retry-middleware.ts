@@ -1,4 +1,4 @@
-import type { Clock, Handler, LlmRequest, LlmResponse, Middleware, RequestContext } from '@rel/core';
+import type { Abortable, Clock, Handler, LlmRequest, LlmResponse, Middleware, RequestContext } from '@rel/core';
 import { failureOf } from './is-retryable';
 import { discardResponse, peekStream } from './peeked-stream';
 import { RetryCore } from './retry-core';
@@ -61,9 +61,9 @@ export function retry(options: RetryMiddlewareOptions = {}): Middleware {
       const routed = fixed ?? ctx.getAttribute(ROUTE_TARGET_ATTRIBUTE);
       const target = typeof routed === 'string' && routed.length > 0 ? routed : prefix + req.model;
       return core.run(
-        (signal, hedge) => attempt(next, target, req, ctx, clock, signal, hedge),
+        (abort, hedge) => attempt(next, target, req, ctx, clock, abort, hedge),
         {
-          signal: ctx.signal,
+          abort: ctx,
           deadline: ctx.deadline,
           clock,
           requestId: ctx.requestId,
@@ -82,12 +82,12 @@ async function attempt(
   req: LlmRequest,
   ctx: RequestContext,
   clock: Clock,
-  signal: AbortSignal,
+  abort: Abortable,
   hedge: boolean,
 ): Promise<LlmResponse> {
   const number = ctx.nextAttemptNumber();
   const startedAt = clock.now();
-  const child = ctx.derive(signal === ctx.signal ? { attempt: number } : { signal, attempt: number });
+  const child = ctx.derive(abort === ctx ? { attempt: number } : { signal: abort, attempt: number });
   try {
     let response = await next(req, child);
     if (response.type === 'stream') response = await peekStream(response);

@@ -1,8 +1,11 @@
-import { systemClock } from '@rel/core';
+import { abortableOf, systemClock } from '@rel/core';
 import { NEVER_ABORTED } from './never-aborted';
 import { RetryCore, type RetryScope } from './retry-core';
 import type { RetryOptions } from './retry-options';
 import { deadlineOf } from './signal-deadline';
+
+/** What a call without a signal runs under: never aborts, and hands `fn` the shared `NEVER_ABORTED`. */
+const NEVER = abortableOf(NEVER_ABORTED);
 
 /** Retries around any cancellable async function. */
 export interface RetryPolicy {
@@ -35,10 +38,10 @@ export function retryPolicy(options: RetryOptions = {}): RetryPolicy {
   const events = options.events;
   return {
     execute<T>(fn: (signal: AbortSignal, attempt: number) => Promise<T>, signal?: AbortSignal): Promise<T> {
-      const s = signal ?? NEVER_ABORTED;
-      const scope: RetryScope = { signal: s, deadline: deadlineOf(s), clock, requestId: undefined, events, route: '' };
+      const abort = signal === undefined ? NEVER : abortableOf(signal);
+      const scope: RetryScope = { abort, deadline: deadlineOf(signal), clock, requestId: undefined, events, route: '' };
       let n = 0;
-      return core.run((attemptSignal) => fn(attemptSignal, ++n), scope);
+      return core.run((attempt) => fn(attempt.signal, ++n), scope);
     },
   };
 }

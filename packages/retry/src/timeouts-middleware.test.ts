@@ -47,6 +47,29 @@ describe('timeouts middleware', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it("carries the caller's cancel through nested timers to the provider's onAbort, before any signal is read", async () => {
+    const clock = new FakeClock(0);
+    const caller = new AbortController();
+    const { ctx } = context(clock, { signal: caller.signal });
+    const heard: { aborted: boolean; reason: unknown }[] = [];
+    const inner: Handler = (_r, c) =>
+      new Promise((_resolve, reject) => {
+        c.onAbort(() => {
+          heard.push({ aborted: c.aborted, reason: c.signal.reason });
+          reject(c.signal.reason);
+        });
+      });
+    const handler = timeouts({ default: { totalMs: 1_000 } })(timeouts({ default: { totalMs: 500 } })(inner));
+    const run = observe(handler(req, ctx));
+    await clock.advance(10);
+    const reason = new Error('user left');
+    caller.abort(reason);
+    await run.promise;
+    expect(RelError.is(run.error) && run.error.failure.kind).toBe('cancelled');
+    expect(heard).toEqual([{ aborted: true, reason }]);
+    expect(clock.pending).toBe(0);
+  });
+
   it('rejects at the limit even when the handler ignores its signal', async () => {
     const clock = new FakeClock(0);
     const { ctx } = context(clock);

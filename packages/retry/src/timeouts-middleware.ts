@@ -70,19 +70,19 @@ export function timeouts(options: TimeoutsOptions = {}): Middleware {
     const hub = ctx.events ?? events;
     const timer = new RequestTimer(
       clock ?? ctx.clock,
-      ctx.signal,
+      ctx,
       ctx.deadline,
       limits ?? {},
       stream,
       hub ? (phase, limitMs) => emitTimeout(hub, ctx, phase, limitMs) : noop,
     );
-    if (timer.signal.aborted || timer.remainingMs() <= 0) {
+    if (timer.aborted || timer.remainingMs() <= 0) {
       timer.finish();
-      if (timer.signal.aborted) throw timer.failure(undefined);
+      if (timer.aborted) throw timer.failure(undefined);
       timer.expireNow();
     }
     const child = ctx.derive(
-      Number.isFinite(timer.deadline) ? { signal: timer.signal, deadline: timer.deadline } : { signal: timer.signal },
+      Number.isFinite(timer.deadline) ? { signal: timer, deadline: timer.deadline } : { signal: timer },
     );
     let response: Awaited<ReturnType<typeof next>>;
     try {
