@@ -28,18 +28,18 @@ export const FAKE_PROVIDER_NAME = 'fake';
  */
 export function createInProcessHandler(fake: FakeProvider): Handler {
   return async (req, ctx) => {
-    const { signal } = ctx;
-    if (signal.aborted) throw abortReason(signal);
+    // `ctx.aborted` makes no AbortSignal; the signal is read only where a wait needs it.
+    if (ctx.aborted) throw abortReason(ctx.signal);
     const headers = Object.fromEntries(Object.entries(req.metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     const plan = fake.plan({ request: req, includeUsage: true, headers, idempotencyKey: ctx.idempotencyKey });
-    if (plan.latencyMs > 0) await fake.clock.sleep(plan.latencyMs, signal);
+    if (plan.latencyMs > 0) await fake.clock.sleep(plan.latencyMs, ctx.signal);
     switch (plan.kind) {
       case 'error':
         throw new RelError(plan.failure, { cause: new Error(`HTTP ${plan.status}: ${JSON.stringify(plan.body)}`) });
       case 'reset':
         throw connectionReset();
       case 'hang':
-        return waitForAbort(signal);
+        return waitForAbort(ctx.signal);
       case 'answer':
         return plan.stream ? streamOf(fake, req, ctx, plan) : completionOf(fake, req, ctx, plan);
     }
