@@ -65,6 +65,24 @@ describe('budget middleware', () => {
     await policy.release(r);
   });
 
+  it('settles only the reservation object its own policy returned: a copy or another policy ends nothing', async () => {
+    const { store, policy, ctx } = setup();
+    const other = new BudgetPolicy({ store, prices, tiers: { free: { concurrent: 5 } }, logger: { warn: () => {} } });
+    const r = await policy.reserve(request(), ctx());
+    expect(Object.keys(r)).toEqual(['id', 'model', 'scopes', 'estimate', 'decision', 'remainingUsd', 'limits']);
+    expect(JSON.parse(JSON.stringify(r))).toEqual({ ...r, remainingUsd: r.remainingUsd });
+    const held = await store.total(DAY_KEY, 86_400_000);
+    expect(held).toBeGreaterThan(0);
+    await policy.settle({ ...r }, usage);
+    await other.settle(r, usage);
+    await other.release(r);
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(held);
+    expect(await store.total('budget:{org:acme}:org:acme:concurrent', 0)).toBe(1);
+    await policy.settle(r, usage);
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(140_000);
+    expect(await store.total('budget:{org:acme}:org:acme:concurrent', 0)).toBe(0);
+  });
+
   it('releases the reservation when the handler throws, charging nothing', async () => {
     const { store, policy, ctx } = setup();
     const boom = new RelError({ kind: 'provider_unavailable', status: 503 });
