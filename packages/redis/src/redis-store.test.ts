@@ -23,6 +23,15 @@ describe('RedisStore meets the StateStore conformance suite', () => {
   }
 });
 
+describe('RedisStore with batchAcquire meets the StateStore conformance suite', () => {
+  for (const c of storeConformanceCases({
+    create: (clock) =>
+      new RedisStore({ url: server.url, keyPrefix: fresh(), batchAcquire: true, ...(clock ? { clock } : {}) }),
+  })) {
+    it(c.name, c.run);
+  }
+});
+
 describe('RedisStore', () => {
   it('two store instances on one Redis share one limit', async () => {
     const prefix = fresh();
@@ -112,9 +121,14 @@ describe('RedisStore', () => {
     await store.close();
   });
 
-  for (const autoPipelining of [true, false]) {
-    it(`with autoPipelining ${autoPipelining}, 100 concurrent decisions on a limit of 40 admit exactly 40, each remaining once`, async () => {
-      const store = new RedisStore({ url: server.url, keyPrefix: fresh(), autoPipelining });
+  for (const [autoPipelining, batchAcquire] of [
+    [true, false],
+    [false, false],
+    [true, true],
+    [false, true],
+  ]) {
+    it(`with autoPipelining ${autoPipelining} and batchAcquire ${batchAcquire}, 100 concurrent decisions on a limit of 40 admit exactly 40, each remaining once`, async () => {
+      const store = new RedisStore({ url: server.url, keyPrefix: fresh(), autoPipelining, batchAcquire });
       expect((store.client as Redis).options.enableAutoPipelining).toBe(autoPipelining);
       const op = { type: 'quota', key: 'q', limit: 40, windowMs: 60_000, cost: 1 } as const;
       const results = await Promise.all(Array.from({ length: 100 }, () => store.acquire([op])));

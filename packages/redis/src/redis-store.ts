@@ -2,14 +2,15 @@ import {
   type AcquireResult,
   type Clock,
   type LimitOp,
-  type LimitResult,
   type SettleEntry,
   type StateStore,
   assertDistinctKeys,
 } from '@rel/core';
-import { Redis, type Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
-import { ACQUIRE_LUA, COMPARE_AND_SET_LUA, INCREMENT_LUA, SETTLE_LUA, TOTAL_LUA } from './scripts';
+import { AcquireBatcher, toAcquireResult, writeOps } from './acquire-batcher';
+import { LuaScript } from './lua-script';
+import { ACQUIRE_BATCH_LUA, ACQUIRE_LUA, COMPARE_AND_SET_LUA, INCREMENT_LUA, SETTLE_LUA, TOTAL_LUA } from './scripts';
 
 /** The plain (serialisable) options of `RedisStore`; validated once in the constructor. */
 export const RedisStoreOptionsSchema = z.strictObject({
@@ -38,6 +39,15 @@ export const RedisStoreOptionsSchema = z.strictObject({
    * connection that is not ready still rejects at once.
    */
   autoPipelining: z.boolean().default(true),
+  /**
+   * Sends the `acquire` calls issued in one event-loop turn as one script run (one EVALSHA) that
+   * makes each decision in turn, atomic and independent, in call order: one script call, one
+   * Redis `TIME` and one reply for many decisions. Each caller still gets its own result, or its own
+   * error. Off by default: a MONITOR of the server then shows one EVALSHA per batch, not per
+   * acquire. Needs a standalone Redis (a `Cluster` client cannot carry keys of many slots in one
+   * script).
+   */
+  batchAcquire: z.boolean().default(false),
 });
 export type RedisStoreConfig = z.input<typeof RedisStoreOptionsSchema>;
 
@@ -60,22 +70,22 @@ export interface RedisStoreOptions extends RedisStoreConfig {
 
 /** Script replies carry whole numbers as integers and fractions as strings; `Number` reads both. */
 type Num = number | string;
-interface ScriptCommands {
-  // ioredis flattens array arguments, so the argument list is passed as built, without a spread.
-  relAcquire(numKeys: number, args: (string | number)[]): Promise<Num[]>;
-  relSettle(numKeys: number, args: (string | number)[]): Promise<Num[]>;
-  relTotal(key: string, now: string, windowMs: number): Promise<Num>;
-  relCompareAndSet(key: string, hasExpected: string, expected: string, value: string, ttl: string): Promise<number>;
-  relIncrement(key: string, by: number, ttl: number): Promise<Num>;
-}
-type Client = (Redis | Cluster) & ScriptCommands;
+type Client = Redis | Cluster;
+// Shared by every store: each hashes its source once.
+const ACQUIRE = new LuaScript(ACQUIRE_LUA);
+const ACQUIRE_BATCH = new LuaScript(ACQUIRE_BATCH_LUA);
+const SETTLE = new LuaScript(SETTLE_LUA);
+const TOTAL = new LuaScript(TOTAL_LUA);
+const COMPARE_AND_SET = new LuaScript(COMPARE_AND_SET_LUA);
+const INCREMENT = new LuaScript(INCREMENT_LUA);
 type SettleOptions = NonNullable<Parameters<StateStore['settle']>[2]>;
 /** How long a settled lease is remembered, so a retried settlement is skipped (core's SETTLED_MEMORY_MS). */
 const SETTLED_MEMORY_MS = 60_000;
 
 /**
  * The `StateStore` on Redis, so several gateway instances share one truth. Every decision is one
- * Lua script run with EVALSHA (one atomic round trip), reading time from Redis `TIME`, with the
+ * Lua script run with EVALSHA (one atomic round trip; with `batchAcquire`, the acquires of one
+ * event-loop turn share one run), reading time from Redis `TIME`, with the
  * same semantics as `MemoryStore` bucket for bucket. All keys of one `acquire` or `settle` must
  * share a hash tag (`{org:acme}`) so a Redis Cluster keeps them in one slot. An unreachable Redis
  * makes every method reject within `commandTimeoutMs` (no offline queue), so callers can choose
@@ -91,6 +101,7 @@ export class RedisStore implements StateStore {
   readonly #owned: boolean;
   readonly #prefix: string;
   readonly #clock: Clock | undefined;
+  readonly #batcher: AcquireBatcher | undefined;
   #ready: Promise<void> | undefined;
   /** Set once a connection this store opened (or was given) has been started: no await needed. */
   #open: boolean;
@@ -115,12 +126,12 @@ export class RedisStore implements StateStore {
         retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
       });
     if (this.#owned) redis.on('error', (error: unknown) => onError?.(error));
-    redis.defineCommand('relAcquire', { lua: ACQUIRE_LUA });
-    redis.defineCommand('relSettle', { lua: SETTLE_LUA });
-    redis.defineCommand('relTotal', { lua: TOTAL_LUA, numberOfKeys: 1 });
-    redis.defineCommand('relCompareAndSet', { lua: COMPARE_AND_SET_LUA, numberOfKeys: 1 });
-    redis.defineCommand('relIncrement', { lua: INCREMENT_LUA, numberOfKeys: 1 });
-    this.#client = redis as Client;
+    this.#client = redis;
+    if (config.batchAcquire) {
+      if (redis instanceof Cluster)
+        throw new TypeError('RedisStore: batchAcquire needs a standalone Redis, not a Cluster');
+      this.#batcher = new AcquireBatcher((numKeys, args) => ACQUIRE_BATCH.run(redis, numKeys, args), config.keyPrefix);
+    }
   }
 
   /** The underlying ioredis client, for diagnostics. */
@@ -133,44 +144,12 @@ export class RedisStore implements StateStore {
     if (n === 0) return { allowed: true, results: [] };
     assertDistinctKeys(ops);
     const c = this.#open ? this.#client : await this.#connected();
+    if (this.#batcher) return this.#batcher.acquire(ops, this.#now());
     // KEYS, then ARGV: now, then 7 per op (see ACQUIRE_LUA).
     const args: (string | number)[] = new Array(n + 1 + n * 7);
-    const prefix = this.#prefix;
-    let a = n;
-    args[a++] = this.#now();
-    for (let i = 0; i < n; i++) {
-      const op = ops[i] as LimitOp;
-      args[i] = prefix + op.key;
-      if (op.type === 'rate') {
-        args[a++] = 'r';
-        args[a++] = op.limit;
-        args[a++] = op.periodMs;
-        args[a++] = op.burst ?? '';
-        args[a++] = op.cost;
-        args[a++] = '';
-        args[a++] = '';
-      } else {
-        args[a++] = 'q';
-        args[a++] = op.limit;
-        args[a++] = op.windowMs;
-        args[a++] = '';
-        args[a++] = op.cost;
-        args[a++] = op.lease?.id ?? '';
-        args[a++] = op.lease?.ttlMs ?? '';
-      }
-    }
-    const out = await c.relAcquire(n, args);
-    const results: LimitResult[] = new Array(n);
-    for (let i = 0, j = 1; i < n; i++, j += 4) {
-      results[i] = {
-        key: (ops[i] as LimitOp).key,
-        allowed: out[j] === '1',
-        remaining: Number(out[j + 1]),
-        resetMs: Number(out[j + 2]),
-        retryAfterMs: Number(out[j + 3]),
-      };
-    }
-    return { allowed: out[0] === '1', results };
+    args[n] = this.#now();
+    writeOps(ops, this.#prefix, args, 0, args, n + 1);
+    return toAcquireResult(ops, (await ACQUIRE.run(c, n, args)) as Num[]);
   }
 
   async settle(leaseId: string, entries: readonly SettleEntry[], options: SettleOptions = {}): Promise<number[]> {
@@ -181,12 +160,12 @@ export class RedisStore implements StateStore {
     args.push(`${this.#key((entries[0] as SettleEntry).key)}:settled:${leaseId}`);
     args.push(this.#now(), leaseId, options.retry ? '1' : '0', SETTLED_MEMORY_MS);
     for (const e of entries) args.push(e.windowMs, e.amount);
-    return (await c.relSettle(entries.length + 1, args)).map(Number);
+    return ((await SETTLE.run(c, entries.length + 1, args)) as Num[]).map(Number);
   }
 
   async total(key: string, windowMs: number): Promise<number> {
     const c = await this.#connected();
-    return Number(await c.relTotal(this.#key(key), this.#now(), windowMs));
+    return Number(await TOTAL.run(c, 1, [this.#key(key), this.#now(), windowMs]));
   }
 
   async get(key: string): Promise<string | undefined> {
@@ -211,12 +190,12 @@ export class RedisStore implements StateStore {
     const c = await this.#connected();
     const has = expected === undefined ? '0' : '1';
     const ttl = ttlMs === undefined ? '' : String(ttlMs);
-    return (await c.relCompareAndSet(this.#key(key), has, expected ?? '', value, ttl)) === 1;
+    return (await COMPARE_AND_SET.run(c, 1, [this.#key(key), has, expected ?? '', value, ttl])) === 1;
   }
 
   async increment(key: string, by: number, ttlMs: number): Promise<number> {
     const c = await this.#connected();
-    return Number(await c.relIncrement(this.#key(key), by, ttlMs));
+    return Number(await INCREMENT.run(c, 1, [this.#key(key), by, ttlMs]));
   }
 
   async delete(key: string): Promise<void> {

@@ -1,6 +1,6 @@
 /**
- * The Lua scripts behind `RedisStore`: each decision is one script, so one atomic round trip. They
- * mirror `MemoryStore` bucket for bucket (same GCRA arithmetic, same `bucketWidth`, same pruning).
+ * The Lua scripts behind `RedisStore`, public as `@rel/redis/scripts` for diagnostics and
+ * benchmarks: each decision is one script, so one atomic round trip. They mirror `MemoryStore` bucket for bucket (same GCRA arithmetic, same `bucketWidth`, same pruning).
  *
  * A quota key is a hash: field `b<bucketStart>` holds the amount settled in that bucket, field
  * `l<leaseId>` holds `<amount>:<expiresAt>` for a live reservation. A rate key is a string holding
@@ -126,126 +126,184 @@ const QUOTA_LOCALS = 'local width, load, sum, expire, addBucket\n';
 const QUOTA = `${QUOTA_LOCALS}${QUOTA_DEFS}`;
 
 /**
- * KEYS: one per op. ARGV: now, then 7 per op: type (r|q), limit, period/window, burst, cost, lease id, lease ttl.
- * Reply: `'1'|'0'` (all allowed), then 4 per op: `'1'|'0'`, remaining, resetMs, retryAfterMs (an
- * integer, or a string for a fraction).
+ * One decision: `decide(kb, A, ab, n, now)` reads its `n` keys from `KEYS[kb + 1 .. kb + n]` and its
+ * ops from the array `A` (ARGV, or the batch's parsed ops), 7 per op starting after `A[ab]`: type
+ * (r|q), limit, period/window, burst, cost, lease id, lease ttl. It returns `{ all, then 4 per op: allowed, remaining, resetMs,
+ * retryAfterMs }` (flags 1|0; numbers as integers, or strings for fractions). The quota helpers
+ * are built once per script run, on the first decision that needs them.
  */
-export const ACQUIRE_LUA = `${FMT}${CLOCK}
-local n = #KEYS
--- Fast path, the most common decision: one rate limit, admitted. Same arithmetic as below, without
--- building the plans (a refusal or anything else goes the general way).
-if n == 1 and ARGV[2] == 'r' then
-  local limit, period, cost = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6])
-  if limit > 0 then
-    local interval = period / limit
-    local tolerance = (tonumber(ARGV[5]) or limit) * interval
-    local key = KEYS[1]
-    local tat = max(tonumber(redis.call('GET', key)) or now, now)
-    local newTat = tat + cost * interval
-    if newTat - now <= tolerance then
-      local ttl = ceil(newTat - now)
-      if ttl > 0 then redis.call('SET', key, fmt(newTat), 'PX', ttl) else redis.call('DEL', key) end
-      return { '1', '1', num(max(0, floor((tolerance - (newTat - now)) / interval))), num(max(0, ttl)), 0 }
-    end
-  end
-end
-${QUOTA_LOCALS}for i = 1, n do
-  if ARGV[(i - 1) * 7 + 2] == 'q' then
+const DECIDE = `${QUOTA_LOCALS}local function quotaHelpers()
 ${QUOTA_DEFS}
-    break
-  end
 end
-local all = true
-local allowed, res, unch, plans = {}, {}, {}, {}
-for i = 1, n do
-  local key = KEYS[i]
-  local a = 1 + (i - 1) * 7
-  local kind, limit, period = ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-  local cost = tonumber(ARGV[a + 5])
-  local j = (i - 1) * 3
-  local ok
-  if kind == 'r' then
-    if not (limit > 0) then
-      ok = cost <= 0
-      local retry = ok and 0 or max(1, period)
-      res[j + 1], res[j + 2], res[j + 3] = 0, 0, retry
-      unch[j + 1], unch[j + 2], unch[j + 3] = 0, 0, retry
-    else
+local function decide(kb, A, ab, n, now)
+  -- Fast path, the most common decision: one rate limit, admitted. Same arithmetic as below, without
+  -- building the plans (a refusal or anything else goes the general way).
+  if n == 1 and A[ab + 1] == 'r' then
+    local limit, period, cost = tonumber(A[ab + 2]), tonumber(A[ab + 3]), tonumber(A[ab + 5])
+    if limit > 0 then
       local interval = period / limit
-      local tolerance = (tonumber(ARGV[a + 4]) or limit) * interval
+      local tolerance = (tonumber(A[ab + 4]) or limit) * interval
+      local key = KEYS[kb + 1]
       local tat = max(tonumber(redis.call('GET', key)) or now, now)
       local newTat = tat + cost * interval
-      ok = newTat - now <= tolerance
-      local after = ok and newTat or tat
-      local retry = ok and 0 or max(0, ceil(newTat - now - tolerance))
-      res[j + 1] = max(0, floor((tolerance - (after - now)) / interval))
-      res[j + 2] = max(0, ceil(after - now))
-      res[j + 3] = retry
-      unch[j + 1] = max(0, floor((tolerance - (tat - now)) / interval))
-      unch[j + 2] = max(0, ceil(tat - now))
-      unch[j + 3] = retry
-      plans[i] = newTat
-    end
-  else
-    local leaseId, leaseTtl = ARGV[a + 6], tonumber(ARGV[a + 7])
-    local q = load(key, now, period)
-    local used = q.sum
-    ok = used + cost <= limit
-    local w = width(period)
-    local bucketEnd = floor(now / w) * w + period - now
-    local added = 0
-    if ok and cost > 0 then
-      if leaseId ~= '' then added = leaseTtl elseif period > 0 then added = bucketEnd end
-    end
-    local full = 0
-    if period > 0 then for b in pairs(q.buckets) do full = max(full, b + period - now) end end
-    for _, l in pairs(q.leases) do full = max(full, l[2] - now) end
-    full = max(0, ceil(full))
-    local retry = 0
-    if not ok then
-      local rel = {}
-      if period > 0 then for b, amount in pairs(q.buckets) do rel[#rel + 1] = { b + period - now, amount } end end
-      for _, l in pairs(q.leases) do rel[#rel + 1] = { l[2] - now, l[1] } end
-      table.sort(rel, function(x, y) return x[1] < y[1] end)
-      local need, freed = used + cost - limit, 0
-      retry = max(1, full)
-      for _, r in ipairs(rel) do
-        freed = freed + r[2]
-        if freed >= need then retry = max(1, ceil(r[1])); break end
+      if newTat - now <= tolerance then
+        local ttl = ceil(newTat - now)
+        if ttl > 0 then redis.call('SET', key, fmt(newTat), 'PX', ttl) else redis.call('DEL', key) end
+        return { 1, 1, num(max(0, floor((tolerance - (newTat - now)) / interval))), num(max(0, ttl)), 0 }
       end
     end
-    q.cost, q.leaseId, q.leaseTtl, q.window = cost, leaseId, leaseTtl, period
-    plans[i] = q
-    res[j + 1], res[j + 2], res[j + 3] = max(0, limit - used - (ok and cost or 0)), max(full, added), retry
-    unch[j + 1], unch[j + 2], unch[j + 3] = max(0, limit - used), full, retry
   end
-  all = all and ok
-  allowed[i] = ok
-end
-local out = { all and '1' or '0' }
-for i = 1, n do
-  local key, p, ok = KEYS[i], plans[i], allowed[i]
-  if all and p then
-    if type(p) == 'number' then
-      local ttl = ceil(p - now)
-      if ttl > 0 then redis.call('SET', key, fmt(p), 'PX', ttl) else redis.call('DEL', key) end
+  if not load then
+    for i = 1, n do
+      if A[ab + (i - 1) * 7 + 1] == 'q' then
+        quotaHelpers()
+        break
+      end
+    end
+  end
+  local all = true
+  local allowed, res, unch, plans = {}, {}, {}, {}
+  for i = 1, n do
+    local key = KEYS[kb + i]
+    local a = ab + (i - 1) * 7
+    local kind, limit, period = A[a + 1], tonumber(A[a + 2]), tonumber(A[a + 3])
+    local cost = tonumber(A[a + 5])
+    local j = (i - 1) * 3
+    local ok
+    if kind == 'r' then
+      if not (limit > 0) then
+        ok = cost <= 0
+        local retry = ok and 0 or max(1, period)
+        res[j + 1], res[j + 2], res[j + 3] = 0, 0, retry
+        unch[j + 1], unch[j + 2], unch[j + 3] = 0, 0, retry
+      else
+        local interval = period / limit
+        local tolerance = (tonumber(A[a + 4]) or limit) * interval
+        local tat = max(tonumber(redis.call('GET', key)) or now, now)
+        local newTat = tat + cost * interval
+        ok = newTat - now <= tolerance
+        local after = ok and newTat or tat
+        local retry = ok and 0 or max(0, ceil(newTat - now - tolerance))
+        res[j + 1] = max(0, floor((tolerance - (after - now)) / interval))
+        res[j + 2] = max(0, ceil(after - now))
+        res[j + 3] = retry
+        unch[j + 1] = max(0, floor((tolerance - (tat - now)) / interval))
+        unch[j + 2] = max(0, ceil(tat - now))
+        unch[j + 3] = retry
+        plans[i] = newTat
+      end
     else
-      local window = p.window
-      if p.leaseId ~= '' then
-        p.leases[p.leaseId] = { p.cost, now + p.leaseTtl }
-        redis.call('HSET', key, 'l' .. p.leaseId, fmt(p.cost) .. ':' .. fmt(now + p.leaseTtl))
-      elseif window > 0 then
-        addBucket(key, p, window, now, p.cost)
+      local leaseId, leaseTtl = A[a + 6], tonumber(A[a + 7])
+      local q = load(key, now, period)
+      local used = q.sum
+      ok = used + cost <= limit
+      local w = width(period)
+      local bucketEnd = floor(now / w) * w + period - now
+      local added = 0
+      if ok and cost > 0 then
+        if leaseId ~= '' then added = leaseTtl elseif period > 0 then added = bucketEnd end
       end
-      expire(key, p, window, now)
+      local full = 0
+      if period > 0 then for b in pairs(q.buckets) do full = max(full, b + period - now) end end
+      for _, l in pairs(q.leases) do full = max(full, l[2] - now) end
+      full = max(0, ceil(full))
+      local retry = 0
+      if not ok then
+        local rel = {}
+        if period > 0 then for b, amount in pairs(q.buckets) do rel[#rel + 1] = { b + period - now, amount } end end
+        for _, l in pairs(q.leases) do rel[#rel + 1] = { l[2] - now, l[1] } end
+        table.sort(rel, function(x, y) return x[1] < y[1] end)
+        local need, freed = used + cost - limit, 0
+        retry = max(1, full)
+        for _, r in ipairs(rel) do
+          freed = freed + r[2]
+          if freed >= need then retry = max(1, ceil(r[1])); break end
+        end
+      end
+      q.cost, q.leaseId, q.leaseTtl, q.window = cost, leaseId, leaseTtl, period
+      plans[i] = q
+      res[j + 1], res[j + 2], res[j + 3] = max(0, limit - used - (ok and cost or 0)), max(full, added), retry
+      unch[j + 1], unch[j + 2], unch[j + 3] = max(0, limit - used), full, retry
     end
+    all = all and ok
+    allowed[i] = ok
   end
-  local r = (all or not ok) and res or unch
-  local j = (i - 1) * 3
-  out[#out + 1] = ok and '1' or '0'
-  out[#out + 1] = num(r[j + 1])
-  out[#out + 1] = num(r[j + 2])
-  out[#out + 1] = num(r[j + 3])
+  local out = { all and 1 or 0 }
+  for i = 1, n do
+    local key, p, ok = KEYS[kb + i], plans[i], allowed[i]
+    if all and p then
+      if type(p) == 'number' then
+        local ttl = ceil(p - now)
+        if ttl > 0 then redis.call('SET', key, fmt(p), 'PX', ttl) else redis.call('DEL', key) end
+      else
+        local window = p.window
+        if p.leaseId ~= '' then
+          p.leases[p.leaseId] = { p.cost, now + p.leaseTtl }
+          redis.call('HSET', key, 'l' .. p.leaseId, fmt(p.cost) .. ':' .. fmt(now + p.leaseTtl))
+        elseif window > 0 then
+          addBucket(key, p, window, now, p.cost)
+        end
+        expire(key, p, window, now)
+      end
+    end
+    local r = (all or not ok) and res or unch
+    local j = (i - 1) * 3
+    out[#out + 1] = ok and 1 or 0
+    out[#out + 1] = num(r[j + 1])
+    out[#out + 1] = num(r[j + 2])
+    out[#out + 1] = num(r[j + 3])
+  end
+  return out
+end
+`;
+
+/**
+ * KEYS: one per op. ARGV: now, then 7 per op: type (r|q), limit, period/window, burst, cost, lease id, lease ttl.
+ * Reply: `1|0` (all allowed), then 4 per op: `1|0`, remaining, resetMs, retryAfterMs (an integer,
+ * or a string for a fraction).
+ */
+export const ACQUIRE_LUA: string = `${FMT}${CLOCK}${DECIDE}
+return decide(0, ARGV, 1, #KEYS, now)
+`;
+
+/**
+ * Several independent acquires in one script run (see `RedisStore`'s `batchAcquire`). KEYS: every
+ * decision's keys, in order. ARGV, per decision: a header `<op count>` or `<op count>,<time>` (no
+ * time: Redis `TIME`, read once per run), then one argument per op,
+ * `<type>,<limit>,<period/window>,<burst>,<cost>,<lease ttl>,<lease id>` (empty fields for what the
+ * op lacks; the lease id last, so it may hold commas). Reply: one entry per decision, either its
+ * `ACQUIRE_LUA` reply or, when that decision raised an error, the error message as a string. Each
+ * decision runs under `pcall`, so an error stops only its own decision; the others still apply.
+ */
+export const ACQUIRE_BATCH_LUA: string = `${FMT}${DECIDE}
+local match = string.match
+local out, A, kb, p, T = {}, {}, 0, 1, nil
+local count = #ARGV
+while p <= count do
+  local n, now = match(ARGV[p], '^(%d+),?(.*)$')
+  n, now = tonumber(n), tonumber(now)
+  if not now then
+    if not T then
+      local t = redis.call('TIME')
+      T = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
+    end
+    now = T
+  end
+  for i = 1, n do
+    local a = (i - 1) * 7
+    A[a + 1], A[a + 2], A[a + 3], A[a + 4], A[a + 5], A[a + 7], A[a + 6] =
+      match(ARGV[p + i], '^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),(.*)$')
+  end
+  local ok, r = pcall(decide, kb, A, 0, n, now)
+  if ok then
+    out[#out + 1] = r
+  elseif type(r) == 'table' and r.err then
+    out[#out + 1] = tostring(r.err)
+  else
+    out[#out + 1] = tostring(r)
+  end
+  kb = kb + n
+  p = p + 1 + n
 end
 return out
 `;
@@ -254,7 +312,7 @@ return out
  * KEYS: one per entry, then the lease's "settled" marker key. ARGV: now, lease id, retry (`1`: skip
  * if the marker exists), marker lifetime in ms, then 2 per entry: window, amount. Returns each total.
  */
-export const SETTLE_LUA = `${FMT}${CLOCK}${QUOTA}
+export const SETTLE_LUA: string = `${FMT}${CLOCK}${QUOTA}
 local leaseId = ARGV[2]
 local n = #KEYS - 1
 local marker = KEYS[#KEYS]
@@ -277,12 +335,12 @@ return out
 `;
 
 /** KEYS: the quota key. ARGV: now, window. */
-export const TOTAL_LUA = `${FMT}${CLOCK}${QUOTA}
+export const TOTAL_LUA: string = `${FMT}${CLOCK}${QUOTA}
 return num(load(KEYS[1], now, tonumber(ARGV[2])).sum)
 `;
 
 /** KEYS: the key. ARGV: has expected (0|1), expected, value, ttl ('' for none). */
-export const COMPARE_AND_SET_LUA = `
+export const COMPARE_AND_SET_LUA: string = `
 local ok, cur = pcall(redis.call, 'GET', KEYS[1])
 if not ok then cur = false end
 if ARGV[1] == '1' then
@@ -298,7 +356,7 @@ return 1
 `;
 
 /** KEYS: the counter. ARGV: by, ttl (applies on creation only). */
-export const INCREMENT_LUA = `${FMT}
+export const INCREMENT_LUA: string = `${FMT}
 local ok, cur = pcall(redis.call, 'GET', KEYS[1])
 local by, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
 if ok and cur then

@@ -1,0 +1,162 @@
+import { type AcquireResult, type LimitOp, type LimitResult, RelError } from '@rel/core';
+
+/** Most decisions one script run carries; more in one turn go out as several runs. */
+export const MAX_BATCH = 128;
+
+/** Sends one batch script run: `numKeys` keys first in `args`, then ARGV. */
+export type SendBatch = (numKeys: number, args: (string | number)[]) => Promise<unknown>;
+
+interface Pending {
+  readonly ops: readonly LimitOp[];
+  /** The decision time, or '' for Redis `TIME`. */
+  readonly now: string;
+  readonly resolve: (result: AcquireResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Script replies carry whole numbers as integers and fractions as strings; `Number` reads both. */
+type Num = number | string;
+
+/**
+ * Reads one acquire reply: `1|0` (all allowed), then 4 per op: `1|0`, remaining, resetMs,
+ * retryAfterMs.
+ */
+export function toAcquireResult(ops: readonly LimitOp[], out: readonly Num[]): AcquireResult {
+  const n = ops.length;
+  const results: LimitResult[] = new Array(n);
+  for (let i = 0, j = 1; i < n; i++, j += 4) {
+    results[i] = {
+      key: (ops[i] as LimitOp).key,
+      allowed: out[j] === 1,
+      remaining: Number(out[j + 1]),
+      resetMs: Number(out[j + 2]),
+      retryAfterMs: Number(out[j + 3]),
+    };
+  }
+  return { allowed: out[0] === 1, results };
+}
+
+/**
+ * Appends one acquire's arguments in the layout of the acquire scripts: its keys at `keys[k..]`,
+ * and 7 per op at `args[a..]` (type, limit, period/window, burst, cost, lease id, lease ttl).
+ * Returns the next free ARGV index.
+ */
+export function writeOps(
+  ops: readonly LimitOp[],
+  prefix: string,
+  keys: (string | number)[],
+  k: number,
+  args: (string | number)[],
+  a: number,
+): number {
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as LimitOp;
+    keys[k + i] = prefix + op.key;
+    if (op.type === 'rate') {
+      args[a++] = 'r';
+      args[a++] = op.limit;
+      args[a++] = op.periodMs;
+      args[a++] = op.burst ?? '';
+      args[a++] = op.cost;
+      args[a++] = '';
+      args[a++] = '';
+    } else {
+      args[a++] = 'q';
+      args[a++] = op.limit;
+      args[a++] = op.windowMs;
+      args[a++] = '';
+      args[a++] = op.cost;
+      args[a++] = op.lease?.id ?? '';
+      args[a++] = op.lease?.ttlMs ?? '';
+    }
+  }
+  return a;
+}
+
+/**
+ * Gathers the acquires issued in one event-loop turn (everything that runs before the next
+ * `process.nextTick`, promise continuations included) into one script run of `ACQUIRE_BATCH_LUA`.
+ * Every decision stays atomic and independent (the script runs them one after another, in call
+ * order, each under its own `pcall`); each caller gets its own result or its own error. When the run
+ * itself fails (connection, timeout, reply of the wrong shape), every caller of that run rejects
+ * with a `RelError` `dependency_unavailable` carrying the cause.
+ */
+export class AcquireBatcher {
+  readonly #send: SendBatch;
+  readonly #prefix: string;
+  #queue: Pending[] = [];
+
+  constructor(send: SendBatch, prefix: string) {
+    this.#send = send;
+    this.#prefix = prefix;
+  }
+
+  /** Queues one decision for the next flush; `now` is its time, or '' for Redis `TIME`. */
+  acquire(ops: readonly LimitOp[], now: string): Promise<AcquireResult> {
+    return new Promise<AcquireResult>((resolve, reject) => {
+      if (this.#queue.push({ ops, now, resolve, reject }) === 1) process.nextTick(this.#flush);
+    });
+  }
+
+  readonly #flush = (): void => {
+    const queue = this.#queue;
+    this.#queue = [];
+    for (let i = 0; i < queue.length; i += MAX_BATCH) this.#run(queue.slice(i, i + MAX_BATCH));
+  };
+
+  #run(batch: readonly Pending[]): void {
+    let numKeys = 0;
+    for (const p of batch) numKeys += p.ops.length;
+    // KEYS, then per decision: its header and one argument per op (see ACQUIRE_BATCH_LUA).
+    const args: (string | number)[] = new Array(numKeys + batch.length + numKeys);
+    const prefix = this.#prefix;
+    let k = 0;
+    let a = numKeys;
+    for (const p of batch) {
+      const ops = p.ops;
+      args[a++] = p.now === '' ? ops.length : `${ops.length},${p.now}`;
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i] as LimitOp;
+        args[k++] = prefix + op.key;
+        args[a++] =
+          op.type === 'rate'
+            ? `r,${op.limit},${op.periodMs},${op.burst ?? ''},${op.cost},,`
+            : `q,${op.limit},${op.windowMs},,${op.cost},${op.lease?.ttlMs ?? ''},${op.lease?.id ?? ''}`;
+      }
+    }
+    this.#send(numKeys, args).then(
+      (reply) => {
+        if (!Array.isArray(reply) || reply.length !== batch.length) {
+          failAll(batch, new Error(`unexpected reply to a batch of ${batch.length} acquires`));
+          return;
+        }
+        for (let i = 0; i < batch.length; i++) {
+          const p = batch[i] as Pending;
+          const out = reply[i] as unknown;
+          if (Array.isArray(out)) p.resolve(toAcquireResult(p.ops, out as Num[]));
+          else {
+            p.reject(
+              new RelError(
+                { kind: 'internal', message: `redis store: acquire failed: ${String(out)}` },
+                { cause: new Error(String(out)) },
+              ),
+            );
+          }
+        }
+      },
+      (error: unknown) => failAll(batch, error),
+    );
+  }
+}
+
+function failAll(batch: readonly Pending[], cause: unknown): void {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  for (const p of batch) {
+    p.reject(
+      new RelError(
+        { kind: 'dependency_unavailable', dependency: 'redis' },
+        { message: `redis store: a batch of ${batch.length} acquires failed: ${reason}`, cause },
+      ),
+    );
+  }
+}
