@@ -17,8 +17,14 @@ export interface Candidate {
 /** What `compare` measured for one candidate. */
 export interface Measured {
   readonly name: string;
-  /** Median nanoseconds per operation over the samples. */
+  /** Median nanoseconds per operation over the samples (wall time). */
   readonly medianNs: number;
+  /**
+   * Median CPU nanoseconds per operation (this process, user + system, `process.cpuUsage`): less
+   * inflated than wall time when other processes compete for the cores, though it counts the
+   * process's GC and compiler threads too.
+   */
+  readonly medianCpuNs: number;
   readonly minNs: number;
   readonly maxNs: number;
   readonly opsPerSec: number;
@@ -35,11 +41,18 @@ export interface CompareOptions {
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
+/** CPU nanoseconds of the last `runBatch`. */
+let lastCpuNs = 0;
+
 async function runBatch(c: Candidate, n: number): Promise<number> {
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   if (c.sync) for (let i = 0; i < n; i++) c.run();
   else for (let i = 0; i < n; i++) await c.run();
-  return Number(process.hrtime.bigint() - t0);
+  const ns = Number(process.hrtime.bigint() - t0);
+  const cpu = process.cpuUsage(cpu0);
+  lastCpuNs = (cpu.user + cpu.system) * 1000;
+  return ns;
 }
 
 async function estimate(c: Candidate, targetNs: number): Promise<number> {
@@ -86,6 +99,7 @@ export async function compare(candidates: readonly Candidate[], options: Compare
     batches.push(await calibrate(c, targetNs));
   }
   const perOp: number[][] = candidates.map(() => []);
+  const cpuPerOp: number[][] = candidates.map(() => []);
   for (let s = 0; s < samples; s++) {
     // Rotate the starting candidate each round so no one always runs right after a GC.
     for (let k = 0; k < candidates.length; k++) {
@@ -94,6 +108,7 @@ export async function compare(candidates: readonly Candidate[], options: Compare
       gc?.();
       const n = batches[i] as number;
       (perOp[i] as number[]).push((await runBatch(candidates[i] as Candidate, n)) / n);
+      (cpuPerOp[i] as number[]).push(lastCpuNs / n);
     }
   }
   return candidates.map((c, i) => {
@@ -102,6 +117,7 @@ export async function compare(candidates: readonly Candidate[], options: Compare
     return {
       name: c.name,
       medianNs,
+      medianCpuNs: median(cpuPerOp[i] as number[]),
       minNs: Math.min(...xs),
       maxNs: Math.max(...xs),
       opsPerSec: 1e9 / medianNs,
