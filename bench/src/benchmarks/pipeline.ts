@@ -220,7 +220,7 @@ export async function pipelineBench(): Promise<string> {
     '',
     'Where the time goes (OTel API only): each layer alone around the bare handler, overhead over it',
     `(its own run, floor ${fmtNs(partFloor.medianNs)} wall, ${fmtNs(partFloor.medianCpuNs)} CPU; 9 interleaved samples).`,
-    'CPU time is this process\'s user + system time (`process.cpuUsage`), less inflated than wall time when',
+    "CPU time is this process's user + system time (`process.cpuUsage`), less inflated than wall time when",
     'other processes share the cores:',
     '',
     table(['layer', 'overhead (wall)', 'overhead (CPU)'], partRows),
