@@ -8,11 +8,13 @@ import {
   trace,
 } from '@opentelemetry/api';
 import {
+  type Completion,
   type LlmRequest,
   type LlmResponse,
   type Middleware,
   type RequestContext,
   type StreamChunk,
+  type StreamingCompletion,
   mapStream,
 } from '@rel/core';
 import type { Instruments } from './instruments';
@@ -106,7 +108,8 @@ export function requestMiddleware(state: TelemetryState): Middleware {
       throw error;
     }
     if (res.type === 'completion') {
-      endRequest(state, request, req, ctx, answerOfCompletion(res), undefined);
+      // The completion itself: its answer facts are read only if something records them.
+      endRequest(state, request, req, ctx, res, undefined);
       return res;
     }
     if (request.ended) return res;
@@ -115,7 +118,7 @@ export function requestMiddleware(state: TelemetryState): Middleware {
       request.abandon('signal_aborted'),
     );
     request.abandon = (reason) =>
-      endRequest(state, request, req, ctx, answerOfStream(res, seen.finish), undefined, reason);
+      endRequest(state, request, req, ctx, { type: 'stream-end', res, finish: seen.finish }, undefined, reason);
     request.stopWatching = watched.stop;
     return mapStream(res, () => watched.chunks);
   };
@@ -158,7 +161,7 @@ async function* observeStream(
     throw error;
   } finally {
     // Also reached when the consumer stops early (break, return): its choice, not a failure.
-    endRequest(state, request, req, ctx, answerOfStream(res, finish), failure);
+    endRequest(state, request, req, ctx, { type: 'stream-end', res, finish }, failure);
   }
 }
 
@@ -167,8 +170,21 @@ function startAttributes(state: TelemetryState, req: LlmRequest, ctx: RequestCon
   attrs[ATTR_REL_REQUEST_ID] = ctx.requestId;
   attrs[ATTR_REL_REQUEST_IDEMPOTENCY_KEY] = state.hash(ctx.idempotencyKey);
   if (ctx.principal.orgId !== undefined) attrs[ATTR_REL_ORG_ID] = ctx.principal.orgId;
-  if (ctx.principal.userId !== undefined) attrs[ATTR_USER_ID] = state.hash(ctx.principal.userId);
+  if (ctx.principal.userId !== undefined) attrs[ATTR_USER_ID] = state.hashUser(ctx.principal.userId);
   return attrs;
+}
+
+/**
+ * Where a request's answer facts come from: the completion, or the stream and the finish chunk it
+ * delivered. Turned into an `Answer` only when something records it (with no SDK, nothing does).
+ */
+type AnswerSource =
+  | Completion
+  | { readonly type: 'stream-end'; readonly res: StreamingCompletion; readonly finish: FinishChunk | undefined };
+
+function answerOf(source: AnswerSource | undefined): Answer | undefined {
+  if (source === undefined) return undefined;
+  return source.type === 'completion' ? answerOfCompletion(source) : answerOfStream(source.res, source.finish);
 }
 
 function endRequest(
@@ -176,7 +192,7 @@ function endRequest(
   request: RequestState,
   req: LlmRequest,
   ctx: RequestContext,
-  answer: Answer | undefined,
+  source: AnswerSource | undefined,
   failure: FailureFacts | undefined,
   abandoned?: AbandonReason,
 ): void {
@@ -188,6 +204,7 @@ function endRequest(
     const instruments = state.instruments.get();
     if (!request.recording && !instruments && !state.logger && !state.jsonLines) return;
     const endMs = ctx.clock.now();
+    const answer = answerOf(source);
     const summary = summarizeRequest({
       req,
       ctx,

@@ -37,6 +37,8 @@ export type AbandonReason = 'signal_aborted' | 'evicted';
 export interface TelemetryState {
   readonly options: ParsedTelemetryOptions;
   readonly hash: (id: string) => string;
+  /** `hash`, remembered per user id (users repeat; idempotency keys do not). */
+  readonly hashUser: (id: string) => string;
   readonly tracer: Tracer;
   readonly instruments: LazyInstruments;
   readonly logger: { emit(record: TelemetryLogRecord): void } | undefined;

@@ -1,7 +1,7 @@
 import { type TracerProvider, trace } from '@opentelemetry/api';
 import type { BreakerState, EventHub, Middleware } from '@rel/core';
 import { attemptMiddleware } from './attempt-middleware';
-import { idHasher } from './hash-id';
+import { idHasher, memoizeHasher } from './hash-id';
 import { LazyInstruments } from './instruments';
 import { listenTo } from './listen';
 import { type AttemptTarget, type TelemetryOptions, parseAttemptTarget, parseTelemetryOptions } from './options';
@@ -50,9 +50,11 @@ export interface Telemetry {
 export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
   const parsed = parseTelemetryOptions(options);
   const breakerStates = new Map<string, BreakerState>();
+  const hash = idHasher(parsed.hashSalt);
   const state: TelemetryState = {
     options: parsed,
-    hash: idHasher(parsed.hashSalt),
+    hash,
+    hashUser: memoizeHasher(hash),
     tracer: tracerOf(options.tracerProvider),
     instruments: new LazyInstruments(options.meterProvider, breakerStates),
     logger: options.loggerProvider?.getLogger(SCOPE_NAME, SCOPE_VERSION),
