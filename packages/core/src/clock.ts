@@ -45,6 +45,12 @@ export function normalizeDelay(ms: number): number {
  * Returns the cancel function.
  */
 function realTimer(ms: number, fn: () => void): () => void {
+  const delay = normalizeDelay(ms);
+  if (delay <= MAX_TIMEOUT_MS) {
+    // The common case: one timer, no clock reading.
+    const timer = setTimeout(fn, delay);
+    return () => clearTimeout(timer);
+  }
   let handle: ReturnType<typeof setTimeout> | undefined;
   const due = Date.now() + ms;
   const arm = (left: number) => {
@@ -55,7 +61,7 @@ function realTimer(ms: number, fn: () => void): () => void {
     }
     handle = setTimeout(() => arm(due - Date.now()), MAX_TIMEOUT_MS);
   };
-  arm(normalizeDelay(ms));
+  arm(delay);
   return () => clearTimeout(handle);
 }
 

@@ -82,7 +82,7 @@ export class RequestTimer implements Abortable {
     this.#watchdog = new Watchdog(clock, () => this.#expire());
     if (this.#parent) {
       if (this.#parent.aborted) this.#abort(this.#parent.signal.reason);
-      else this.#unlinkParent = this.#parent.onAbort(this.#onParentAbort);
+      else this.#unlinkParent = this.#parent.onAbort(() => this.#onParentAbort());
     }
     this.#watchdog.setDue(Math.min(this.deadline, this.#firstAt));
   }
@@ -176,10 +176,10 @@ export class RequestTimer implements Abortable {
     this.#unlinkParent = undefined;
   }
 
-  readonly #onParentAbort = () => {
+  #onParentAbort(): void {
     this.#abort(this.#parent?.signal.reason);
     this.finish();
-  };
+  }
 
   #abort(reason: unknown): void {
     this.#isAborted = true;
