@@ -10,12 +10,41 @@ export interface Candidate {
 }
 
 const BASE64 = /[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}/g;
+/** Base64 characters of either alphabet, `[A-Za-z0-9+/_-]`, by ASCII code. */
+const BASE64_CHAR = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-') BASE64_CHAR[c.charCodeAt(0)] = 1;
+
 /**
- * Maximal runs of base64 characters (either alphabet) long enough to hold a `BASE64` match, which
- * lies inside one such run; found first because starting only at a run's start is far cheaper
- * on prose than trying `BASE64` at every letter.
+ * The maximal runs of base64 characters (either alphabet) long enough to hold a `BASE64` match,
+ * which lies inside one such run, each with up to two `=` after it, as `[start, end, start, end,
+ * ...]`: the matches of `/(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}/g`, found in one pass
+ * rather than by trying a lookbehind at every letter.
  */
-const BASE64_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}/g;
+function base64Runs(text: string): number[] {
+  const runs: number[] = [];
+  const n = text.length;
+  for (let i = 0; i < n; ) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || BASE64_CHAR[c] === 0) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < n) {
+      const d = text.charCodeAt(j);
+      if (d >= 128 || BASE64_CHAR[d] === 0) break;
+      j++;
+    }
+    if (j - i >= 16) {
+      if (text.charCodeAt(j) === 61) j++;
+      if (text.charCodeAt(j) === 61) j++;
+      runs.push(i, j);
+    }
+    i = j;
+  }
+  return runs;
+}
+
 export const HEX_RUN =
   /(?:0x)?(?:[0-9a-fA-F]{2}){8,}|(?:\\x[0-9a-fA-F]{2}){4,}|(?:[0-9a-fA-F]{2}[ :,-]){5,}[0-9a-fA-F]{2}/g;
 /** Whitespace-free tokens; URL-encoded ones are those with three or more `%xx` escapes (checked outside the regex, which would backtrack). */
@@ -174,21 +203,62 @@ function englishness(text: string): number {
   return words.filter((w) => COMMON.has(w)).length / words.length;
 }
 
+/**
+ * The common words and their ROT13 as one automaton over lowercase ASCII letters: `NEXT[state *
+ * 26 + letter]` is the next state (0: no common word has this prefix), `ENDS[state]` bit 1 when
+ * the letters read so far are a common word, bit 2 when they are the ROT13 of one.
+ */
+const { NEXT, ENDS } = (() => {
+  const next: number[] = new Array(26).fill(0);
+  const ends: number[] = [0];
+  const add = (word: string, bit: number) => {
+    let s = 0;
+    for (let i = 0; i < word.length; i++) {
+      const a = s * 26 + word.charCodeAt(i) - 97;
+      if (next[a] === 0) {
+        next[a] = ends.length;
+        ends.push(0);
+        for (let k = 0; k < 26; k++) next.push(0);
+      }
+      s = next[a]!;
+    }
+    ends[s]! |= bit;
+  };
+  for (const w of COMMON) add(w, 1);
+  for (const w of COMMON_ROTATED) add(w, 2);
+  return { NEXT: Int32Array.from(next), ENDS: Uint8Array.from(ends) };
+})();
+
 /** Shares of common English words in `text` as it is and after ROT13. */
 function englishnessBoth(text: string): { plain: number; rotated: number } {
   // Lowercasing turns two non-ASCII letters into ASCII ones (U+0130 and U+212A, checked over all of
   // Unicode), which ROT13 would have left alone; without them, the words of the rotated text are
-  // the rotated words of the text.
+  // the rotated words of the text, and the words of the lowercased text are the runs of ASCII
+  // letters of the text, lowercased: read here one letter at a time through `NEXT`.
   if (/[\u0130\u212a]/.test(text)) return { plain: englishness(text), rotated: englishness(rot13(text)) };
-  const words = text.toLowerCase().match(/[a-z]+/g) ?? [];
-  if (words.length === 0) return { plain: 0, rotated: 0 };
+  let words = 0;
   let plain = 0;
   let rotated = 0;
-  for (const w of words) {
-    if (COMMON.has(w)) plain++;
-    if (COMMON_ROTATED.has(w)) rotated++;
+  let state = -1; // -1: not in a word; 0: in a word no common word starts like
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) | 0x20 : 0;
+    // `| 0x20` lowercases A-Z and maps no other unit into a-z.
+    if (c >= 97 && c <= 122) {
+      if (state < 0) {
+        words++;
+        state = NEXT[c - 97]!;
+      } else if (state > 0) state = NEXT[state * 26 + c - 97]!;
+      continue;
+    }
+    if (state > 0) {
+      const end = ENDS[state]!;
+      if ((end & 1) !== 0) plain++;
+      if ((end & 2) !== 0) rotated++;
+    }
+    state = -1;
   }
-  return { plain: plain / words.length, rotated: rotated / words.length };
+  if (words === 0) return { plain: 0, rotated: 0 };
+  return { plain: plain / words, rotated: rotated / words };
 }
 
 /** Letters spaced or separated (`i g n o r e`, `i_g_n_o_r_e`) joined; wider gaps become spaces. */
@@ -205,16 +275,20 @@ function joinSpaced(run: string): string {
  */
 export function findCandidates(text: string): Candidate[] {
   const out: Candidate[] = [];
+  // Each pattern matches no empty string, so `exec` from `lastIndex` walks the matches.
   const scan = (re: RegExp, kind: VariantKind, decode: (s: string) => string | undefined) => {
-    for (const m of text.matchAll(re)) {
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
       const decoded = decode(m[0]);
       if (decoded !== undefined) out.push({ kind, decoded, start: m.index, end: m.index + m[0].length });
     }
   };
-  for (const run of text.matchAll(BASE64_RUN)) {
-    for (const m of run[0].matchAll(BASE64)) {
+  const runs = base64Runs(text);
+  for (let r = 0; r < runs.length; r += 2) {
+    const at = runs[r]!;
+    for (const m of text.slice(at, runs[r + 1]).matchAll(BASE64)) {
       const decoded = decodeBase64(m[0]);
-      const start = run.index + m.index;
+      const start = at + m.index;
       if (decoded !== undefined) out.push({ kind: 'base64', decoded, start, end: start + m[0].length });
     }
   }

@@ -32,6 +32,8 @@ export function tagToAscii(cp: string): string | undefined {
  */
 export function decodeTagRuns(text: string): { text: string; start: number; end: number }[] {
   const runs: { text: string; start: number; end: number }[] = [];
+  // A tag (U+E0020..U+E007E) is written with the high surrogate U+DB40: without it, none.
+  if (!text.includes('\udb40')) return runs;
   let current: { text: string; start: number; end: number } | undefined;
   let i = 0;
   for (const cp of text) {

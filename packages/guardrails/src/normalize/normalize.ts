@@ -1,7 +1,8 @@
 import { type Candidate, type VariantKind, findCandidates } from './decoders';
 import { decodeTagRuns, isInvisible } from './invisible';
 import { type MappedText, MappedTextBuilder, identityMapped, mapCodePoints, originalRange } from './mapped-text';
-import { asciiSkeleton, skeletonOf } from './skeleton';
+import { skeletonOf } from './skeleton';
+import { isMark, nfkcOf, unitMapped } from './unit-map';
 
 /** A payload decoded from the text (or hidden in it) that every check scans again. */
 export interface DecodedVariant {
@@ -34,26 +35,6 @@ export interface NormalizedText {
 const MAX_DEPTH = 2;
 const MAX_VARIANTS = 32;
 
-const MARK = /^\p{M}$/u;
-
-/** NFKC of the clusters met so far (a pure function, so a bounded memo is exact). */
-const NFKC = new Map<string, string>();
-const NFKC_MEMO_MAX = 8192;
-
-function nfkcOf(cluster: string): string {
-  if (cluster.length > 2) return cluster.normalize('NFKC');
-  const known = NFKC.get(cluster);
-  if (known !== undefined) return known;
-  const out = cluster.normalize('NFKC');
-  if (NFKC.size < NFKC_MEMO_MAX) NFKC.set(cluster, out);
-  return out;
-}
-
-/** True when the code point at `i` of `text` (code `code`, `width` units) is a combining mark. */
-function isMarkAt(text: string, i: number, code: number, width: number): boolean {
-  return code >= 0x300 && MARK.test(text.slice(i, i + width));
-}
-
 /**
  * NFKC of each base character with its combining marks (a leading run of marks is a cluster of
  * its own), keeping original ranges. ASCII without marks is its own NFKC and is copied as is.
@@ -68,7 +49,7 @@ function nfkc(src: MappedText): MappedText {
     while (j < text.length) {
       const next = text.codePointAt(j)!;
       const width = next > 0xffff ? 2 : 1;
-      if (!isMarkAt(text, j, next, width)) break;
+      if (next < 0x300 || !isMark(text.slice(j, j + width))) break;
       j += width;
     }
     if (code < 0x80 && j === i + 1) out.pushSpan(src, i, j);
@@ -113,22 +94,20 @@ interface Prepared {
   skeletonToOriginal(start: number, end: number): { start: number; end: number };
 }
 
-/** Printable ASCII, tab, newline and carriage return only. */
-const PRINTABLE_ASCII = /^[\u0020-\u007e\t\n\r]*$/;
-
 /**
- * `clean` and `skeletonOf` of `text`. On printable ASCII (with tabs and newlines) cleaning is the
- * identity (nothing is invisible, NFKC changes nothing, there are no marks) and so is the map, and
- * the skeleton is the lowercase text with leetspeak words read as letters, one unit for one: all
- * of it done on the string, without mapped arrays. `preparePlain` is the general definition.
+ * `clean` and `skeletonOf` of `text`. When normalization maps the text unit for unit (printable
+ * ASCII, and most text of any script: see `unitMapped`), both maps are the identity (a surrogate
+ * pair maps to itself as a whole), and the cleaned text and skeleton are read off the string
+ * without mapped arrays. `preparePlain` is the general definition.
  */
 function prepare(text: string): Prepared {
-  if (!PRINTABLE_ASCII.test(text)) return preparePlain(text);
-  const range = identityRange(text.length);
-  return { text, skeleton: asciiSkeleton(text), textToOriginal: range, skeletonToOriginal: range };
+  const unit = unitMapped(text);
+  if (unit === undefined) return preparePlain(text);
+  const range = unit.astral ? pairRange(text) : identityRange(text.length);
+  return { text: unit.text, skeleton: unit.skeleton, textToOriginal: range, skeletonToOriginal: range };
 }
 
-/** `prepare` without its ASCII shortcut. */
+/** `prepare` without its unit-for-unit shortcut. */
 function preparePlain(text: string): Prepared {
   const cleaned = clean(text);
   const skeleton = skeletonOf(cleaned);
@@ -147,6 +126,27 @@ function identityRange(length: number): (start: number, end: number) => { start:
     const s = Math.max(0, Math.min(start, length - 1));
     if (end <= start) return { start: s, end: s };
     return { start: s, end: Math.max(s, Math.min(end, length) - 1) + 1 };
+  };
+}
+
+const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+
+/**
+ * `originalRange` of the map of a text onto itself where each unit comes from itself, except that
+ * both units of a surrogate pair come from the whole pair (as cleaning maps a code point).
+ * Starts and ends grow with the index, so a range's bounds are those of its first and last units.
+ */
+function pairRange(text: string): (start: number, end: number) => { start: number; end: number } {
+  const length = text.length;
+  const startOf = (i: number) => (i > 0 && isLow(text.charCodeAt(i)) && isHigh(text.charCodeAt(i - 1)) ? i - 1 : i);
+  const endOf = (i: number) =>
+    i + 1 < length && isHigh(text.charCodeAt(i)) && isLow(text.charCodeAt(i + 1)) ? i + 2 : i + 1;
+  return (start, end) => {
+    if (length === 0) return { start: 0, end: 0 };
+    const s = Math.max(0, Math.min(start, length - 1));
+    if (end <= start) return { start: startOf(s), end: startOf(s) };
+    return { start: startOf(s), end: endOf(Math.max(s, Math.min(end, length) - 1)) };
   };
 }
 
