@@ -5,6 +5,8 @@ export type { AnthropicOptions } from './anthropic';
 export { withProviderInfo } from './provider-handler';
 export type { ProviderHandler, ProviderInfo } from './provider-handler';
 export type { FetchFunction } from './http-transport';
+export { nodeHttpFetch } from './node-http-fetch';
+export type { NodeHttpFetchOptions } from './node-http-fetch';
 export { parseSse, SseDecoder } from './sse-parser';
 export type { SseEvent, SseParserOptions } from './sse-parser';
 export { guardStream } from './guard-stream';

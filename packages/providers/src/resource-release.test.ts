@@ -3,23 +3,32 @@ import { type Handler, RelError, RequestContext } from '@rel/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FixtureServer, startFixtureServer } from '../test/fixture-server';
 import { anthropic } from './anthropic';
+import type { FetchFunction } from './http-transport';
+import { nodeHttpFetch } from './node-http-fetch';
 import { openaiCompatible } from './openai-compatible';
 
+const transports: { transport: string; fetch?: FetchFunction }[] = [
+  { transport: 'fetch' },
+  { transport: 'nodeHttpFetch', fetch: nodeHttpFetch() },
+];
+
 /** Every route sends part of its body, then holds the connection open until the client leaves. */
-describe.each([
-  {
-    name: 'openaiCompatible',
-    json: 'openai/completion.json',
-    sse: 'openai/text-stream.sse',
-    make: (baseURL: string): Handler => openaiCompatible({ baseURL, apiKey: '' }),
-  },
-  {
-    name: 'anthropic',
-    json: 'anthropic/message.json',
-    sse: 'anthropic/text-stream.sse',
-    make: (baseURL: string): Handler => anthropic({ baseURL, apiKey: '' }),
-  },
-])('$name: a request let go of leaves no listener and no socket', ({ json, sse, make }) => {
+describe.each(
+  transports.flatMap(({ transport, fetch }) => [
+    {
+      name: `openaiCompatible over ${transport}`,
+      json: 'openai/completion.json',
+      sse: 'openai/text-stream.sse',
+      make: (baseURL: string): Handler => openaiCompatible({ baseURL, apiKey: '', ...(fetch ? { fetch } : {}) }),
+    },
+    {
+      name: `anthropic over ${transport}`,
+      json: 'anthropic/message.json',
+      sse: 'anthropic/text-stream.sse',
+      make: (baseURL: string): Handler => anthropic({ baseURL, apiKey: '', ...(fetch ? { fetch } : {}) }),
+    },
+  ]),
+)('$name: a request let go of leaves no listener and no socket', ({ json, sse, make }) => {
   let server: FixtureServer;
   let handler: Handler;
   beforeAll(async () => {

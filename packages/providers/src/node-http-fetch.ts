@@ -1,0 +1,78 @@
+import { type Agent, type IncomingMessage, request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
+import type { FetchFunction } from './http-transport';
+
+/** Options of `nodeHttpFetch`. */
+export interface NodeHttpFetchOptions {
+  /** Agent for `http:` URLs. Default: Node's global agent (keep-alive on Node 20). */
+  httpAgent?: Agent;
+  /** Agent for `https:` URLs (an `https.Agent`). Default: Node's global HTTPS agent. */
+  httpsAgent?: Agent;
+}
+
+/** Statuses whose `Response` must have no body. */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * A `FetchFunction` on `node:http` / `node:https` instead of the runtime's `fetch` (undici): the
+ * adapters' `fetch` option for a process that makes many calls, such as a gateway. Measured on
+ * loopback with a small JSON answer, a call costs about 200 µs of CPU against about 330 µs through
+ * `fetch` (bench/RESULTS.md); the answer is the same `Response` the adapters read.
+ *
+ * What it does not do, because an LLM API needs none of it: follow redirects (a 3xx is returned as
+ * the response, which the adapters report as a failure), send a body other than a string, or
+ * read proxy settings (neither does Node's `fetch`). Aborting the init's `signal` destroys the
+ * request, or the response body while it is read, with the signal's reason kept for the adapters.
+ * @example
+ * const openai = openaiCompatible({ baseURL, apiKey, fetch: nodeHttpFetch() });
+ */
+export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): FetchFunction {
+  return (input, init) =>
+    new Promise<Response>((resolve, reject) => {
+      const url = new URL(input);
+      const https = url.protocol === 'https:';
+      if (!https && url.protocol !== 'http:') {
+        reject(new TypeError(`nodeHttpFetch: unsupported protocol ${url.protocol}`));
+        return;
+      }
+      if (init.body !== undefined && init.body !== null && typeof init.body !== 'string') {
+        reject(new TypeError('nodeHttpFetch: the body must be a string'));
+        return;
+      }
+      const headers: Record<string, string> = {};
+      new Headers(init.headers).forEach((value, key) => {
+        headers[key] = value;
+      });
+      const body = init.body ?? undefined;
+      if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+      const agent = https ? options.httpsAgent : options.httpAgent;
+      const send = https ? httpsRequest : httpRequest;
+      const req = send(
+        url,
+        {
+          method: init.method ?? 'GET',
+          headers,
+          ...(agent ? { agent } : {}),
+          ...(init.signal ? { signal: init.signal } : {}),
+        },
+        (res) => resolve(toResponse(res)),
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+}
+
+/** The `Response` of an incoming answer; its body streams from the socket. */
+function toResponse(res: IncomingMessage): Response {
+  const status = res.statusCode ?? 0;
+  const headers = new Headers();
+  const raw = res.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
+  if (NULL_BODY.has(status)) {
+    res.resume();
+    return new Response(null, { status, statusText: res.statusMessage ?? '', headers });
+  }
+  const body = Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>;
+  return new Response(body, { status, statusText: res.statusMessage ?? '', headers });
+}
