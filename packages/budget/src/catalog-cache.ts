@@ -15,36 +15,54 @@ import type { Cost, Usage } from '@rel/core';
  */
 export class CatalogCache {
   readonly #max: number;
-  /** `provider\0model` -> the provider narrowed to the matched model, or null for "not in the catalog". */
-  readonly #found = new Map<string, Provider | null>();
+  /**
+   * provider id (`''` without one) -> model -> the provider narrowed to the matched model, or null
+   * for "not in the catalog". Two levels, so a lookup builds no `provider\0model` key string.
+   */
+  readonly #found = new Map<string, Map<string, Provider | null>>();
+  /** `provider\0model` -> its two parts, oldest remembered first: the eviction order. */
+  readonly #order = new Map<string, readonly [string, string]>();
 
   constructor(max: number) {
     this.#max = max;
   }
 
   price(model: string, u: Usage, providerId?: string): Cost | undefined {
-    const usage = toCatalogUsage(u);
-    const key = `${providerId ?? ''}\0${model}`;
-    const cached = this.#found.get(key);
+    const provider = providerId ?? '';
+    const cached = this.#found.get(provider)?.get(model);
     if (cached === null) return undefined;
+    const usage = toCatalogUsage(u);
     try {
       if (cached) {
         const hit = calcPrice(usage, model, { provider: cached });
         if (hit) return toCost(hit);
       }
       const result = (providerId ? calcPrice(usage, model, { providerId }) : null) ?? calcPrice(usage, model);
-      this.#remember(key, result ? narrow(result.provider, result.model) : null);
+      this.#remember(provider, model, result ? narrow(result.provider, result.model) : null);
       return result ? toCost(result) : undefined;
     } catch {
       return undefined;
     }
   }
 
-  #remember(key: string, value: Provider | null): void {
+  #remember(provider: string, model: string, value: Provider | null): void {
     if (this.#max <= 0) return;
-    this.#found.delete(key);
-    if (this.#found.size >= this.#max) this.#found.delete(this.#found.keys().next().value as string);
-    this.#found.set(key, value);
+    const key = `${provider}\0${model}`;
+    this.#order.delete(key);
+    if (this.#order.size >= this.#max) {
+      const [oldest, parts] = this.#order.entries().next().value as [string, readonly [string, string]];
+      this.#order.delete(oldest);
+      const models = this.#found.get(parts[0]);
+      models?.delete(parts[1]);
+      if (models?.size === 0) this.#found.delete(parts[0]);
+    }
+    this.#order.set(key, [provider, model]);
+    let models = this.#found.get(provider);
+    if (!models) {
+      models = new Map();
+      this.#found.set(provider, models);
+    }
+    models.set(model, value);
   }
 }
 

@@ -16,7 +16,13 @@ export const DEFAULT_PLAN_CACHE_SIZE = 10_000;
 export class PlanCache {
   readonly #config: ParsedBudgetConfig;
   readonly #max: number;
-  readonly #plans = new Map<string, SlotPlan>();
+  /**
+   * orgId -> userId -> tier -> plan, an absent field keyed as `undefined`: three lookups of the
+   * principal's own strings, with no key string built per request.
+   */
+  readonly #plans = new Map<string | undefined, Map<string | undefined, Map<string | undefined, SlotPlan>>>();
+  /** `principalKey` -> the principal's fields, oldest inserted first: the eviction order. */
+  readonly #order = new Map<string, Principal>();
 
   constructor(config: ParsedBudgetConfig, max = DEFAULT_PLAN_CACHE_SIZE) {
     this.#config = config;
@@ -25,18 +31,40 @@ export class PlanCache {
 
   /** Principals whose plan is remembered (at most `max`), for tests and diagnostics. */
   get size(): number {
-    return this.#plans.size;
+    return this.#order.size;
   }
 
   /** The plan of `principal`, resolved on first use. */
   get(principal: Principal): SlotPlan {
-    const key = principalKey(principal);
-    let plan = this.#plans.get(key);
-    if (plan === undefined) {
-      plan = planSlots(this.#config, resolveScopes(this.#config, principal));
-      if (this.#plans.size >= this.#max) this.#plans.delete(this.#plans.keys().next().value as string);
-      this.#plans.set(key, plan);
+    const { orgId, userId, tier } = principal;
+    const plan = this.#plans.get(orgId)?.get(userId)?.get(tier);
+    return plan === undefined ? this.#add(principal) : plan;
+  }
+
+  #add(principal: Principal): SlotPlan {
+    const { orgId, userId, tier } = principal;
+    const plan = planSlots(this.#config, resolveScopes(this.#config, principal));
+    if (this.#order.size >= this.#max) {
+      const [key, oldest] = this.#order.entries().next().value as [string, Principal];
+      this.#order.delete(key);
+      const byUser = this.#plans.get(oldest.orgId);
+      const byTier = byUser?.get(oldest.userId);
+      byTier?.delete(oldest.tier);
+      if (byTier?.size === 0) byUser?.delete(oldest.userId);
+      if (byUser?.size === 0) this.#plans.delete(oldest.orgId);
     }
+    this.#order.set(principalKey(principal), { orgId, userId, tier });
+    let byUser = this.#plans.get(orgId);
+    if (!byUser) {
+      byUser = new Map();
+      this.#plans.set(orgId, byUser);
+    }
+    let byTier = byUser.get(userId);
+    if (!byTier) {
+      byTier = new Map();
+      byUser.set(userId, byTier);
+    }
+    byTier.set(tier, plan);
     return plan;
   }
 }
