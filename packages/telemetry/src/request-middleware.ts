@@ -182,9 +182,12 @@ type AnswerSource =
   | Completion
   | { readonly type: 'stream-end'; readonly res: StreamingCompletion; readonly finish: FinishChunk | undefined };
 
-function answerOf(source: AnswerSource | undefined): Answer | undefined {
+/** The answer facts of `source`, naming `provider` (the target given to `attempt`) when there is one, else the adapter's. */
+function answerOf(source: AnswerSource | undefined, provider: string | undefined): Answer | undefined {
   if (source === undefined) return undefined;
-  return source.type === 'completion' ? answerOfCompletion(source) : answerOfStream(source.res, source.finish);
+  return source.type === 'completion'
+    ? answerOfCompletion(source, provider || source.provider)
+    : answerOfStream(source.res, source.finish, provider || source.res.provider);
 }
 
 function endRequest(
@@ -204,12 +207,12 @@ function endRequest(
     const instruments = state.instruments.get();
     if (!request.recording && !instruments && !state.logger && !state.jsonLines) return;
     const endMs = ctx.clock.now();
-    const answer = answerOf(source);
+    // The provider name given to `attempt` is the one chosen for telemetry; the adapter's is the fallback.
+    const answer = answerOf(source, request.answeredBy);
     const summary = summarizeRequest({
       req,
       ctx,
-      // The provider name given to `attempt` is the one chosen for telemetry; the adapter's is the fallback.
-      answer: answer && request.answeredBy ? { ...answer, provider: request.answeredBy } : answer,
+      answer,
       failure,
       startMs: request.startMs,
       endMs,
@@ -283,17 +286,30 @@ function annotateSpan(
   }
 }
 
+/** The attributes every request metric carries: operation, requested model, provider and answering model when known. */
+function metricAttributes(s: RequestSummary, provider: string | undefined): Attributes {
+  const attrs: Attributes = { [ATTR_GEN_AI_OPERATION_NAME]: s.operation, [ATTR_GEN_AI_REQUEST_MODEL]: s.requestModel };
+  if (provider) attrs[ATTR_GEN_AI_PROVIDER_NAME] = provider;
+  if (s.answer?.model) attrs[ATTR_GEN_AI_RESPONSE_MODEL] = s.answer.model;
+  return attrs;
+}
+
 function recordMetrics(instruments: Instruments, s: RequestSummary, provider: string | undefined): void {
-  const base: Attributes = { [ATTR_GEN_AI_OPERATION_NAME]: s.operation, [ATTR_GEN_AI_REQUEST_MODEL]: s.requestModel };
-  if (provider) base[ATTR_GEN_AI_PROVIDER_NAME] = provider;
-  if (s.answer?.model) base[ATTR_GEN_AI_RESPONSE_MODEL] = s.answer.model;
-  instruments.duration.record(
-    s.latencyMs / 1000,
-    s.failure ? { ...base, [ATTR_ERROR_TYPE]: s.failure.errorType } : base,
-  );
+  const base = metricAttributes(s, provider);
+  let duration = base;
+  if (s.failure) {
+    duration = metricAttributes(s, provider);
+    duration[ATTR_ERROR_TYPE] = s.failure.errorType;
+  }
+  instruments.duration.record(s.latencyMs / 1000, duration);
   if (s.usage.inputTokens + s.usage.outputTokens > 0) {
-    instruments.tokens.record(s.usage.inputTokens, { ...base, [ATTR_GEN_AI_TOKEN_TYPE]: GEN_AI_TOKEN_TYPE_INPUT });
-    instruments.tokens.record(s.usage.outputTokens, { ...base, [ATTR_GEN_AI_TOKEN_TYPE]: GEN_AI_TOKEN_TYPE_OUTPUT });
+    // Each point its own object, built like `base` (a spread with a computed key is a slow path).
+    const input = metricAttributes(s, provider);
+    input[ATTR_GEN_AI_TOKEN_TYPE] = GEN_AI_TOKEN_TYPE_INPUT;
+    instruments.tokens.record(s.usage.inputTokens, input);
+    const output = metricAttributes(s, provider);
+    output[ATTR_GEN_AI_TOKEN_TYPE] = GEN_AI_TOKEN_TYPE_OUTPUT;
+    instruments.tokens.record(s.usage.outputTokens, output);
   }
   if (s.timeToFirstChunkMs !== undefined) instruments.timeToFirstChunk.record(s.timeToFirstChunkMs / 1000, base);
   if (s.cost.totalUsd > 0) instruments.cost.add(s.cost.totalUsd, base);

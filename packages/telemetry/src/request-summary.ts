@@ -25,28 +25,40 @@ export interface Answer {
   readonly usage?: Usage;
 }
 
-/** The answer facts of a complete response. */
-export function answerOfCompletion(c: Completion): Answer {
-  return {
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The answer facts of a complete response.
+ * @param provider the provider to report, when truthy (default the completion's own)
+ */
+export function answerOfCompletion(c: Completion, provider: string | undefined = c.provider): Answer {
+  const a: Mutable<Answer> = {
     requestedModel: c.requestedModel,
     model: c.model,
     id: c.id,
     finishReason: c.finishReason,
     usage: c.usage,
-    ...(c.provider ? { provider: c.provider } : {}),
   };
+  if (provider) a.provider = provider;
+  return a;
 }
 
-/** The answer facts of a stream, from its finish chunk when one arrived. */
-export function answerOfStream(s: StreamingCompletion, finish: FinishChunk | undefined): Answer {
-  return {
-    requestedModel: s.requestedModel,
-    ...(s.provider ? { provider: s.provider } : {}),
-    ...(finish?.model ? { model: finish.model } : {}),
-    ...(finish?.id ? { id: finish.id } : {}),
-    ...(finish ? { finishReason: finish.finishReason } : {}),
-    ...(finish?.usage ? { usage: finish.usage } : {}),
-  };
+/**
+ * The answer facts of a stream, from its finish chunk when one arrived.
+ * @param provider the provider to report, when truthy (default the stream's own)
+ */
+export function answerOfStream(
+  s: StreamingCompletion,
+  finish: FinishChunk | undefined,
+  provider: string | undefined = s.provider,
+): Answer {
+  const a: Mutable<Answer> = { requestedModel: s.requestedModel };
+  if (provider) a.provider = provider;
+  if (finish?.model) a.model = finish.model;
+  if (finish?.id) a.id = finish.id;
+  if (finish) a.finishReason = finish.finishReason;
+  if (finish?.usage) a.usage = finish.usage;
+  return a;
 }
 
 /** How a failure is reported: `error.type` (the failure kind) and the user-visible class. */
