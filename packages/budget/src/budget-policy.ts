@@ -132,7 +132,8 @@ class HeldReservation implements Reservation {
 
   /** The held state of `r` when `owner` made it, else `undefined` (a copy, or another policy's). */
   static heldOf(r: Reservation, owner: BudgetPolicy): Held | undefined {
-    if (!(#held in r)) return undefined;
+    // As `WeakMap.get` was: anything but a reservation this policy returned (even a non-object) has none.
+    if (typeof r !== 'object' || r === null || !(#held in r)) return undefined;
     const held = (r as HeldReservation).#held;
     return held.owner === owner ? held : undefined;
   }
