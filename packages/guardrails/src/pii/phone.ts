@@ -1,5 +1,8 @@
+import { Metadata } from 'libphonenumber-js/core';
 import { type CountryCode, findNumbers } from 'libphonenumber-js/max';
+import maxMetadata from 'libphonenumber-js/max/metadata';
 import { hasContextBefore, hasLabelAfter } from './context-words';
+import { minPhoneDigits } from './phone-bounds';
 import type { PiiMatch } from './pii-types';
 
 const PHONE_WORDS =
@@ -26,12 +29,24 @@ const THOUSANDS = /^\d{1,3}(?:\.\d{3}){2,}$|^\d(?:[ \u00a0]\d{3})+$/;
  * A number that a non-phone word (`license`, `order`, `account`...) labels is not a phone unless a
  * phone word labels it too.
  */
-export function detectPhones(text: string, defaultCountry: CountryCode): PiiMatch[] {
+export function detectPhones(
+  text: string,
+  defaultCountry: CountryCode,
+  minDigits: number = minPhoneDigits(defaultCountry),
+): PiiMatch[] {
   const out: PiiMatch[] = [];
+  keepShapes();
   // libphonenumber's matcher is slow on long prose, so it only reads the digit regions (plus a
   // little text each side, which its boundary and date/time checks look at).
   for (const region of text.matchAll(DIGIT_REGION)) {
-    if (region[0].length > 64 || region[0].replace(/\D/g, '').length < 5) continue;
+    if (region[0].length > 64) continue;
+    const digits = region[0].replace(/\D/g, '').length;
+    if (digits < 5) continue;
+    // A number kept below lies within one unit of the region, so its digits are the region's and
+    // at most the unit each side (counted when it may be a digit libphonenumber reads: any
+    // non-ASCII character or an ASCII digit). Fewer than `minDigits` cannot make a valid number.
+    const end = region.index + region[0].length;
+    if (digits + (mayBeDigit(text, region.index - 1) ? 1 : 0) + (mayBeDigit(text, end) ? 1 : 0) < minDigits) continue;
     const offset = Math.max(0, region.index - 16);
     const window = text.slice(offset, region.index + region[0].length + 16);
     for (const found of findNumbers(window, { defaultCountry, v2: true })) {
@@ -57,6 +72,52 @@ export function detectPhones(text: string, defaultCountry: CountryCode): PiiMatc
       out.push({ type: 'phone', start, end });
   }
   return out;
+}
+
+/** What `keepShapes` holds on to (see there). */
+let shapes: unknown[] | undefined;
+
+/**
+ * Keeps one of each metadata object libphonenumber builds per parse (its `Metadata`, a
+ * `NumberingPlan`, the plan's number `Type`s) alive for the life of the process. V8 frees the
+ * hidden class of objects no live object uses at every full GC, and drops the optimized code
+ * specialized to it; libphonenumber builds these objects anew for each parse and lets them go, so
+ * after each full GC its parsing ran two to four times slower until re-optimized. The objects are
+ * built from the same metadata by the same code, so they share those hidden classes. Nothing is
+ * read from them: results are unchanged whether they exist or not.
+ */
+function keepShapes(): void {
+  if (shapes) return;
+  shapes = [];
+  try {
+    const metadata = new Metadata(maxMetadata) as Metadata & {
+      numberingPlan?: { type?: (name: string) => unknown };
+    };
+    metadata.selectNumberingPlan('US');
+    const plan = metadata.numberingPlan;
+    shapes.push(metadata, plan);
+    for (const t of [
+      'FIXED_LINE',
+      'MOBILE',
+      'TOLL_FREE',
+      'PREMIUM_RATE',
+      'PERSONAL_NUMBER',
+      'VOIP',
+      'UAN',
+      'PAGER',
+      'VOICEMAIL',
+    ]) {
+      shapes.push(plan?.type?.(t));
+    }
+  } catch {
+    // Another libphonenumber-js layout: nothing to keep, only speed is at stake.
+  }
+}
+
+function mayBeDigit(text: string, i: number): boolean {
+  if (i < 0 || i >= text.length) return false;
+  const c = text.charCodeAt(i);
+  return c >= 0x80 || (c >= 0x30 && c <= 0x39);
 }
 
 function labelled(text: string, start: number, end: number): boolean {
