@@ -62,7 +62,13 @@ export function createPiiDetector(options: PiiDetectorOptions = {}): PiiDetector
     if (mayHaveCard(shape)) append(candidates, detectCards(text));
     if (mayHaveSsn(shape)) append(candidates, detectSsns(text));
     if (mayHaveIp(shape)) append(candidates, detectIps(text));
-    if (mayHavePhone(shape)) append(candidates, detectPhones(text, country));
+    // Phones rank last, so the other candidates that overlap resolution keeps do not depend on
+    // them: a phone overlapping one of those is dropped, and is not searched for (see detectPhones).
+    if (mayHavePhone(shape))
+      append(
+        candidates,
+        detectPhones(text, country, undefined, candidates.length > 0 ? resolveOverlaps(candidates) : []),
+      );
     if (candidates.length === 0) return candidates;
     return resolveOverlaps(candidates).filter((m) => types.has(m.type));
   };

@@ -28,11 +28,16 @@ const THOUSANDS = /^\d{1,3}(?:\.\d{3}){2,}$|^\d(?:[ \u00a0]\d{3})+$/;
  *    two to four digits). Dates, dotted thousands and single repeated digits never count.
  * A number that a non-phone word (`license`, `order`, `account`...) labels is not a phone unless a
  * phone word labels it too.
+ * @param minDigits Digit regions with fewer digits are not handed to libphonenumber (it would find
+ * nothing in them); `minPhoneDigits(defaultCountry)` by default, 0 to hand it every region.
+ * @param shield Values of higher-priority types that overlap resolution keeps (sorted by start,
+ * disjoint): a phone overlapping one would be dropped, so none is searched for there. Empty by default.
  */
 export function detectPhones(
   text: string,
   defaultCountry: CountryCode,
   minDigits: number = minPhoneDigits(defaultCountry),
+  shield: readonly PiiMatch[] = [],
 ): PiiMatch[] {
   const out: PiiMatch[] = [];
   keepShapes();
@@ -47,6 +52,9 @@ export function detectPhones(
     // non-ASCII character or an ASCII digit). Fewer than `minDigits` cannot make a valid number.
     const end = region.index + region[0].length;
     if (digits + (mayBeDigit(text, region.index - 1) ? 1 : 0) + (mayBeDigit(text, end) ? 1 : 0) < minDigits) continue;
+    // A number kept below holds two digits or more, so one of the region's (it is contiguous and
+    // within one unit of the region): when all of them lie in shielding values, it overlaps one.
+    if (shield.length > 0 && minDigits >= 2 && digitsShielded(text, region.index, end, shield)) continue;
     const offset = Math.max(0, region.index - 16);
     const window = text.slice(offset, region.index + region[0].length + 16);
     for (const found of findNumbers(window, { defaultCountry, v2: true })) {
@@ -67,6 +75,7 @@ export function detectPhones(
     if (DATE_INSIDE.test(main) || THOUSANDS.test(main) || /^(\d)\1+$/.test(digits)) continue;
     const start = m.index;
     const end = m.index + value.length;
+    if (overlapsAny(start, end, shield)) continue;
     if (labelled(text, start, end)) out.push({ type: 'phone', start, end });
     else if (phoneShaped(main) && !hasContextBefore(text, start, NOT_PHONE_WORDS, 32))
       out.push({ type: 'phone', start, end });
@@ -112,6 +121,23 @@ function keepShapes(): void {
   } catch {
     // Another libphonenumber-js layout: nothing to keep, only speed is at stake.
   }
+}
+
+/** Whether every ASCII digit of `text[from, to)` lies in one of `shield` (sorted by start, disjoint). */
+function digitsShielded(text: string, from: number, to: number, shield: readonly PiiMatch[]): boolean {
+  let k = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) continue;
+    while (k < shield.length && shield[k]!.end <= i) k++;
+    if (k === shield.length || shield[k]!.start > i) return false;
+  }
+  return true;
+}
+
+function overlapsAny(start: number, end: number, shield: readonly PiiMatch[]): boolean {
+  for (const s of shield) if (s.start < end && start < s.end) return true;
+  return false;
 }
 
 function mayBeDigit(text: string, i: number): boolean {
