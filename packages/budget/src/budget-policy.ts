@@ -85,10 +85,17 @@ export interface BudgetOptions extends BudgetConfig {
   estimator?: TokenEstimator;
 }
 
-/** What `settle` and `release` need of a reservation, kept out of its public fields. */
+/**
+ * One `reserve`'s state, made once per call: what every outcome's reservation shows (id, model,
+ * scopes, estimate) and what `settle` and `release` need of it, kept out of its public fields.
+ */
 interface Held {
   /** The policy that made the reservation: another policy's reservation is ignored. */
   readonly owner: BudgetPolicy;
+  readonly id: string;
+  readonly model: string;
+  readonly scopes: readonly string[];
+  readonly estimate: Reservation['estimate'];
   readonly slots: readonly Slot[];
   readonly ctx: RequestContext | undefined;
   readonly chars: number;
@@ -113,17 +120,11 @@ class HeldReservation implements Reservation {
   readonly limits: readonly LimitStatus[];
   readonly #held: Held;
 
-  constructor(
-    p: Pending,
-    decision: BudgetDecision,
-    remaining: number | undefined,
-    limits: readonly LimitStatus[],
-    held: Held,
-  ) {
-    this.id = p.id;
-    this.model = p.model;
-    this.scopes = p.scopes;
-    this.estimate = p.estimate;
+  constructor(held: Held, decision: BudgetDecision, remaining: number | undefined, limits: readonly LimitStatus[]) {
+    this.id = held.id;
+    this.model = held.model;
+    this.scopes = held.scopes;
+    this.estimate = held.estimate;
     this.decision = decision;
     this.remainingUsd = remaining;
     this.limits = limits;
@@ -137,17 +138,6 @@ class HeldReservation implements Reservation {
     const held = (r as HeldReservation).#held;
     return held.owner === owner ? held : undefined;
   }
-}
-
-/** What every outcome of one `reserve` shares. */
-interface Pending {
-  readonly id: string;
-  readonly model: string;
-  readonly scopes: readonly string[];
-  readonly estimate: Reservation['estimate'];
-  readonly ctx: RequestContext | undefined;
-  readonly chars: number;
-  readonly tag: string;
 }
 
 const NOBODY: Principal = {};
@@ -222,16 +212,19 @@ export class BudgetPolicy {
     const id = flatId(newId('lease'));
     const slots = slotsOf(plan, id, est.tokens + outputTokens, Math.ceil(costUsd * MICROS));
     const tag = plan.resolved.tag;
-    const pending: Pending = {
+    const held: Held = {
+      owner: this,
       id,
       model: req.model,
       scopes: plan.scopes.slice(),
       estimate: { inputTokens: est.tokens, outputTokens, costUsd, method: est.method },
+      slots,
       ctx,
       chars: est.chars,
       tag,
+      done: false,
     };
-    if (slots.length === 0) return this.#hold(pending, 'unlimited', slots, undefined, []);
+    if (slots.length === 0) return this.#hold(held, 'unlimited', undefined, []);
 
     // `#acquire` inline: one async layer less on every request.
     this.#flushAhead();
@@ -241,9 +234,9 @@ export class BudgetPolicy {
     } catch (error) {
       first = this.#acquireFailed(error, slots, tag, ctx);
     }
-    if (first === 'fail_open') return this.#hold(pending, 'fail_open', slots, undefined, []);
+    if (first === 'fail_open') return this.#hold(held, 'fail_open', undefined, []);
     if (first.allowed) {
-      return this.#hold(pending, 'allowed', slots, remainingUsd(slots, first.results), statusOf(slots, first.results));
+      return this.#hold(held, 'allowed', remainingUsd(slots, first.results), statusOf(slots, first.results));
     }
 
     const refused = slots.map((s, i) => [s, first.results[i] as LimitResult] as const).filter(([, r]) => !r.allowed);
@@ -256,7 +249,7 @@ export class BudgetPolicy {
       if (second === 'fail_open' || second.allowed) {
         // Spend slots stay in the reservation without a lease: settle still charges the actual cost.
         const limits = second === 'fail_open' ? [] : statusOf(rest, second.results);
-        return this.#hold(pending, 'downgraded', slots, undefined, limits);
+        return this.#hold(held, 'downgraded', undefined, limits);
       }
       throw this.#refusal(
         rest.map((s, i) => [s, second.results[i] as LimitResult] as const).filter(([, r]) => !r.allowed),
@@ -275,15 +268,13 @@ export class BudgetPolicy {
   }
 
   #hold(
-    p: Pending,
+    held: Held,
     decision: BudgetDecision,
-    slots: readonly Slot[],
     remainingUsd: number | undefined,
     limits: readonly LimitStatus[],
   ): Reservation {
-    const { ctx } = p;
-    const held: Held = { owner: this, slots, ctx, chars: p.chars, tag: p.tag, done: false };
-    const r = new HeldReservation(p, decision, remainingUsd, limits, held);
+    const { ctx } = held;
+    const r = new HeldReservation(held, decision, remainingUsd, limits);
     if (ctx) {
       ctx.setAttribute('rel.budget.decision', decision);
       ctx.setAttribute('rel.budget.store', this.store.name);

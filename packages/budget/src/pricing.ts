@@ -60,7 +60,8 @@ export function createPricer(options: PricerOptions = {}): Pricer {
         const exact = table[candidate];
         if (exact) return { cost: fromTable(exact, usage), known: true };
         const { id, providerId } = splitModel(candidate, provider);
-        const own = table[id];
+        // Without a `provider:` prefix the id is the candidate, already looked up above.
+        const own = id === candidate ? undefined : table[id];
         if (own) return { cost: fromTable(own, usage), known: true };
         const cost = catalog.price(id, usage, providerId);
         if (cost) return { cost, known: true };
