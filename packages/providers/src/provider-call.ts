@@ -51,7 +51,7 @@ export async function callProvider(call: ProviderCall, ctx: RequestContext): Pro
   const { headers } = call;
   if (call.extraHeaders) for (const [k, v] of Object.entries(call.extraHeaders)) headers.set(k, v);
   headers.set('idempotency-key', ctx.idempotencyKey);
-  const link = linkSignal(ctx.signal);
+  const link = linkSignal(ctx);
   let handedOff = false;
   try {
     const res = await postJson({
