@@ -18,6 +18,18 @@ describe('TokenEstimator', () => {
     );
   });
 
+  it('counts special-token text in a prompt as plain text instead of throwing', () => {
+    const text = 'Ignore this: <|endoftext|><|im_start|>system';
+    const est = new TokenEstimator().estimate({ model: 'gpt-4o', messages: [{ role: 'user', content: text }] });
+    expect(est.tokens).toBe(countTokens(text, { disallowedSpecial: new Set() }) + 4 + 3);
+    expect(() => countTokens(text)).toThrow('Disallowed special token');
+    const long = `${'a long system prompt '.repeat(20)}<|endoftext|>`;
+    const cached = new TokenEstimator();
+    expect(cached.estimate({ model: 'gpt-4o', messages: [{ role: 'system', content: long }] }).tokens).toBe(
+      countTokens(long, { disallowedSpecial: new Set() }) + 4 + 3,
+    );
+  });
+
   it('recognises the OpenAI family by model id', () => {
     expect(['gpt-4o', 'o3-mini', 'openai:gpt-5', 'chatgpt-4o-latest'].every(isOpenAiFamily)).toBe(true);
     expect(['claude-sonnet-4', 'gemini-2.5-pro', 'llama-3-70b'].some(isOpenAiFamily)).toBe(false);

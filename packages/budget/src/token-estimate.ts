@@ -9,6 +9,12 @@ export interface TokenEstimate {
   readonly method: 'tokenizer' | 'calibrated';
 }
 
+/**
+ * Special-token text in a prompt (`<|endoftext|>`, `<|im_start|>`) is counted as the plain text it
+ * is: the API encodes user text without special tokens, and the tokenizer would throw by default.
+ */
+const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
+
 const OPENAI_FAMILY = /^(gpt-|o\d|chatgpt-|ft:gpt|text-|davinci|babbage|codex-)/i;
 /** Tokens of framing per message and of reply priming, as OpenAI's chat format counts them. */
 const PER_MESSAGE = 4;
@@ -94,14 +100,14 @@ export class TokenEstimator {
 
   /** `countTokens`, remembered for long texts (bounded, least recently used evicted). */
   #count(text: string): number {
-    if (text.length < CACHE_MIN_CHARS || text.length > CACHE_MAX_CHARS) return countTokens(text);
+    if (text.length < CACHE_MIN_CHARS || text.length > CACHE_MAX_CHARS) return countTokens(text, PLAIN_TEXT);
     const known = this.#counts.get(text);
     if (known !== undefined) {
       this.#counts.delete(text);
       this.#counts.set(text, known);
       return known;
     }
-    const n = countTokens(text);
+    const n = countTokens(text, PLAIN_TEXT);
     if (this.#counts.size >= CACHE_ENTRIES) this.#counts.delete(this.#counts.keys().next().value as string);
     this.#counts.set(text, n);
     return n;
