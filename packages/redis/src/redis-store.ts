@@ -43,11 +43,12 @@ export const RedisStoreOptionsSchema = z.strictObject({
    * Sends the `acquire` calls issued in one event-loop turn as one script run (one EVALSHA) that
    * makes each decision in turn, atomic and independent, in call order: one script call, one
    * Redis `TIME` and one reply for many decisions. Each caller still gets its own result, or its own
-   * error. Off by default: a MONITOR of the server then shows one EVALSHA per batch, not per
-   * acquire. Needs a standalone Redis (a `Cluster` client cannot carry keys of many slots in one
-   * script).
+   * error (a MONITOR of the server shows one EVALSHA per batch; `scriptRuns` from
+   * `@rel/redis/testing` reads the decisions back out). Default: on with a standalone Redis, off
+   * with a `Cluster` client (one script cannot carry keys of many slots; `true` with a Cluster
+   * throws).
    */
-  batchAcquire: z.boolean().default(false),
+  batchAcquire: z.boolean().optional(),
 });
 export type RedisStoreConfig = z.input<typeof RedisStoreOptionsSchema>;
 
@@ -127,7 +128,7 @@ export class RedisStore implements StateStore {
       });
     if (this.#owned) redis.on('error', (error: unknown) => onError?.(error));
     this.#client = redis;
-    if (config.batchAcquire) {
+    if (config.batchAcquire ?? !(redis instanceof Cluster)) {
       if (redis instanceof Cluster)
         throw new TypeError('RedisStore: batchAcquire needs a standalone Redis, not a Cluster');
       this.#batcher = new AcquireBatcher((numKeys, args) => ACQUIRE_BATCH.run(redis, numKeys, args), config.keyPrefix);
