@@ -37,6 +37,13 @@ export interface CompareOptions {
   readonly samples?: number;
   readonly targetBatchMs?: number;
   readonly warmupMs?: number;
+  /**
+   * Force a full GC before each batch (default true), so one candidate's garbage is not collected
+   * on another's time. Off for long request pipelines: a full GC every few thousand requests frees
+   * the hidden classes V8 specialized their code to, and each batch then starts deoptimized, a state
+   * a serving process does not live in (per-request CPU about doubles).
+   */
+  readonly forceGc?: boolean;
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -105,7 +112,7 @@ export async function compare(candidates: readonly Candidate[], options: Compare
     for (let k = 0; k < candidates.length; k++) {
       const i = (s + k) % candidates.length;
       await turn();
-      gc?.();
+      if (options.forceGc !== false) gc?.();
       const n = batches[i] as number;
       (perOp[i] as number[]).push((await runBatch(candidates[i] as Candidate, n)) / n);
       (cpuPerOp[i] as number[]).push(lastCpuNs / n);
