@@ -191,30 +191,32 @@ export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float3
   codes[len++] = 0x20;
   bounds[count] = len;
 
+  // Every hashed n-gram, word and word pair marks its bucket in `bits` (and the bucket's word in
+  // `summary`), counted once; no closure, so the counters stay in registers.
   let total = 0;
   let min = summary.length;
   let max = -1;
-  const add = (bucket: number): void => {
-    const word = bucket >>> 5;
-    const bit = 1 << (bucket & 31);
-    const w = bits[word]!;
-    if ((w & bit) !== 0) return;
-    bits[word] = w | bit;
-    total++;
-    if (w === 0) {
-      const top = word >>> 5;
-      summary[top]! |= 1 << (word & 31);
-      if (top < min) min = top;
-      if (top > max) max = top;
-    }
-  };
+  // Without surrogate pairs code points are units (`bounds[i] === i`), read directly.
+  const units = count === len;
   for (let n = spec.minGram; n <= spec.maxGram; n++) {
     const seed = (0x811c9dc5 ^ n) >>> 0;
     for (let i = 0; i + n <= count; i++) {
       let h = seed;
-      const to = bounds[i + n]!;
-      for (let u = bounds[i]!; u < to; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
-      add((h >>> 0) & mask);
+      if (units) for (let u = i; u < i + n; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
+      else for (let u = bounds[i]!, to = bounds[i + n]!; u < to; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
+      const bucket = (h >>> 0) & mask;
+      const word = bucket >>> 5;
+      const bit = 1 << (bucket & 31);
+      const w = bits[word]!;
+      if ((w & bit) !== 0) continue;
+      bits[word] = w | bit;
+      total++;
+      if (w === 0) {
+        const top = word >>> 5;
+        summary[top]! |= 1 << (word & 31);
+        if (top < min) min = top;
+        if (top > max) max = top;
+      }
     }
   }
   // Word unigrams and bigrams: a word ends one unit before the next word starts (one space
@@ -225,14 +227,25 @@ export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float3
   for (let k = 0; k < nWords; k++) {
     const from = wordStarts[k]!;
     const to = k + 1 < nWords ? wordStarts[k + 1]! - 1 : len - 1;
-    let h = unigram;
-    for (let u = from; u < to; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
-    add((h >>> 0) & mask);
-    if (k + 1 < nWords) {
-      const end = k + 2 < nWords ? wordStarts[k + 2]! - 1 : len - 1;
-      h = bigram;
-      for (let u = from; u < end; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
-      add((h >>> 0) & mask);
+    const end = k + 2 < nWords ? wordStarts[k + 2]! - 1 : len - 1;
+    for (let pass = 0; pass < 2; pass++) {
+      if (pass === 1 && k + 1 >= nWords) break;
+      let h = pass === 0 ? unigram : bigram;
+      const stop = pass === 0 ? to : end;
+      for (let u = from; u < stop; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
+      const bucket = (h >>> 0) & mask;
+      const word = bucket >>> 5;
+      const bit = 1 << (bucket & 31);
+      const w = bits[word]!;
+      if ((w & bit) !== 0) continue;
+      bits[word] = w | bit;
+      total++;
+      if (w === 0) {
+        const top = word >>> 5;
+        summary[top]! |= 1 << (word & 31);
+        if (top < min) min = top;
+        if (top > max) max = top;
+      }
     }
   }
   // `featurize` stores the value as a float32; each product and the running sum are doubles.

@@ -72,14 +72,20 @@ class Automaton {
     return c < 128 ? this.ascii[c]! : (this.other.get(c) ?? 0);
   }
 
-  /** Sets `seen[id] = 1` for the id of every string occurring in `text`. */
-  scan(text: string, seen: Uint8Array): void {
+  /** Sets `seen[id] = 1` for the id of every string occurring in `text`, listing in `ids` each one it sets. */
+  scan(text: string, seen: Uint8Array, ids?: number[]): void {
     const { delta, width, ascii, other, outStart, outIds } = this;
     let s = 0;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
       s = delta[s * width + (c < 128 ? ascii[c]! : (other.get(c) ?? 0))]!;
-      for (let k = outStart[s]!, end = outStart[s + 1]!; k < end; k++) seen[outIds[k]!] = 1;
+      for (let k = outStart[s]!, end = outStart[s + 1]!; k < end; k++) {
+        const id = outIds[k]!;
+        if (seen[id] === 0) {
+          seen[id] = 1;
+          ids?.push(id);
+        }
+      }
     }
   }
 }
@@ -107,9 +113,12 @@ export class LiteralScanner {
     this.size = strings.length;
   }
 
-  /** Marks `seen[id] = 1` for every string occurring in `text`; `seen` must be cleared by the caller. */
-  occurring(text: string, seen: Uint8Array): void {
-    this.ascii.scan(text, seen);
-    if (NON_ASCII.test(text)) this.unicode.scan(text, seen);
+  /**
+   * Marks `seen[id] = 1` for every string occurring in `text`; `seen` must be cleared by the caller.
+   * With `ids`, also lists there each id it marks (ids already marked in `seen` are not listed).
+   */
+  occurring(text: string, seen: Uint8Array, ids?: number[]): void {
+    this.ascii.scan(text, seen, ids);
+    if (NON_ASCII.test(text)) this.unicode.scan(text, seen, ids);
   }
 }

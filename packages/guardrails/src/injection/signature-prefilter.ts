@@ -13,7 +13,16 @@ export class SignaturePrefilter {
   private readonly scanner: LiteralScanner;
   /** Per signature, per regex (plain, squeezed): the clauses, each the literal ids it accepts. */
   private readonly clauses: { plain: number[][]; squeezed: number[][] }[];
+  private readonly plain: ClauseIndex;
+  private readonly squeezed: ClauseIndex;
   private readonly seen: Uint8Array;
+  /** The literal ids `seen` marks for the text at hand (cleared back after each call). */
+  private readonly found: number[] = [];
+  /** Per clause, the call that last counted it; per signature, the call its count belongs to. */
+  private readonly clauseStamp: Uint32Array;
+  private readonly signatureStamp: Uint32Array;
+  private readonly satisfied: Uint16Array;
+  private stamp = 0;
 
   constructor(signatures: readonly Signature[]) {
     const ids = new Map<string, number>();
@@ -26,28 +35,89 @@ export class SignaturePrefilter {
     this.clauses = signatures.map((sig) => ({ plain: clausesOf(sig.re), squeezed: clausesOf(sig.squeezed) }));
     this.scanner = new LiteralScanner([...ids.keys()]);
     this.seen = new Uint8Array(ids.size);
+    this.plain = indexClauses(
+      this.clauses.map((c) => c.plain),
+      ids.size,
+    );
+    this.squeezed = indexClauses(
+      this.clauses.map((c) => c.squeezed),
+      ids.size,
+    );
+    this.clauseStamp = new Uint32Array(Math.max(this.plain.clauses, this.squeezed.clauses));
+    this.signatureStamp = new Uint32Array(signatures.length);
+    this.satisfied = new Uint16Array(signatures.length);
   }
 
-  /** One flag per signature: 1 when it may match `text` (its plain regex, or `squeezed`). */
+  /**
+   * One flag per signature: 1 when it may match `text` (its plain regex, or `squeezed`): it has no
+   * clause, or each of its clauses has a literal in the text. Read from the literals found, each
+   * counting the clauses it satisfies, rather than by checking every clause of every signature.
+   */
   candidates(text: string, squeezed: boolean): Uint8Array {
-    const seen = this.seen;
-    seen.fill(0);
-    this.scanner.occurring(text, seen);
+    const { seen, found } = this;
+    found.length = 0;
+    this.scanner.occurring(text, seen, found);
+    const index = squeezed ? this.squeezed : this.plain;
     const out = new Uint8Array(this.clauses.length);
-    for (let k = 0; k < this.clauses.length; k++) {
-      const clauses = squeezed ? this.clauses[k]!.squeezed : this.clauses[k]!.plain;
-      out[k] = 1;
-      for (const clause of clauses) {
-        let any = false;
-        for (const id of clause) if (seen[id] === 1) any = true;
-        if (!any) {
-          out[k] = 0;
-          break;
+    for (let k = 0; k < out.length; k++) if (index.need[k] === 0) out[k] = 1;
+    if (this.stamp === 0xffffffff) {
+      this.stamp = 0;
+      this.clauseStamp.fill(0);
+      this.signatureStamp.fill(0);
+    }
+    const stamp = ++this.stamp;
+    const { clauseStamp, signatureStamp, satisfied } = this;
+    for (const id of found) {
+      seen[id] = 0;
+      for (let e = index.start[id]!, end = index.start[id + 1]!; e < end; e++) {
+        const clause = index.clause[e]!;
+        if (clauseStamp[clause] === stamp) continue;
+        clauseStamp[clause] = stamp;
+        const k = index.signature[clause]!;
+        if (signatureStamp[k] !== stamp) {
+          signatureStamp[k] = stamp;
+          satisfied[k] = 0;
         }
+        if (++satisfied[k]! === index.need[k]) out[k] = 1;
       }
     }
     return out;
   }
+}
+
+/** Clauses numbered across signatures, with the clauses each literal satisfies (CSR rows by literal id). */
+interface ClauseIndex {
+  /** Clauses in all. */
+  readonly clauses: number;
+  /** Per signature, how many clauses it has. */
+  readonly need: Uint16Array;
+  /** Per clause, its signature. */
+  readonly signature: Uint16Array;
+  /** Row `id` of the literal index: `clause[start[id]..start[id + 1])`. */
+  readonly start: Uint32Array;
+  readonly clause: Uint32Array;
+}
+
+function indexClauses(bySignature: readonly number[][][], literals: number): ClauseIndex {
+  const need = Uint16Array.from(bySignature, (clauses) => clauses.length);
+  const signature: number[] = [];
+  const rows: number[][] = Array.from({ length: literals }, () => []);
+  bySignature.forEach((clauses, k) => {
+    for (const clause of clauses) {
+      const c = signature.length;
+      signature.push(k);
+      for (const id of new Set(clause)) rows[id]!.push(c);
+    }
+  });
+  const start = new Uint32Array(literals + 1);
+  for (let id = 0; id < literals; id++) start[id + 1] = start[id]! + rows[id]!.length;
+  return {
+    clauses: signature.length,
+    need,
+    signature: Uint16Array.from(signature),
+    start,
+    clause: Uint32Array.from(rows.flat()),
+  };
 }
 
 let shared: SignaturePrefilter | undefined;
