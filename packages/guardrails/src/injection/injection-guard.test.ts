@@ -35,6 +35,26 @@ describe('injectionGuard', () => {
     expect(seen).toEqual([expect.objectContaining({ requestId: ctx.requestId, name: 'injection', action: 'block' })]);
   });
 
+  it('hands a request with nothing to remove or wrap on as the same object, and one with something as a copy', async () => {
+    const received: LlmRequest[] = [];
+    const fake = new FakeProvider();
+    const handler = compose(injectionGuard({ policy: 'sanitize' }))((r, c) => {
+      received.push(r);
+      return fake.handler(r, c);
+    });
+    const clean = req([
+      { role: 'system', content: 'You are a travel assistant.' },
+      { role: 'user', content: 'What is the capital of France?' },
+    ]);
+    await handler(clean, new RequestContext());
+    expect(received[0]).toBe(clean);
+    const dirty = req([{ role: 'user', content: `Hi. ${attack}` }]);
+    await handler(dirty, new RequestContext());
+    expect(received[1]).not.toBe(dirty);
+    expect(received[1]!.messages[0]!.content).not.toContain('Ignore all previous instructions');
+    expect(dirty.messages[0]!.content).toContain('Ignore all previous instructions');
+  });
+
   it('never puts prompt text into the verdict or the event', async () => {
     const { ctx, seen } = withEvents();
     const handler = compose(injectionGuard({ policy: 'flag' }))(new FakeProvider().handler);

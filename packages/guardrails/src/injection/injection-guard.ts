@@ -110,7 +110,9 @@ export function injectionGuard(options: InjectionGuardOptions = {}): Middleware 
       } as const;
       throw new RelError(failure, { cause: new Error(`prompt injection detected (${failure.categories.join(', ')})`) });
     }
-    return next({ ...req, messages: anyUntrusted && opts.wrapUntrusted ? withNotice(messages) : messages }, ctx);
+    if (anyUntrusted && opts.wrapUntrusted) return next({ ...req, messages: withNotice(messages) }, ctx);
+    // Nothing removed or wrapped: the request goes on as it came.
+    return next(messages.every((m, i) => m === req.messages[i]) ? req : { ...req, messages }, ctx);
   };
 }
 

@@ -32,6 +32,31 @@ describe('piiGuard', () => {
     }
   });
 
+  it('hands a request without PII on as the same object; with PII, copies only the messages it changed', async () => {
+    const received: LlmRequest[] = [];
+    const fake = new FakeProvider();
+    const handler = compose(piiGuard())((r, c) => {
+      received.push(r);
+      return fake.handler(r, c);
+    });
+    const clean: LlmRequest = {
+      model: 'gpt-primary',
+      messages: [
+        { role: 'system', content: 'Support bot.' },
+        { role: 'user', content: 'What is the capital of France?' },
+      ],
+    };
+    await handler(clean, new RequestContext());
+    expect(received[0]).toBe(clean);
+    const dirty = request(secretText);
+    await handler(dirty, new RequestContext());
+    const sent = received[1]!;
+    expect(sent).not.toBe(dirty);
+    expect(sent.messages[0]!.content).toBe('Support bot. Escalations go to [EMAIL_1].');
+    expect(sent.messages[1]!.content).toBe('I am [EMAIL_2], card [CREDIT_CARD_1], phone [PHONE_1].');
+    expect(dirty.messages[1]!.content).toBe(secretText);
+  });
+
   it('restores the placeholders the model echoes in a completion', async () => {
     const model = scriptedModel((req) => `You said: ${lastUser(req)}`);
     const res = await compose(piiGuard())(model)(request(secretText), new RequestContext());

@@ -49,51 +49,78 @@ export function piiGuard(options: PiiGuardOptions = {}): Middleware {
   const cleaned = new Set<ChatMessage['role']>(roles);
   return (next) => async (req, ctx) => {
     const elapsed = stopwatch();
-    const vault = mode === 'tokenize' ? new PiiVault({ detector: detect }) : undefined;
-    const found = new Set<PiiType>();
+    // The vault is made at the first value found (a request without PII needs none), and then
+    // reserves the placeholder-like strings of every message before it issues any placeholder.
+    let vault: PiiVault | undefined;
+    const vaultFor = (): PiiVault => {
+      if (vault) return vault;
+      vault = new PiiVault({ detector: detect });
+      for (const msg of req.messages) if (msg.content) vault.reserve(msg.content);
+      return vault;
+    };
+    let found: Set<PiiType> | undefined;
     const clean = (text: string): string => {
       const matches = detect(text);
       if (matches.length === 0) return text;
+      found ??= new Set<PiiType>();
       for (const m of matches) found.add(m.type);
-      return vault
-        ? replaceMatches(text, matches, (m, value) => vault.placeholderFor(m.type, value))
-        : replaceMatches(text, matches, (m, value) => replacement(mode === 'mask' ? 'mask' : 'redact', m.type, value));
-    };
-    if (vault) for (const msg of req.messages) if (msg.content) vault.reserve(msg.content);
-    const messages = req.messages.map((msg): ChatMessage => {
-      if (!cleaned.has(msg.role)) return msg;
-      if (msg.role === 'assistant') {
-        return {
-          ...msg,
-          content: msg.content === null ? null : clean(msg.content),
-          ...(msg.toolCalls ? { toolCalls: msg.toolCalls.map((c) => ({ ...c, arguments: clean(c.arguments) })) } : {}),
-        };
+      if (mode === 'tokenize') {
+        const v = vaultFor();
+        return replaceMatches(text, matches, (m, value) => v.placeholderFor(m.type, value));
       }
-      return { ...msg, content: clean(msg.content) };
-    });
+      return replaceMatches(text, matches, (m, value) =>
+        replacement(mode === 'mask' ? 'mask' : 'redact', m.type, value),
+      );
+    };
+    // A message is copied only when something in it was replaced.
+    let messages: ChatMessage[] | undefined;
+    for (let i = 0; i < req.messages.length; i++) {
+      const msg = req.messages[i]!;
+      if (!cleaned.has(msg.role)) continue;
+      let out: ChatMessage = msg;
+      if (msg.role === 'assistant') {
+        const content = msg.content === null ? null : clean(msg.content);
+        let toolCalls = msg.toolCalls;
+        if (toolCalls) {
+          const args = toolCalls.map((c) => clean(c.arguments));
+          if (args.some((a, k) => a !== toolCalls![k]!.arguments))
+            toolCalls = toolCalls.map((c, k) => ({ ...c, arguments: args[k]! }));
+        }
+        if (content !== msg.content || toolCalls !== msg.toolCalls)
+          out = { ...msg, content, ...(toolCalls ? { toolCalls } : {}) };
+      } else {
+        const content = clean(msg.content);
+        if (content !== msg.content) out = { ...msg, content };
+      }
+      if (out !== msg) {
+        messages ??= [...req.messages];
+        messages[i] = out;
+      }
+    }
     recordGuardrail(ctx, {
       name,
       stage: 'input',
-      action: found.size > 0 ? 'redact' : 'pass',
-      categories: [...found].sort(),
+      action: found ? 'redact' : 'pass',
+      categories: found ? [...found].sort() : [],
       latencyMs: elapsed(),
     });
-    const response = await next(found.size > 0 ? { ...req, messages } : req, ctx);
+    const response = await next(messages ? { ...req, messages } : req, ctx);
     if (!vault || !restore || vault.size === 0) return response;
+    const held = vault;
     if (response.type === 'completion') {
       const message = response.message;
       return {
         ...response,
         message: {
           ...message,
-          content: message.content === null ? null : vault.restore(message.content),
+          content: message.content === null ? null : held.restore(message.content),
           ...(message.toolCalls
-            ? { toolCalls: message.toolCalls.map((c) => ({ ...c, arguments: vault.restore(c.arguments, jsonEscape) })) }
+            ? { toolCalls: message.toolCalls.map((c) => ({ ...c, arguments: held.restore(c.arguments, jsonEscape) })) }
             : {}),
         },
       };
     }
-    return mapStream(response, (chunks) => restoreStream(chunks, vault));
+    return mapStream(response, (chunks) => restoreStream(chunks, held));
   };
 }
 
