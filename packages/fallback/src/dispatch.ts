@@ -40,8 +40,9 @@ export class Dispatch {
   readonly #ctx: RequestContext;
   readonly #config: DispatchConfig;
   #queue: RoutedTarget[];
-  readonly #skipped: RoutedTarget[] = [];
-  readonly #waited = new Set<RoutedTarget>();
+  /** Made on first use: most requests open their first target and need neither. */
+  #skipped: RoutedTarget[] | undefined;
+  #waited: Set<RoutedTarget> | undefined;
   #attempted = false;
   #lastError: RelError | undefined;
   #pending: { from: string; reason: FallbackReason } | undefined;
@@ -71,7 +72,7 @@ export class Dispatch {
       if (!target) return this.#lastResort();
       const admission = target.breaker ? await target.breaker.enter() : 'pass';
       if (admission === 'reject') {
-        this.#skipped.push(target);
+        (this.#skipped ??= []).push(target);
         this.#moveFrom(target.name, 'circuit_open');
         continue;
       }
@@ -155,7 +156,8 @@ export class Dispatch {
 
   /** Every candidate was refused by its breaker: try the one whose breaker opened longest ago. */
   async #lastResort(): Promise<Opened> {
-    const skipped = this.#skipped.splice(0);
+    const skipped = this.#skipped ?? [];
+    this.#skipped = undefined;
     if (this.#attempted || skipped.length === 0) {
       throw this.#lastError ?? new RelError({ kind: 'internal', message: 'route has no target left' });
     }
@@ -173,10 +175,10 @@ export class Dispatch {
 
   #shouldWait(target: RoutedTarget, err: RelError): boolean {
     const rl = this.#config.triggers.rateLimited;
-    if (err.failure.kind !== 'rate_limited' || typeof rl !== 'object' || this.#waited.has(target)) return false;
+    if (err.failure.kind !== 'rate_limited' || typeof rl !== 'object' || this.#waited?.has(target)) return false;
     const wait = err.failure.retryAfterMs;
     if (wait === undefined || wait > rl.waitUpToMs || wait >= this.#ctx.remainingMs()) return false;
-    this.#waited.add(target);
+    (this.#waited ??= new Set()).add(target);
     return true;
   }
 
