@@ -92,4 +92,16 @@ describe('classifier score computed without building the feature vector', () => 
       { numRuns: 400 },
     );
   });
+  it('equals the reference for n-gram ranges other than the shipped 2 to 5 (property)', () => {
+    fc.assert(
+      fc.property(text, fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 3 }), (s, minGram, extra) => {
+        const bits = 12;
+        const weights = new Float32Array(1 << bits).map((_, i) => ((i * 2654435761) % 255) - 127);
+        const spec = { bits, minGram, maxGram: minGram + extra };
+        const model: InjectionModel = { spec, bias: -0.5, threshold: 0.5, weights };
+        expect(Object.is(classifierLogit(model, s), referenceLogit(model, s))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

@@ -196,26 +196,58 @@ export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float3
   let total = 0;
   let min = summary.length;
   let max = -1;
-  // Without surrogate pairs code points are units (`bounds[i] === i`), read directly.
+  // Without surrogate pairs code points are units (`bounds[i] === i`), read directly; with the
+  // shipped 2- to 5-grams, the four hashes of one start are computed side by side (independent
+  // chains, so the processor overlaps them). The order buckets are marked in does not matter.
   const units = count === len;
-  for (let n = spec.minGram; n <= spec.maxGram; n++) {
-    const seed = (0x811c9dc5 ^ n) >>> 0;
-    for (let i = 0; i + n <= count; i++) {
-      let h = seed;
-      if (units) for (let u = i; u < i + n; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
-      else for (let u = bounds[i]!, to = bounds[i + n]!; u < to; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
-      const bucket = (h >>> 0) & mask;
-      const word = bucket >>> 5;
-      const bit = 1 << (bucket & 31);
-      const w = bits[word]!;
-      if ((w & bit) !== 0) continue;
-      bits[word] = w | bit;
-      total++;
-      if (w === 0) {
-        const top = word >>> 5;
-        summary[top]! |= 1 << (word & 31);
-        if (top < min) min = top;
-        if (top > max) max = top;
+  const mark = (bucket: number): void => {
+    const word = bucket >>> 5;
+    const bit = 1 << (bucket & 31);
+    const w = bits[word]!;
+    if ((w & bit) !== 0) return;
+    bits[word] = w | bit;
+    total++;
+    if (w === 0) {
+      const top = word >>> 5;
+      summary[top]! |= 1 << (word & 31);
+      if (top < min) min = top;
+      if (top > max) max = top;
+    }
+  };
+  if (units && spec.minGram === 2 && spec.maxGram === 5) {
+    const P = 0x01000193;
+    const s2 = (0x811c9dc5 ^ 2) >>> 0;
+    const s3 = (0x811c9dc5 ^ 3) >>> 0;
+    const s4 = (0x811c9dc5 ^ 4) >>> 0;
+    const s5 = (0x811c9dc5 ^ 5) >>> 0;
+    for (let i = 0; i + 2 <= count; i++) {
+      const c0 = codes[i]!;
+      const c1 = codes[i + 1]!;
+      const h2 = Math.imul(Math.imul(s2 ^ c0, P) ^ c1, P);
+      mark((h2 >>> 0) & mask);
+      if (i + 3 > count) continue;
+      const c2 = codes[i + 2]!;
+      const h3 = Math.imul(Math.imul(Math.imul(s3 ^ c0, P) ^ c1, P) ^ c2, P);
+      mark((h3 >>> 0) & mask);
+      if (i + 4 > count) continue;
+      const c3 = codes[i + 3]!;
+      const h4 = Math.imul(Math.imul(Math.imul(Math.imul(s4 ^ c0, P) ^ c1, P) ^ c2, P) ^ c3, P);
+      mark((h4 >>> 0) & mask);
+      if (i + 5 > count) continue;
+      const h5 = Math.imul(
+        Math.imul(Math.imul(Math.imul(Math.imul(s5 ^ c0, P) ^ c1, P) ^ c2, P) ^ c3, P) ^ codes[i + 4]!,
+        P,
+      );
+      mark((h5 >>> 0) & mask);
+    }
+  } else {
+    for (let n = spec.minGram; n <= spec.maxGram; n++) {
+      const seed = (0x811c9dc5 ^ n) >>> 0;
+      for (let i = 0; i + n <= count; i++) {
+        let h = seed;
+        if (units) for (let u = i; u < i + n; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
+        else for (let u = bounds[i]!, to = bounds[i + n]!; u < to; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
+        mark((h >>> 0) & mask);
       }
     }
   }
@@ -233,19 +265,7 @@ export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float3
       let h = pass === 0 ? unigram : bigram;
       const stop = pass === 0 ? to : end;
       for (let u = from; u < stop; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
-      const bucket = (h >>> 0) & mask;
-      const word = bucket >>> 5;
-      const bit = 1 << (bucket & 31);
-      const w = bits[word]!;
-      if ((w & bit) !== 0) continue;
-      bits[word] = w | bit;
-      total++;
-      if (w === 0) {
-        const top = word >>> 5;
-        summary[top]! |= 1 << (word & 31);
-        if (top < min) min = top;
-        if (top > max) max = top;
-      }
+      mark((h >>> 0) & mask);
     }
   }
   // `featurize` stores the value as a float32; each product and the running sum are doubles.
