@@ -436,7 +436,7 @@ export class BudgetPolicy {
    * take them no longer blocks it.
    */
   #flushAhead(): void {
-    if (this.#pending.size > 0) this.#pending.flush().catch(() => {});
+    if (this.#pending.size > 0) this.#pending.flushInBackground();
   }
 
   #refusal(

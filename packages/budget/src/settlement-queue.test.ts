@@ -160,6 +160,33 @@ describe('SettlementQueue', () => {
     expect(await store.total('{t}:usd', DAY)).toBe(200);
   });
 
+  it('a flush called after the store is back writes now, not failing with a pass that began during the outage', async () => {
+    const clock = new FakeClock(1_700_000_040_000);
+    const inner = new MemoryStore({ clock });
+    // The first settle hangs (the outage), then fails like a timed-out command; later ones work.
+    let failFirst!: (error: Error) => void;
+    let calls = 0;
+    const store = Object.assign(Object.create(inner) as MemoryStore, {
+      settle: (...args: Parameters<MemoryStore['settle']>) =>
+        ++calls === 1
+          ? new Promise<number[]>((_, reject) => {
+              failFirst = reject;
+            })
+          : inner.settle(...args),
+    });
+    const queue = new SettlementQueue({ store, clock, logger: { warn: () => {} } });
+    queue.defer({ id: 'L1', tag: 't', entries: [{ key: '{t}:usd', windowMs: DAY, amount: 5 }] });
+    const background = queue.flush();
+    background.catch(() => {});
+    // The store is back; an operator flushes (shutdown, say) while the old pass is still waiting.
+    const flushed = queue.flush();
+    failFirst(new Error('Command timed out'));
+    await expect(background).rejects.toThrow('Command timed out');
+    await expect(flushed).resolves.toBeUndefined();
+    expect(queue.size).toBe(0);
+    expect(await inner.total('{t}:usd', DAY)).toBe(5);
+  });
+
   it('past every bound, drops a charge with a warning naming it', async () => {
     const clock = new FakeClock(1_700_000_040_000);
     const warnings: string[] = [];

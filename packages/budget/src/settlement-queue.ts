@@ -69,17 +69,32 @@ export class SettlementQueue {
   }
 
   /**
-   * Writes every deferred settlement, pipelined; concurrent callers share one pass. Those the store
-   * still cannot take stay queued, in order, and the first error is thrown; one the store answers
-   * with an error of its own (`ReplyError`: it will never succeed) is dropped with a warning, so it
-   * cannot block every later decision.
+   * Writes every deferred settlement, pipelined, in a pass that starts after this call: when a
+   * pass begun earlier (during an outage, say) is still running, it waits for that one to end, then
+   * joins or starts the next, so its result is about the store as it is now, never a stale failure.
+   * Those the store still cannot take stay queued, in order, and the first error is thrown; one the
+   * store answers with an error of its own (`ReplyError`: it will never succeed) is dropped with a
+   * warning, so it cannot block every later decision.
    */
   flush(): Promise<void> {
-    if (this.size === 0 && !this.#running) return Promise.resolve();
-    this.#running ??= this.#drain().finally(() => {
-      this.#running = undefined;
+    const running = this.#running;
+    if (!running) return this.#start();
+    const next = () => this.#running ?? this.#start();
+    return running.then(next, next);
+  }
+
+  /** Starts writing in the background, joining a pass already running; errors stay queued. */
+  flushInBackground(): void {
+    (this.#running ?? this.#start()).catch(() => {});
+  }
+
+  #start(): Promise<void> {
+    if (this.size === 0) return Promise.resolve();
+    const pass = this.#drain().finally(() => {
+      if (this.#running === pass) this.#running = undefined;
     });
-    return this.#running;
+    this.#running = pass;
+    return pass;
   }
 
   async #drain(): Promise<void> {
