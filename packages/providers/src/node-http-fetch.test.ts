@@ -50,6 +50,18 @@ describe('nodeHttpFetch: the adapters on node:http against the fake provider ove
     expect(failureOf(err)).toEqual({ kind: 'provider_unavailable', code: 'ECONNRESET' });
   });
 
+  it('reports a stream cut mid-body as stream_interrupted, after the chunks that arrived', async () => {
+    fake.fail('gpt-node-cut', { type: 'cut_stream', afterChunks: 3 });
+    const res = await handler()(ask('gpt-node-cut', true), new RequestContext());
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const seen: string[] = [];
+    const err = await (async () => {
+      for await (const chunk of res.chunks) seen.push(chunk.type);
+    })().catch((e: unknown) => e);
+    expect(failureOf(err)).toMatchObject({ kind: 'stream_interrupted' });
+    expect(seen.filter((t) => t === 'text-delta').length).toBeGreaterThanOrEqual(1);
+  });
+
   it('surfaces the abort reason of the context (a timeout) rather than a socket error', async () => {
     fake.fail('gpt-node-hang', { type: 'hang' });
     const caller = new AbortController();
