@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from './clock';
+import { WindowBuckets } from './window-buckets';
 import {
   type AcquireResult,
   type LimitOp,
@@ -12,8 +13,8 @@ import {
 } from './store';
 
 interface QuotaState {
-  /** bucket start -> settled amount */
-  buckets: Map<number, number>;
+  /** bucket start -> settled amount, with the window's running sum */
+  buckets: WindowBuckets;
   /** lease id -> [amount, expiresAt] */
   leases: Map<string, [number, number]>;
 }
@@ -148,7 +149,7 @@ export class MemoryStore implements StateStore {
       if (e.amount !== 0 && e.windowMs > 0) {
         const w = bucketWidth(e.windowMs);
         const b = Math.floor(now / w) * w;
-        q.buckets.set(b, (q.buckets.get(b) ?? 0) + e.amount);
+        q.buckets.add(b, e.amount);
       }
       this.#write(e.key, q, now + Math.max(e.windowMs, this.#maxLeaseLeft(q, now)));
       totals[i] = this.#quotaTotal(q, e.windowMs, now);
@@ -264,14 +265,14 @@ export class MemoryStore implements StateStore {
     }
     const q = plan.quota as QuotaState;
     if (op.lease) q.leases.set(op.lease.id, [op.cost, now + op.lease.ttlMs]);
-    else if (op.windowMs > 0) q.buckets.set(plan.at, (q.buckets.get(plan.at) ?? 0) + op.cost);
+    else if (op.windowMs > 0) q.buckets.add(plan.at, op.cost);
     this.#write(op.key, q, now + Math.max(op.windowMs, this.#maxLeaseLeft(q, now)));
   }
 
   /** Milliseconds until everything held or counted in the window has been given back. */
   #fullReset(q: QuotaState, windowMs: number, now: number): number {
     let latest = 0;
-    if (windowMs > 0) for (const b of q.buckets.keys()) latest = Math.max(latest, b + windowMs - now);
+    if (windowMs > 0 && q.buckets.size > 0) latest = Math.max(latest, q.buckets.newest + windowMs - now);
     for (const lease of q.leases.values()) latest = Math.max(latest, lease[1] - now);
     return Math.max(0, Math.ceil(latest));
   }
@@ -282,18 +283,14 @@ export class MemoryStore implements StateStore {
       for (const [id, [, exp]] of v.leases) if (exp <= now) v.leases.delete(id);
       return v;
     }
-    return { buckets: new Map(), leases: new Map() };
+    return { buckets: new WindowBuckets(), leases: new Map() };
   }
 
   #quotaTotal(q: QuotaState, windowMs: number, now: number): number {
     let total = 0;
     if (windowMs > 0) {
       const w = bucketWidth(windowMs);
-      const oldest = Math.floor(now / w) * w - windowMs + w;
-      for (const [b, amount] of q.buckets) {
-        if (b < oldest) q.buckets.delete(b);
-        else total += amount;
-      }
+      total = q.buckets.total(Math.floor(now / w) * w - windowMs + w);
     }
     for (const [amount] of q.leases.values()) total += amount;
     return total;
@@ -302,7 +299,7 @@ export class MemoryStore implements StateStore {
   /** What the window will give back, and when: `[msFromNow, amount]` for each bucket and lease. */
   #releases(q: QuotaState, windowMs: number, now: number): Array<[number, number]> {
     const out: Array<[number, number]> = [];
-    if (windowMs > 0) for (const [b, amount] of q.buckets) out.push([b + windowMs - now, amount]);
+    if (windowMs > 0) for (const [b, amount] of q.buckets.entries()) out.push([b + windowMs - now, amount]);
     for (const [amount, exp] of q.leases.values()) out.push([exp - now, amount]);
     return out;
   }
