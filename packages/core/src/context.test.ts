@@ -47,6 +47,8 @@ describe('RequestContext', () => {
     const ids = Array.from({ length: 500 }, () => newId('req'));
     for (const id of ids) expect(id).toMatch(/^req_[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{7}$/);
     expect(new Set(ids).size).toBe(ids.length);
+    expect(newId('x'.repeat(300))).toMatch(/^x{300}_[0-9a-f]{24}$/);
+    expect(newId('requête')).toMatch(/^requête_[0-9a-f]{24}$/);
   });
 
   it('keeps the attempt log, verdicts, degradation, safe default and downgrade on the shared records', () => {
