@@ -187,6 +187,28 @@ describe('SettlementQueue', () => {
     expect(await inner.total('{t}:usd', DAY)).toBe(5);
   });
 
+  it('background flushes that keep failing warn once per outage, naming how much waits', async () => {
+    const { store, policy, ctx, warnings } = setup();
+    const r = await policy.reserve(request(), ctx());
+    store.mode = 'down';
+    await policy.settle(r, usage);
+    for (let i = 0; i < 3; i++) await policy.reserve(request(), ctx()).catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const failed = () => warnings.filter((w) => w.includes('could not be written'));
+    expect(failed()).toHaveLength(1);
+    expect(failed()[0]).toMatch(/: [1-9]\d* deferred settlement\(s\) could not be written \(Connection is closed\.\)/);
+    store.mode = 'up';
+    await policy.flush();
+    expect(policy.pendingSettlements).toBe(0);
+    // A new outage warns again.
+    const again = await policy.reserve(request(), ctx());
+    store.mode = 'down';
+    await policy.settle(again, usage);
+    await policy.reserve(request(), ctx()).catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(failed()).toHaveLength(2);
+  });
+
   it('past every bound, drops a charge with a warning naming it', async () => {
     const clock = new FakeClock(1_700_000_040_000);
     const warnings: string[] = [];

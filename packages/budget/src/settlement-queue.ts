@@ -34,6 +34,7 @@ export class SettlementQueue {
   readonly #folded = new Map<string, Map<string, SettleEntry>>();
   #foldedCount = 0;
   #warnedFold = false;
+  #warnedFailure = false;
   #running: Promise<void> | undefined;
 
   constructor(options: SettlementQueueOptions) {
@@ -83,9 +84,19 @@ export class SettlementQueue {
     return running.then(next, next);
   }
 
-  /** Starts writing in the background, joining a pass already running; errors stay queued. */
+  /**
+   * Starts writing in the background, joining a pass already running. What the store cannot take
+   * stays queued; the first failure of an outage is logged once (with how much is waiting), the
+   * next after a pass that wrote everything.
+   */
   flushInBackground(): void {
-    (this.#running ?? this.#start()).catch(() => {});
+    (this.#running ?? this.#start()).catch((error: unknown) => {
+      if (this.#warnedFailure) return;
+      this.#warnedFailure = true;
+      this.#logger.warn(
+        `@rel/budget: ${this.size} deferred settlement(s) could not be written (${message(error)}); they stay queued and are retried before the next store call`,
+      );
+    });
   }
 
   #start(): Promise<void> {
@@ -140,7 +151,10 @@ export class SettlementQueue {
       });
       if (retry.length) this.#items.unshift(...retry);
       if (firstError !== undefined) throw firstError;
-      if (this.size === 0) this.#warnedFold = false;
+      if (this.size === 0) {
+        this.#warnedFold = false;
+        this.#warnedFailure = false;
+      }
     }
   }
 
