@@ -48,24 +48,21 @@ export interface CompareOptions {
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
-/** CPU nanoseconds of the last `runBatch`. */
-let lastCpuNs = 0;
-
-async function runBatch(c: Candidate, n: number): Promise<number> {
+/** Runs `n` operations; returns their wall and CPU nanoseconds. */
+async function runBatch(c: Candidate, n: number): Promise<{ ns: number; cpuNs: number }> {
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   if (c.sync) for (let i = 0; i < n; i++) c.run();
   else for (let i = 0; i < n; i++) await c.run();
   const ns = Number(process.hrtime.bigint() - t0);
   const cpu = process.cpuUsage(cpu0);
-  lastCpuNs = (cpu.user + cpu.system) * 1000;
-  return ns;
+  return { ns, cpuNs: (cpu.user + cpu.system) * 1000 };
 }
 
 async function estimate(c: Candidate, targetNs: number): Promise<number> {
   let n = 1;
   for (;;) {
-    const ns = await runBatch(c, n);
+    const { ns } = await runBatch(c, n);
     if (ns >= targetNs / 4 || n >= 1 << 24) return Math.max(1, Math.round((n * targetNs) / Math.max(ns, 1)));
     n *= 2;
   }
@@ -114,8 +111,9 @@ export async function compare(candidates: readonly Candidate[], options: Compare
       await turn();
       if (options.forceGc !== false) gc?.();
       const n = batches[i] as number;
-      (perOp[i] as number[]).push((await runBatch(candidates[i] as Candidate, n)) / n);
-      (cpuPerOp[i] as number[]).push(lastCpuNs / n);
+      const { ns, cpuNs } = await runBatch(candidates[i] as Candidate, n);
+      (perOp[i] as number[]).push(ns / n);
+      (cpuPerOp[i] as number[]).push(cpuNs / n);
     }
   }
   return candidates.map((c, i) => {
