@@ -41,7 +41,9 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): FetchFunction
         return;
       }
       const headers: Record<string, string> = {};
-      new Headers(init.headers).forEach((value, key) => {
+      // The adapters pass a Headers already; anything else is read through one.
+      const given = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
+      given.forEach((value, key) => {
         headers[key] = value;
       });
       const body = init.body ?? undefined;
