@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from './clock';
+import { SettledLeases } from './settled-leases';
 import { WindowBuckets } from './window-buckets';
 import {
   type AcquireResult,
@@ -17,6 +18,8 @@ interface QuotaState {
   buckets: WindowBuckets;
   /** lease id -> [amount, expiresAt] */
   leases: Map<string, [number, number]>;
+  /** No lease expires before this (a lower bound: a lease that ends early does not raise it). */
+  leasesUntil: number;
 }
 interface Entry {
   value: string | number | QuotaState;
@@ -74,14 +77,15 @@ export class MemoryStore implements StateStore {
   readonly #clock: Clock;
   readonly #maxKeys: number;
   #cursor: MapIterator<[string, Entry]> | undefined;
-  /** lease id -> when its settlement is forgotten; in settlement order, so expiry order too. */
-  readonly #settled = new Map<string, number>();
+  /** The lease ids settled in the last `SETTLED_MEMORY_MS`. */
+  readonly #settled: SettledLeases;
   /** Scratch decisions of `acquire`, grown to the longest call seen. */
   readonly #plans: Plan[] = [];
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#clock = options.clock ?? systemClock;
     this.#maxKeys = options.maxKeys ?? 1_000_000;
+    this.#settled = new SettledLeases(SETTLED_MEMORY_MS, this.#maxKeys);
   }
 
   /** Number of live keys, for tests and memory benchmarks. */
@@ -127,21 +131,16 @@ export class MemoryStore implements StateStore {
 
   async settle(leaseId: string, entries: readonly SettleEntry[], options: SettleOptions = {}): Promise<number[]> {
     const now = this.#clock.now();
-    for (const [id, forgetAt] of this.#settled) {
-      if (forgetAt > now && this.#settled.size <= this.#maxKeys) break;
-      this.#settled.delete(id);
-    }
     const n = entries.length;
     const totals = new Array<number>(n);
-    if (options.retry && this.#settled.has(leaseId)) {
+    if (options.retry && this.#settled.has(leaseId, now)) {
       for (let i = 0; i < n; i++) {
         const e = entries[i] as SettleEntry;
         totals[i] = this.#quotaTotal(this.#quota(e.key, now), e.windowMs, now);
       }
       return totals;
     }
-    this.#settled.delete(leaseId);
-    this.#settled.set(leaseId, now + SETTLED_MEMORY_MS);
+    this.#settled.add(leaseId, now);
     for (let i = 0; i < n; i++) {
       const e = entries[i] as SettleEntry;
       const q = this.#quota(e.key, now);
@@ -151,7 +150,7 @@ export class MemoryStore implements StateStore {
         const b = Math.floor(now / w) * w;
         q.buckets.add(b, e.amount);
       }
-      this.#write(e.key, q, now + Math.max(e.windowMs, this.#maxLeaseLeft(q, now)));
+      this.#write(e.key, q, now + Math.max(e.windowMs, this.#maxLeaseLeft(q, now)), now);
       totals[i] = this.#quotaTotal(q, e.windowMs, now);
     }
     return totals;
@@ -173,14 +172,14 @@ export class MemoryStore implements StateStore {
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
     const now = this.#clock.now();
-    this.#write(key, value, ttlMs === undefined ? Number.POSITIVE_INFINITY : now + ttlMs);
+    this.#write(key, value, ttlMs === undefined ? Number.POSITIVE_INFINITY : now + ttlMs, now);
   }
 
   /** Atomic: the read and the write happen in one synchronous step, with no await between them. */
   async compareAndSet(key: string, expected: string | undefined, value: string, ttlMs?: number): Promise<boolean> {
     const now = this.#clock.now();
     if (this.#read(key, now) !== expected) return false;
-    this.#write(key, value, ttlMs === undefined ? Number.POSITIVE_INFINITY : now + ttlMs);
+    this.#write(key, value, ttlMs === undefined ? Number.POSITIVE_INFINITY : now + ttlMs, now);
     return true;
   }
 
@@ -188,7 +187,7 @@ export class MemoryStore implements StateStore {
     const now = this.#clock.now();
     const entry = this.#live(key, now);
     const next = (typeof entry?.value === 'number' ? entry.value : Number(entry?.value ?? 0)) + by;
-    this.#write(key, next, entry ? entry.expiresAt : now + ttlMs);
+    this.#write(key, next, entry ? entry.expiresAt : now + ttlMs, now);
     return next;
   }
 
@@ -260,13 +259,16 @@ export class MemoryStore implements StateStore {
   #commit(op: LimitOp, plan: Plan, now: number): void {
     if (!plan.commit) return;
     if (op.type === 'rate') {
-      this.#write(op.key, plan.at, plan.at);
+      this.#write(op.key, plan.at, plan.at, now);
       return;
     }
     const q = plan.quota as QuotaState;
-    if (op.lease) q.leases.set(op.lease.id, [op.cost, now + op.lease.ttlMs]);
-    else if (op.windowMs > 0) q.buckets.add(plan.at, op.cost);
-    this.#write(op.key, q, now + Math.max(op.windowMs, this.#maxLeaseLeft(q, now)));
+    if (op.lease) {
+      const expiresAt = now + op.lease.ttlMs;
+      q.leases.set(op.lease.id, [op.cost, expiresAt]);
+      if (expiresAt < q.leasesUntil) q.leasesUntil = expiresAt;
+    } else if (op.windowMs > 0) q.buckets.add(plan.at, op.cost);
+    this.#write(op.key, q, now + Math.max(op.windowMs, this.#maxLeaseLeft(q, now)), now);
   }
 
   /** Milliseconds until everything held or counted in the window has been given back. */
@@ -280,10 +282,10 @@ export class MemoryStore implements StateStore {
   #quota(key: string, now: number): QuotaState {
     const v = this.#live(key, now)?.value;
     if (typeof v === 'object') {
-      for (const [id, [, exp]] of v.leases) if (exp <= now) v.leases.delete(id);
+      if (now >= v.leasesUntil) dropExpiredLeases(v, now);
       return v;
     }
-    return { buckets: new WindowBuckets(), leases: new Map() };
+    return { buckets: new WindowBuckets(), leases: new Map(), leasesUntil: Number.POSITIVE_INFINITY };
   }
 
   #quotaTotal(q: QuotaState, windowMs: number, now: number): number {
@@ -319,14 +321,21 @@ export class MemoryStore implements StateStore {
     return entry;
   }
 
-  #write(key: string, value: Entry['value'], expiresAt: number): void {
-    this.#map.delete(key);
-    const now = this.#clock.now();
+  /** Writes `key` as the most recently written one; `now` is the calling operation's reading of the clock. */
+  #write(key: string, value: Entry['value'], expiresAt: number, now: number): void {
+    const map = this.#map;
+    const entry = map.get(key);
+    if (entry !== undefined) map.delete(key);
     // Nothing left to keep (a released lease, a zero TTL): never let it push a live key out.
     if (expiresAt <= now) return;
     this.#sweep(now);
-    this.#map.set(key, { value, expiresAt });
-    if (this.#map.size > this.#maxKeys) this.#evict();
+    if (entry !== undefined) {
+      // The same entry object moves to the end of the write order: no new object per write.
+      entry.value = value;
+      entry.expiresAt = expiresAt;
+      map.set(key, entry);
+    } else map.set(key, { value, expiresAt });
+    if (map.size > this.#maxKeys) this.#evict();
   }
 
   /** Drops the least recently written keys past capacity. */
@@ -357,6 +366,16 @@ export class MemoryStore implements StateStore {
       if (entry.expiresAt <= now) this.#map.delete(key);
     }
   }
+}
+
+/** Drops the leases of `q` that expired by `now`, and notes when the next one will. */
+function dropExpiredLeases(q: QuotaState, now: number): void {
+  let until = Number.POSITIVE_INFINITY;
+  for (const [id, [, exp]] of q.leases) {
+    if (exp <= now) q.leases.delete(id);
+    else if (exp < until) until = exp;
+  }
+  q.leasesUntil = until;
 }
 
 /** Keys the sweep examines per write: more than the one key a write can add, so a pass always ends. */
