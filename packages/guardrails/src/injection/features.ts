@@ -138,6 +138,19 @@ function scratchFor(bits: number, length: number): Scratch {
   return s;
 }
 
+/**
+ * Marks `bucket` in `bits` and its word of `bits` in `summary`; 1 when it was not marked yet, else
+ * 0. No branch: whether a bucket or a word is new is unpredictable, and a mispredicted branch per
+ * mark cost more than the stores it would skip.
+ */
+function mark(bits: Uint32Array, summary: Uint32Array, bucket: number): number {
+  const word = bucket >>> 5;
+  const old = bits[word]!;
+  bits[word] = old | (1 << (bucket & 31));
+  summary[word >>> 5]! |= 1 << (word & 31);
+  return ((old >>> (bucket & 31)) & 1) ^ 1;
+}
+
 /** Whether each BMP code unit is a letter or number (1) or not (2); 0 while not yet asked. */
 const LETTER_OR_NUMBER = new Uint8Array(0x10000);
 const L_OR_N = /^[\p{L}\p{N}]$/u;
@@ -192,28 +205,13 @@ export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float3
   bounds[count] = len;
 
   // Every hashed n-gram, word and word pair marks its bucket in `bits` (and the bucket's word in
-  // `summary`), counted once; no closure, so the counters stay in registers.
-  let total = 0;
-  let min = summary.length;
-  let max = -1;
+  // `summary`); `total` counts the distinct buckets. `mark` is a plain function, not a closure, so
+  // the counter stays a local.
   // Without surrogate pairs code points are units (`bounds[i] === i`), read directly; with the
   // shipped 2- to 5-grams, the four hashes of one start are computed side by side (independent
   // chains, so the processor overlaps them). The order buckets are marked in does not matter.
   const units = count === len;
-  const mark = (bucket: number): void => {
-    const word = bucket >>> 5;
-    const bit = 1 << (bucket & 31);
-    const w = bits[word]!;
-    if ((w & bit) !== 0) return;
-    bits[word] = w | bit;
-    total++;
-    if (w === 0) {
-      const top = word >>> 5;
-      summary[top]! |= 1 << (word & 31);
-      if (top < min) min = top;
-      if (top > max) max = top;
-    }
-  };
+  let total = 0;
   if (units && spec.minGram === 2 && spec.maxGram === 5) {
     const P = 0x01000193;
     const s2 = (0x811c9dc5 ^ 2) >>> 0;
@@ -224,21 +222,21 @@ export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float3
       const c0 = codes[i]!;
       const c1 = codes[i + 1]!;
       const h2 = Math.imul(Math.imul(s2 ^ c0, P) ^ c1, P);
-      mark((h2 >>> 0) & mask);
+      total += mark(bits, summary, h2 & mask);
       if (i + 3 > count) continue;
       const c2 = codes[i + 2]!;
       const h3 = Math.imul(Math.imul(Math.imul(s3 ^ c0, P) ^ c1, P) ^ c2, P);
-      mark((h3 >>> 0) & mask);
+      total += mark(bits, summary, h3 & mask);
       if (i + 4 > count) continue;
       const c3 = codes[i + 3]!;
       const h4 = Math.imul(Math.imul(Math.imul(Math.imul(s4 ^ c0, P) ^ c1, P) ^ c2, P) ^ c3, P);
-      mark((h4 >>> 0) & mask);
+      total += mark(bits, summary, h4 & mask);
       if (i + 5 > count) continue;
       const h5 = Math.imul(
         Math.imul(Math.imul(Math.imul(Math.imul(s5 ^ c0, P) ^ c1, P) ^ c2, P) ^ c3, P) ^ codes[i + 4]!,
         P,
       );
-      mark((h5 >>> 0) & mask);
+      total += mark(bits, summary, h5 & mask);
     }
   } else {
     for (let n = spec.minGram; n <= spec.maxGram; n++) {
@@ -247,7 +245,7 @@ export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float3
         let h = seed;
         if (units) for (let u = i; u < i + n; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
         else for (let u = bounds[i]!, to = bounds[i + n]!; u < to; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
-        mark((h >>> 0) & mask);
+        total += mark(bits, summary, h & mask);
       }
     }
   }
@@ -259,19 +257,21 @@ export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float3
   for (let k = 0; k < nWords; k++) {
     const from = wordStarts[k]!;
     const to = k + 1 < nWords ? wordStarts[k + 1]! - 1 : len - 1;
+    let h = unigram;
+    for (let u = from; u < to; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
+    total += mark(bits, summary, h & mask);
+    if (k + 1 >= nWords) break;
     const end = k + 2 < nWords ? wordStarts[k + 2]! - 1 : len - 1;
-    for (let pass = 0; pass < 2; pass++) {
-      if (pass === 1 && k + 1 >= nWords) break;
-      let h = pass === 0 ? unigram : bigram;
-      const stop = pass === 0 ? to : end;
-      for (let u = from; u < stop; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
-      mark((h >>> 0) & mask);
-    }
+    h = bigram;
+    for (let u = from; u < end; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
+    total += mark(bits, summary, h & mask);
   }
-  // `featurize` stores the value as a float32; each product and the running sum are doubles.
+  // `featurize` stores the value as a float32; each product and the running sum are doubles,
+  // summed in ascending bucket order, read off `summary` and `bits` (both left empty). Hashed
+  // buckets spread over the whole space, so every word of `summary` is looked at.
   const value = total > 0 ? Math.fround(1 / Math.sqrt(total)) : 0;
   let z = bias;
-  for (let top = min; top <= max; top++) {
+  for (let top = 0; top < summary.length; top++) {
     let t = summary[top]!;
     if (t === 0) continue;
     summary[top] = 0;
