@@ -1,4 +1,5 @@
 import { RelError, type RequestContext, type StreamChunk, abortReason, toRelError, zeroUsage } from '@rel/core';
+import type { BodyReader } from './http-transport';
 import { readAhead } from './read-ahead';
 import { type SseEvent, type SseParserOptions, parseSse } from './sse-parser';
 
@@ -20,15 +21,29 @@ export type StreamDecoder = (events: AsyncIterable<SseEvent>) => AsyncIterable<S
  * @param options - `maxEventChars` bounds one server-sent event (see `SseParserOptions`).
  * @throws RelError only
  */
-export async function* guardStream(
+export function guardStream(
   body: ReadableStream<Uint8Array>,
   ctx: RequestContext,
   decode: StreamDecoder,
   release?: () => void,
   options: SseParserOptions = {},
 ): AsyncGenerator<StreamChunk, void, undefined> {
+  return guardBody(() => body.getReader(), ctx, decode, release, options);
+}
+
+/**
+ * `guardStream` over any body reader: `open` is called at the first `next()`, as `guardStream`
+ * takes its body's reader then.
+ */
+export async function* guardBody(
+  open: () => BodyReader,
+  ctx: RequestContext,
+  decode: StreamDecoder,
+  release?: () => void,
+  options: SseParserOptions = {},
+): AsyncGenerator<StreamChunk, void, undefined> {
   const signal = ctx.signal;
-  const reader = body.getReader();
+  const reader = open();
   let ended = false;
   const onAbort = () => void reader.cancel(signal.reason).catch(() => {});
   signal.addEventListener('abort', onAbort, { once: true });

@@ -5,6 +5,58 @@ import { mapNetworkFailure } from './network-failure';
 /** The `fetch` an adapter calls; the runtime's own by default. */
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
 
+/** One read of a `BodyReader`. */
+export type BodyReadResult = { done: false; value: Uint8Array } | { done: true; value?: Uint8Array | undefined };
+
+/** Reads an answer's body: a web stream's default reader, or a lighter one of the same shape. */
+export interface BodyReader {
+  read(): Promise<BodyReadResult>;
+  cancel(reason?: unknown): Promise<void>;
+  releaseLock(): void;
+}
+
+/** An HTTP answer as the adapters read it: a `Response`, or what a lower-level transport gives. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly ok: boolean;
+  /** `get` joins repeated headers with `, `, as `Headers.get` does. */
+  readonly headers: { get(name: string): string | null };
+  /** False when the answer has no body (a `Response` whose `body` is null). */
+  readonly hasBody: boolean;
+  /** The body's reader (null without a body); called at most once. */
+  reader(): BodyReader | null;
+}
+
+/** One request of a lower-level transport: headers as a plain record, the body as a string. */
+export interface RawRequest {
+  readonly method: 'POST';
+  /** Lower-case names; the transport's own (`content-length`) are added to this record. */
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  readonly signal: AbortSignal;
+}
+
+/** A transport the adapters may call instead of a `FetchFunction`'s `Response` (see `RAW_TRANSPORT`). */
+export type RawTransport = (url: string, init: RawRequest) => Promise<HttpAnswer>;
+
+/**
+ * Where a `FetchFunction` made by rel (`nodeHttpFetch`) carries its lower-level transport: the
+ * adapters call that one and skip building a `Response` and its `Headers` and web stream. A
+ * `fetch` without it (the runtime's, a user's own) is called as a `FetchFunction`, unchanged.
+ */
+export const RAW_TRANSPORT: unique symbol = Symbol('rel.rawTransport');
+
+/** The `HttpAnswer` of a `Response`. */
+export function answerOf(res: Response): HttpAnswer {
+  return {
+    status: res.status,
+    ok: res.ok,
+    headers: res.headers,
+    hasBody: res.body !== null,
+    reader: () => res.body?.getReader() ?? null,
+  };
+}
+
 /** Init fields that let undici skip its per-request copy of the request (see `runtimeFetch`). */
 const LEAN_INIT = { window: null, redirect: 'error' } as const;
 
@@ -53,17 +105,29 @@ export interface PostInit {
  * to rel's retry policy.
  * @throws RelError from `mapNetworkFailure` (no answer) or `mapHttpFailure` (non-2xx status)
  */
-export async function postJson(init: PostInit): Promise<Response> {
-  let res: Response;
-  const headers = new Headers(init.headers);
-  if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+export async function postJson(init: PostInit): Promise<HttpAnswer> {
+  let res: HttpAnswer;
+  const raw = (init.fetch as { [RAW_TRANSPORT]?: RawTransport })[RAW_TRANSPORT];
   try {
-    res = await init.fetch(init.url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify(init.body),
-      signal: init.signal,
-    });
+    if (raw) {
+      const headers: Record<string, string> = {};
+      init.headers.forEach((value, key) => {
+        headers[key] = value;
+      });
+      headers['content-type'] ??= 'application/json';
+      res = await raw(init.url, { method: 'POST', headers, body: JSON.stringify(init.body), signal: init.signal });
+    } else {
+      const headers = new Headers(init.headers);
+      if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+      res = answerOf(
+        await init.fetch(init.url, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(init.body),
+          signal: init.signal,
+        }),
+      );
+    }
   } catch (err) {
     throw mapNetworkFailure(err, init.signal);
   }
@@ -80,7 +144,7 @@ export async function postJson(init: PostInit): Promise<Response> {
  * @throws RelError: the abort reason when `signal` aborted, `provider_unavailable` on a network error
  */
 export async function readText(
-  res: Response,
+  res: HttpAnswer,
   signal: AbortSignal,
   maxBytes = Number.POSITIVE_INFINITY,
 ): Promise<string> {
@@ -89,12 +153,12 @@ export async function readText(
 
 /** Reads up to `maxBytes`; `cut` says the body went on past them. */
 async function readLimited(
-  res: Response,
+  res: HttpAnswer,
   signal: AbortSignal,
   maxBytes: number,
 ): Promise<{ readonly text: string; readonly cut: boolean }> {
-  if (!res.body) return { text: '', cut: false };
-  const reader = res.body.getReader();
+  const reader = res.reader();
+  if (!reader) return { text: '', cut: false };
   const decoder = new TextDecoder();
   let text = '';
   let read = 0;
@@ -127,7 +191,7 @@ async function readLimited(
  * larger than `maxBytes`, so a server that never stops sending cannot exhaust memory.
  * @throws RelError `provider_error` over the limit; as `readText` otherwise
  */
-export async function readAnswer(res: Response, signal: AbortSignal, maxBytes: number): Promise<string> {
+export async function readAnswer(res: HttpAnswer, signal: AbortSignal, maxBytes: number): Promise<string> {
   const { text, cut } = await readLimited(res, signal, maxBytes + 1);
   if (!cut) return text;
   throw new RelError(

@@ -1,7 +1,15 @@
 import type { LlmResponse, RequestContext } from '@rel/core';
 import { z } from 'zod';
-import { type StreamDecoder, guardStream } from './guard-stream';
-import { DEFAULT_MAX_RESPONSE_BYTES, type FetchFunction, parseJsonBody, postJson, readAnswer } from './http-transport';
+import { type StreamDecoder, guardBody } from './guard-stream';
+import {
+  type BodyReader,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  type FetchFunction,
+  type HttpAnswer,
+  parseJsonBody,
+  postJson,
+  readAnswer,
+} from './http-transport';
 import { linkSignal } from './linked-signal';
 
 /** The option fields every adapter shares; each adapter's schema spreads them. */
@@ -33,11 +41,11 @@ export interface ProviderCall {
   readonly maxResponseBytes: number | undefined;
   readonly maxEventChars: number | undefined;
   /** Turns a JSON answer (parsed, and its raw text) into the response. */
-  readonly fromJson: (json: unknown, text: string, res: Response) => LlmResponse;
+  readonly fromJson: (json: unknown, text: string, res: HttpAnswer) => LlmResponse;
   /** Decodes an SSE answer into stream chunks. */
   readonly decode: StreamDecoder;
   /** Whether the answer to a streaming request is read as JSON all the same (it always is without a body). */
-  readonly answersJson?: (res: Response) => boolean;
+  readonly answersJson?: (res: HttpAnswer) => boolean;
   readonly requestedModel: string;
 }
 
@@ -63,7 +71,7 @@ export async function callProvider(call: ProviderCall, ctx: RequestContext): Pro
       provider: call.provider,
       clock: ctx.clock,
     });
-    if (!call.stream || !res.body || call.answersJson?.(res)) {
+    if (!call.stream || !res.hasBody || call.answersJson?.(res)) {
       const text = await readAnswer(res, link.signal, call.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
       return call.fromJson(parseJsonBody(text, res.status), text, res);
     }
@@ -72,8 +80,8 @@ export async function callProvider(call: ProviderCall, ctx: RequestContext): Pro
       type: 'stream',
       requestedModel: call.requestedModel,
       provider: call.provider,
-      chunks: guardStream(
-        res.body,
+      chunks: guardBody(
+        () => res.reader() as BodyReader,
         ctx,
         call.decode,
         link.release,

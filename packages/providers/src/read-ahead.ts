@@ -1,3 +1,5 @@
+import type { BodyReader } from './http-transport';
+
 /** Bytes held ahead of a slow consumer before the read-ahead waits for it. */
 export const READ_AHEAD_BYTES = 1024 * 1024;
 
@@ -14,7 +16,7 @@ export const READ_AHEAD_BYTES = 1024 * 1024;
  * @example for await (const bytes of readAhead(res.body.getReader(), () => {})) decoder.push(bytes);
  */
 export async function* readAhead(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: BodyReader,
   onEnd: () => void,
   limitBytes = READ_AHEAD_BYTES,
 ): AsyncGenerator<Uint8Array, void, undefined> {

@@ -10,7 +10,13 @@ import { openaiCompatible } from './openai-compatible';
 const transports: { transport: string; fetch?: FetchFunction }[] = [
   { transport: 'fetch' },
   { transport: 'nodeHttpFetch', fetch: nodeHttpFetch() },
+  // Called through a wrapper, nodeHttpFetch is read as a plain FetchFunction (its Response).
+  { transport: 'nodeHttpFetch as a plain FetchFunction', fetch: wrapped(nodeHttpFetch()) },
 ];
+
+function wrapped(fetch: FetchFunction): FetchFunction {
+  return (input, init) => fetch(input, init);
+}
 
 /** Every route sends part of its body, then holds the connection open until the client leaves. */
 describe.each(
