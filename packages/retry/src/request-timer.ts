@@ -37,6 +37,8 @@ const RELEASED = new RelError({ kind: 'cancelled', reason: 'stream closed by its
 export class RequestTimer implements Abortable {
   /** The absolute total deadline, `Infinity` when there is none. */
   readonly deadline: number;
+  /** The clock's reading when the timer was made. */
+  readonly startedAt: number;
   /** Made when `signal` is first read: a caller that never hands a signal down makes none. */
   #ctrl: AbortController | undefined;
   #isAborted = false;
@@ -54,8 +56,8 @@ export class RequestTimer implements Abortable {
   readonly #idleMs: number;
   #firstSeen = false;
   #waitingSince = INF;
-  #aborted: Promise<never> | undefined;
-  #rejectRace: ((reason: unknown) => void) | undefined;
+  /** The reject function of each `race` still waiting, so an abort ends them (usually one). */
+  #racers: Set<(reason: unknown) => void> | undefined;
   #finished = false;
 
   constructor(
@@ -72,6 +74,7 @@ export class RequestTimer implements Abortable {
       parent === undefined || isAbortable(parent) ? parent : cannotAbort(parent) ? undefined : abortableOf(parent);
     this.#onTimeout = onTimeout;
     const start = clock.now();
+    this.startedAt = start;
     const own = limits.totalMs === undefined ? INF : start + limits.totalMs;
     const inherited = inheritedDeadline ?? INF;
     this.deadline = Math.min(own, inherited);
@@ -84,7 +87,12 @@ export class RequestTimer implements Abortable {
       if (this.#parent.aborted) this.#abort(this.#parent.signal.reason);
       else this.#unlinkParent = this.#parent.onAbort(() => this.#onParentAbort());
     }
-    this.#watchdog.setDue(Math.min(this.deadline, this.#firstAt));
+    this.#watchdog.setDue(Math.min(this.deadline, this.#firstAt), start);
+  }
+
+  /** True when the total deadline had already passed when the timer was made. */
+  get expiredAtStart(): boolean {
+    return this.deadline <= this.startedAt;
   }
 
   /**
@@ -115,28 +123,32 @@ export class RequestTimer implements Abortable {
     };
   }
 
-  /** Milliseconds left before the total deadline. */
-  remainingMs(): number {
-    return this.deadline - this.#clock.now();
-  }
-
   /** Fails now with a total timeout: used when the deadline has passed before anything started. */
   expireNow(): never {
     this.#fire('total', this.#totalLimit);
     throw abortReason(this.signal);
   }
 
-  /** `promise`, or the abort reason as soon as the signal aborts, whichever comes first. */
+  /**
+   * `promise`, or the abort reason as soon as the signal aborts, whichever comes first. A race that
+   * has ended leaves nothing behind: a stream's thousand chunks race the same timer a thousand times.
+   */
   race<T>(promise: Promise<T>): Promise<T> {
     if (this.#isAborted) return Promise.reject(abortReason(this.signal));
-    if (!this.#aborted) {
-      // Every abort goes through #abort, which rejects this promise: no listener needed.
-      this.#aborted = new Promise<never>((_, reject) => {
-        this.#rejectRace = reject;
-      });
-      this.#aborted.catch(noop);
-    }
-    return Promise.race([promise, this.#aborted]);
+    return new Promise<T>((resolve, reject) => {
+      const racers = (this.#racers ??= new Set());
+      racers.add(reject);
+      promise.then(
+        (value) => {
+          racers.delete(reject);
+          resolve(value);
+        },
+        (error: unknown) => {
+          racers.delete(reject);
+          reject(error);
+        },
+      );
+    });
   }
 
   /** The error to surface for a failure seen while this timer ran: the timeout or cancel wins. */
@@ -185,7 +197,9 @@ export class RequestTimer implements Abortable {
     this.#isAborted = true;
     this.#reason = reason;
     this.#ctrl?.abort(reason);
-    if (this.#rejectRace) this.#rejectRace(abortReason(this.signal));
+    const racers = this.#racers;
+    this.#racers = undefined;
+    if (racers) for (const reject of racers) reject(abortReason(this.signal));
     const listeners = this.#listeners;
     this.#listeners = undefined;
     if (listeners) for (const listener of listeners) listener();

@@ -60,7 +60,7 @@ export function timeoutPolicy(options: TimeoutPolicyOptions): TimeoutPolicy {
       const timer = new RequestTimer(clock, signal, deadlineOf(signal), limits, false, report);
       try {
         if (timer.aborted) throw timer.failure(undefined);
-        if (timer.remainingMs() <= 0) timer.expireNow();
+        if (timer.expiredAtStart) timer.expireNow();
         const handed = fn.length === 0 ? (signal ?? NEVER_ABORTED) : withDeadline(timer.signal, timer.deadline);
         return await timer.race(fn(handed));
       } catch (error) {

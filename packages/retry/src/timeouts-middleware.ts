@@ -76,7 +76,7 @@ export function timeouts(options: TimeoutsOptions = {}): Middleware {
       stream,
       hub ? (phase, limitMs) => emitTimeout(hub, ctx, phase, limitMs) : noop,
     );
-    if (timer.aborted || timer.remainingMs() <= 0) {
+    if (timer.aborted || timer.expiredAtStart) {
       timer.finish();
       if (timer.aborted) throw timer.failure(undefined);
       timer.expireNow();

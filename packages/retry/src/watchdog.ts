@@ -24,11 +24,14 @@ export class Watchdog {
     this.#onExpire = onExpire;
   }
 
-  /** Sets the absolute due time (`Infinity`: none). */
-  setDue(at: number): void {
+  /**
+   * Sets the absolute due time (`Infinity`: none).
+   * @param now the caller's reading of the clock, when it has one (saves reading it again)
+   */
+  setDue(at: number, now?: number): void {
     if (this.#stopped) return;
     this.#due = at;
-    if (at < this.#armedAt) this.#arm(at);
+    if (at < this.#armedAt) this.#arm(at, now ?? this.#clock.now());
   }
 
   /** Stops for good and releases the timer. */
@@ -39,12 +42,12 @@ export class Watchdog {
     this.#cancel = undefined;
   }
 
-  #arm(at: number): void {
+  #arm(at: number, now: number): void {
     this.#cancel?.();
     this.#cancel = undefined;
     const generation = ++this.#generation;
     this.#armedAt = at;
-    const cancel = setTimer(this.#clock, at - this.#clock.now(), () => this.#wake(generation));
+    const cancel = setTimer(this.#clock, at - now, () => this.#wake(generation));
     // A clock may call back synchronously (a due time already passed); keep only a live timer's cancel.
     if (generation === this.#generation && !this.#stopped) this.#cancel = cancel;
   }
@@ -53,9 +56,10 @@ export class Watchdog {
     if (generation !== this.#generation || this.#stopped) return;
     this.#cancel = undefined;
     this.#armedAt = Number.POSITIVE_INFINITY;
-    if (this.#clock.now() >= this.#due) {
+    const now = this.#clock.now();
+    if (now >= this.#due) {
       this.#stopped = true;
       this.#onExpire();
-    } else if (Number.isFinite(this.#due)) this.#arm(this.#due);
+    } else if (Number.isFinite(this.#due)) this.#arm(this.#due, now);
   }
 }
