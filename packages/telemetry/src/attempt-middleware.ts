@@ -1,4 +1,12 @@
-import { type Attributes, type Span, SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  isSpanContextValid,
+  trace,
+} from '@opentelemetry/api';
 import {
   type LlmRequest,
   type Middleware,
@@ -42,14 +50,16 @@ export function attemptMiddleware(state: TelemetryState, target: AttemptTarget):
     const request = state.active.get(ctx.requestId);
     const parent = request?.context ?? context.active();
     const span = state.tracer.startSpan(`${ctx.operation} ${req.model}`, { kind: SpanKind.CLIENT }, parent);
-    const spanContext = trace.setSpan(parent, span);
     if (request) {
       request.attemptsSeen += 1;
       request.lastProvider = target.provider;
     }
     if (!span.isRecording()) {
+      // A span that neither records nor carries a trace (no SDK, no incoming trace) has nothing
+      // to hand down: the layers below keep the parent context, and no context is made per attempt.
+      const spanContext = isSpanContextValid(span.spanContext()) ? trace.setSpan(parent, span) : undefined;
       try {
-        const res = await context.with(spanContext, next, undefined, req, ctx);
+        const res = spanContext ? await context.with(spanContext, next, undefined, req, ctx) : await next(req, ctx);
         if (request) request.answeredBy = target.provider;
         return res;
       } finally {
@@ -59,7 +69,7 @@ export function attemptMiddleware(state: TelemetryState, target: AttemptTarget):
     span.setAttributes(startAttributes(state, target, req, ctx, request?.attemptsSeen));
     const startMs = ctx.clock.now();
     try {
-      const res = await context.with(spanContext, next, undefined, req, ctx);
+      const res = await context.with(trace.setSpan(parent, span), next, undefined, req, ctx);
       if (res.type === 'completion') {
         if (request) request.answeredBy = target.provider;
         endAttempt(span, answerOfCompletion(res), undefined);

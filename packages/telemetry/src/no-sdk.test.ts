@@ -1,11 +1,18 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   type Context,
+  type ContextManager,
   INVALID_SPAN_CONTEXT,
+  ROOT_CONTEXT,
   type Span,
   type SpanOptions,
   type Tracer,
   type TracerProvider,
+  TraceFlags,
+  context,
+  isSpanContextValid,
   metrics,
+  trace,
 } from '@opentelemetry/api';
 import { type HistogramMetricData, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { EventHub, type LlmRequest, RequestContext, collectStream, compose } from '@rel/core';
@@ -80,8 +87,35 @@ class CollectingReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
 }
 
+/** The smallest AsyncLocalStorage context manager, as an app registers one (the SDK's is the same idea). */
+class StorageContextManager implements ContextManager {
+  readonly #storage = new AsyncLocalStorage<Context>();
+  active(): Context {
+    return this.#storage.getStore() ?? ROOT_CONTEXT;
+  }
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+    ctx: Context,
+    fn: F,
+    thisArg?: ThisParameterType<F>,
+    ...args: A
+  ): ReturnType<F> {
+    return this.#storage.run(ctx, () => fn.apply(thisArg, args));
+  }
+  bind<T>(_ctx: Context, target: T): T {
+    return target;
+  }
+  enable(): this {
+    return this;
+  }
+  disable(): this {
+    this.#storage.disable();
+    return this;
+  }
+}
+
 afterEach(() => {
   metrics.disable();
+  context.disable();
 });
 
 describe('without an SDK', () => {
@@ -149,6 +183,31 @@ describe('without an SDK', () => {
     };
     expect(await chunks(throughStream.chunks)).toEqual(await chunks(directStream.chunks));
     await telemetry.shutdown();
+  });
+
+  it('hands an incoming trace down to the provider call, and no trace when none came in', async () => {
+    expect(context.setGlobalContextManager(new StorageContextManager())).toBe(true);
+    const seen: (string | undefined)[] = [];
+    const fake = new FakeProvider();
+    const provider = fake.handler;
+    const telemetry = createTelemetry();
+    const handler = compose(
+      telemetry.request,
+      telemetry.attempt({ provider: 'openai' }),
+    )((req, ctx) => {
+      const active = trace.getSpanContext(context.active());
+      seen.push(active && isSpanContextValid(active) ? active.traceId : undefined);
+      return provider(req, ctx);
+    });
+    const incoming = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    });
+    await context.with(incoming, () => handler(request, new RequestContext()));
+    await handler(request, new RequestContext());
+    expect(seen).toEqual(['0af7651916cd43dd8448eb211c80319c', undefined]);
   });
 
   it('starts recording metrics once an SDK is registered globally after createTelemetry', async () => {
