@@ -70,7 +70,9 @@ export class Dispatch {
       if (this.#ctx.aborted) throw abortReason(this.#ctx.signal);
       const target = this.#queue.shift();
       if (!target) return this.#lastResort();
-      const admission = target.breaker ? await target.breaker.enter() : 'pass';
+      // A breaker without a store decides synchronously: no await (and no microtask) for it.
+      let admission = target.breaker ? target.breaker.enter() : 'pass';
+      if (typeof admission !== 'string') admission = await admission;
       if (admission === 'reject') {
         (this.#skipped ??= []).push(target);
         this.#moveFrom(target.name, 'circuit_open');
@@ -149,8 +151,10 @@ export class Dispatch {
     const result = await target.call(req, this.#ctx);
     const openMs = clock.now() - start;
     if (!result.ok) return { error: result.error, calls: result.calls, openMs };
-    if (result.response.type === 'completion' && target.breaker)
-      await target.breaker.record(admission, 'success', openMs);
+    if (result.response.type === 'completion' && target.breaker) {
+      const recorded = target.breaker.record(admission, 'success', openMs);
+      if (recorded) await recorded;
+    }
     return { target, admission, response: result.response, calls: result.calls, openMs };
   }
 

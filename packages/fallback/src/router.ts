@@ -11,7 +11,7 @@ import {
   systemRandom,
 } from '@rel/core';
 import { z } from 'zod';
-import { Dispatch } from './dispatch';
+import { Dispatch, type DispatchConfig } from './dispatch';
 import { parseOptions } from './parse-options';
 import { failoverStream } from './stream-failover';
 import { type RoutedTarget, type Target, TargetFieldsSchema, routedTarget } from './target';
@@ -91,6 +91,7 @@ export function router(options: RouterOptions): Router {
   const ordered = [...byName.values()];
   const groups = groupTargets(ordered);
   const balanced = groups.some((g) => g.length > 1);
+  const dispatchConfig: DispatchConfig = { triggers: config.triggers, largerContext, clock };
 
   const handle = async (req: Parameters<Handler>[0], ctx: Parameters<Handler>[1]) => {
     if (ctx.aborted) throw abortReason(ctx.signal);
@@ -108,7 +109,7 @@ export function router(options: RouterOptions): Router {
       pending = { from: plan[0]!.name, reason: 'budget_downgrade' };
       plan = plan.slice(plan.indexOf(downgradeTo));
     }
-    const dispatch = new Dispatch(req, ctx, plan, { triggers: config.triggers, largerContext, clock }, pending);
+    const dispatch = new Dispatch(req, ctx, plan, dispatchConfig, pending);
     const opened = await dispatch.open();
     if (opened.response.type === 'completion') return opened.response;
     return failoverStream({ ...opened, response: opened.response }, dispatch, ctx, {
