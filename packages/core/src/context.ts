@@ -101,9 +101,8 @@ for (let b = 0; b < 256; b++) {
 /** Random bytes drawn ahead from the platform CSPRNG, 12 per id, refilled when used up. */
 const ID_POOL = new Uint8Array(12 * 256);
 let idAt = ID_POOL.length;
-/** The ASCII codes of the id being built, and the decoder that makes them one flat string. */
-const ID_CODES = new Uint8Array(256);
-const ASCII = new TextDecoder('latin1');
+/** Character codes of an id being built, one reused array per id length (a prefix has one length). */
+const ID_CODES: number[][] = [];
 
 /**
  * A random id, `prefix_` plus 24 hex characters: the first 24 hex digits of a random UUID v4
@@ -111,9 +110,9 @@ const ASCII = new TextDecoder('latin1');
  * from the same cryptographic source (`crypto.getRandomValues`), every byte used once. Request ids
  * and idempotency keys must not be guessable or collide across processes, so this is no counter;
  * it is about a quarter of the cost of cutting a `randomUUID()`, the bytes drawn 256 ids at a time.
- * The id is one flat string (decoded from its ASCII codes, not concatenated): ids are kept as
- * map keys (settled leases for a minute, spans in flight), where a concatenation tree would hold
- * a dozen heap objects, ~370 bytes, instead of one of ~60.
+ * The id is one flat string (made from its character codes at once, not concatenated): ids are kept
+ * as map keys (spans in flight, settled leases), where a concatenation tree would hold a dozen heap
+ * objects, ~370 bytes, instead of one of ~60.
  * @param prefix what the id names, e.g. `req`
  * @example newId('req') // 'req_3f9c0a1b7d2e4c5f8a9b0c1d'
  */
@@ -128,24 +127,26 @@ export function newId(prefix: string): string {
   p[i + 6] = ((p[i + 6] as number) & 0x0f) | 0x40; // version 4
   p[i + 8] = ((p[i + 8] as number) & 0x3f) | 0x80; // variant 10
   const n = prefix.length;
-  // A prefix outside ASCII (or very long) is joined as a string; the hex part is ASCII either way.
-  let ascii = n + 25 <= ID_CODES.length;
-  for (let k = 0; ascii && k < n; k++) {
-    const c = prefix.charCodeAt(k);
-    if (c > 0x7f) ascii = false;
-    else ID_CODES[k] = c;
-  }
-  const codes = ascii ? ID_CODES : new Uint8Array(25);
-  const at = ascii ? n : 0;
+  // A long prefix is joined as a string; the rest of the id is built from codes either way.
+  const whole = n <= ID_MAX_PREFIX;
+  const at = whole ? n : 0;
+  const length = at + 25;
+  let codes = ID_CODES[length];
+  if (codes === undefined) ID_CODES[length] = codes = new Array<number>(length).fill(0);
+  for (let k = 0; k < at; k++) codes[k] = prefix.charCodeAt(k);
   codes[at] = 0x5f; // _
   for (let k = 0; k < 12; k++) {
     const b = p[i + k] as number;
     codes[at + 1 + 2 * k] = HEX_CODES[2 * b] as number;
     codes[at + 2 + 2 * k] = HEX_CODES[2 * b + 1] as number;
   }
-  const id = ASCII.decode(codes.subarray(0, at + 25));
-  return ascii ? id : prefix + id;
+  // One flat string from the codes (a prefix outside Latin-1 makes it two-byte, still flat).
+  const id = String.fromCharCode.apply(null, codes);
+  return whole ? id : prefix + id;
 }
+
+/** Longest prefix built into the id's codes; a longer one is concatenated. */
+const ID_MAX_PREFIX = 64;
 
 /**
  * The state of one logical request as it travels through the middlewares.
