@@ -62,6 +62,30 @@ describe('streaming', () => {
     expect((error as InstanceType<typeof OpenAI.APIError>).type).toBe('unavailable');
   });
 
+  it('sends the events it has at once, not when more arrive: the text before a stall reaches the caller during it', async () => {
+    stack.fake.always('gpt-primary', { type: 'stall', afterChunks: 20, stallMs: 900 }); // past the hold-back, under idleMs
+    const res = await fetch(`${stack.gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.acme}` },
+      body: JSON.stringify({ model: 'chat', messages: hi, stream: true }),
+    });
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let received = '';
+    const duringStall = (async () => {
+      while (!received.includes('"content":')) {
+        const next = await reader.read();
+        if (next.done) return 'ended';
+        received += decoder.decode(next.value, { stream: true });
+      }
+      return 'text';
+    })();
+    // The stall lasts 900 ms; the text sent before it is there well before it ends.
+    expect(await Promise.race([duringStall, sleep(450).then(() => 'still waiting')])).toBe('text');
+    await reader.cancel();
+  });
+
   it('cuts a stream that stalls past the idle limit, with an in-band error after the text so far', async () => {
     stack.fake.always('gpt-primary', { type: 'stall', afterChunks: 20, stallMs: 3_000 });
     const stream = await stack.client().chat.completions.create({ model: 'fast', messages: hi, stream: true });
