@@ -103,7 +103,7 @@ function bucketsFor(bits: number): { bits: Uint32Array } {
  * The scratch space of `hashedLogit`, shared by every call (scoring is synchronous, one text at a
  * time, and each call leaves the bitmaps empty): the text's UTF-16 units and code point starts, a
  * bitmap of the buckets seen and, one level up, a bitmap of its non-empty words, so the buckets
- * are read in ascending order in time proportional to their number (no sort, no hash set).
+ * are read in ascending order without a sort or a hash set, into `buckets`.
  */
 interface Scratch {
   codes: Uint16Array;
@@ -111,6 +111,8 @@ interface Scratch {
   words: Int32Array;
   bits: Uint32Array;
   summary: Uint32Array;
+  /** The distinct buckets of the text at hand, ascending. */
+  buckets: Int32Array;
 }
 
 const SCRATCH = new Map<number, Scratch>();
@@ -125,6 +127,7 @@ function scratchFor(bits: number, length: number): Scratch {
       words: new Int32Array(256),
       bits: new Uint32Array(words),
       summary: new Uint32Array(Math.max(1, (words + 31) >>> 5)),
+      buckets: new Int32Array(1024),
     };
     SCRATCH.set(bits, s);
   }
@@ -185,7 +188,8 @@ export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float3
   bounds[0] = 0;
   let gap = true;
   for (let i = 0; i < skeleton.length; ) {
-    const code = skeleton.codePointAt(i)!;
+    const unit = skeleton.charCodeAt(i);
+    const code = unit >= 0xd800 && unit <= 0xdbff ? skeleton.codePointAt(i)! : unit;
     const width = code > 0xffff ? 2 : 1;
     if (isLetterOrNumber(code)) {
       if (gap && nWords > 0) {
@@ -266,11 +270,11 @@ export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float3
     for (let u = from; u < end; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
     total += mark(bits, summary, h & mask);
   }
-  // `featurize` stores the value as a float32; each product and the running sum are doubles,
-  // summed in ascending bucket order, read off `summary` and `bits` (both left empty). Hashed
-  // buckets spread over the whole space, so every word of `summary` is looked at.
-  const value = total > 0 ? Math.fround(1 / Math.sqrt(total)) : 0;
-  let z = bias;
+  // The distinct buckets in ascending order, read off `summary` and `bits` (both left empty);
+  // hashed buckets spread over the whole space, so every word of `summary` is looked at.
+  if (s.buckets.length < total) s.buckets = new Int32Array(Math.max(total, s.buckets.length * 2));
+  const buckets = s.buckets;
+  let nb = 0;
   for (let top = 0; top < summary.length; top++) {
     let t = summary[top]!;
     if (t === 0) continue;
@@ -281,12 +285,18 @@ export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float3
       const word = (top << 5) | (31 - Math.clz32(lowTop));
       let w = bits[word]!;
       bits[word] = 0;
-      while (w !== 0) {
+      do {
         const low = w & -w;
         w ^= low;
-        z += weights[(word << 5) | (31 - Math.clz32(low))]! * value;
-      }
+        buckets[nb++] = (word << 5) | (31 - Math.clz32(low));
+      } while (w !== 0);
     }
   }
+  // `featurize` stores the value as a float32; each product and the running sum are doubles.
+  // Summed in a loop of its own: the sum is one chain of dependent additions, which the
+  // unpredictable branches of the readout above would otherwise keep interrupting.
+  const value = total > 0 ? Math.fround(1 / Math.sqrt(total)) : 0;
+  let z = bias;
+  for (let k = 0; k < nb; k++) z += weights[buckets[k]!]! * value;
   return z;
 }
