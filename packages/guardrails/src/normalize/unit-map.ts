@@ -99,6 +99,16 @@ export interface UnitMapped {
  */
 export function unitMapped(text: string): UnitMapped | undefined {
   const n = text.length;
+  // Printable ASCII (with tabs and line breaks) throughout: cleaning keeps it and folding is
+  // lowercasing, so both are read off the string without the unit arrays.
+  let upper = false;
+  let ascii = 0;
+  for (; ascii < n; ascii++) {
+    const c = text.charCodeAt(ascii);
+    if (c >= 0x7f || (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d)) break;
+    if (c >= 0x41 && c <= 0x5a) upper = true;
+  }
+  if (ascii === n) return { text, skeleton: mapSpecialWords(upper ? text.toLowerCase() : text), astral: false };
   if (cleanCodes.length < n) {
     cleanCodes = new Uint16Array(Math.max(n, cleanCodes.length * 2));
     foldedCodes = new Uint16Array(cleanCodes.length);
