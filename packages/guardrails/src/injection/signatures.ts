@@ -391,6 +391,8 @@ export function reactMarkers(skeleton: string): { markers: Set<string>; first: n
   const markers = new Set<string>();
   let first = -1;
   let last = -1;
+  // Every marker ends with a colon: without one, nothing to look for.
+  if (!skeleton.includes(':')) return { markers, first, last };
   for (const m of skeleton.matchAll(REACT_MARKER)) {
     markers.add(m[1]!);
     if (first < 0) first = m.index;
