@@ -191,17 +191,30 @@ export function combineEvidence(
 ): { evidence: number; classifierEvidence: number; bar: number; flagged: boolean } {
   const bar = 0;
   const classifierEvidence = bestLogit - logit(threshold);
-  const medium = new Set(signals.hits.filter((h) => h.strength === 'medium').map((h) => h.span.category));
-  let evidence = classifierEvidence + MEDIUM_WEIGHT * Math.min(2, medium.size);
-  if (signals.hits.some((h) => h.strength === 'strong')) evidence = Math.max(evidence, STRONG_FLOOR);
-  if (profile === 'strict' && medium.size > 0) evidence = Math.max(evidence, bar);
+  // The distinct categories of the medium hits (only up to two count), and whether any is strong.
+  let first: InjectionCategory | undefined;
+  let mediums = 0;
+  let strong = false;
+  for (const h of signals.hits) {
+    if (h.strength === 'strong') strong = true;
+    else if (h.strength === 'medium' && mediums < 2 && h.span.category !== first) {
+      if (mediums === 0) first = h.span.category;
+      mediums++;
+    }
+  }
+  let evidence = classifierEvidence + MEDIUM_WEIGHT * mediums;
+  if (strong) evidence = Math.max(evidence, STRONG_FLOOR);
+  if (profile === 'strict' && mediums > 0) evidence = Math.max(evidence, bar);
   return { evidence, classifierEvidence, bar, flagged: evidence >= bar };
 }
 
 function evaluate(n: NormalizedText, profile: InjectionProfile, model: InjectionModel): InjectionResult {
   const signals = collectSignals(n);
   let best = model.bias;
-  if (signals.views.length > 0) best = Math.max(...signals.views.map((v) => classifierLogit(model, v)));
+  if (signals.views.length > 0) {
+    best = Number.NEGATIVE_INFINITY;
+    for (const v of signals.views) best = Math.max(best, classifierLogit(model, v));
+  }
   const threshold = profileThreshold(model, profile);
   const { evidence, classifierEvidence, bar, flagged } = combineEvidence(signals, best, threshold, profile);
 
