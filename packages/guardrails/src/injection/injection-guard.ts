@@ -2,7 +2,7 @@ import { type ChatMessage, type GuardrailAction, type Middleware, RelError } fro
 import { z } from 'zod';
 import { recordGuardrail, stopwatch } from '../output/record-verdict';
 import { type InjectionModel, type SerializedModel, decodeModel } from './classifier';
-import { type InjectionProfile, detectInjection } from './detect';
+import { type DetectOptions, type InjectionProfile, detectInjection } from './detect';
 import type { InjectionCategory } from './signatures';
 import { UNTRUSTED_NOTICE, wrapUntrusted } from './untrusted';
 
@@ -66,6 +66,10 @@ export function injectionGuard(options: InjectionGuardOptions = {}): Middleware 
   const model =
     modelOption === undefined ? undefined : 'format' in modelOption ? decodeModel(modelOption) : modelOption;
   const scan = new Set<string>(opts.scanRoles);
+  // The detection options of each profile, built once.
+  const detectOptions = (profile: InjectionProfile): DetectOptions => ({ profile, ...(model ? { model } : {}) });
+  const userOptions = detectOptions(opts.profile);
+  const untrustedOptions = detectOptions(opts.untrustedProfile);
 
   return (next) => async (req, ctx) => {
     const elapsed = stopwatch();
@@ -73,14 +77,14 @@ export function injectionGuard(options: InjectionGuardOptions = {}): Middleware 
     let score = 0;
     let flagged = false;
     let anyUntrusted = false;
+    let changed = false;
     const messages = req.messages.map((m): ChatMessage => {
       const untrusted = isUntrusted(m);
       anyUntrusted ||= untrusted;
       const content = m.content ?? '';
       let out = content;
       if (scan.has(m.role) && content !== '') {
-        const profile: InjectionProfile = untrusted ? opts.untrustedProfile : opts.profile;
-        const result = detectInjection(content, { profile, ...(model ? { model } : {}) });
+        const result = detectInjection(content, untrusted ? untrustedOptions : userOptions);
         score = Math.max(score, result.score);
         if (result.flagged) {
           flagged = true;
@@ -89,7 +93,9 @@ export function injectionGuard(options: InjectionGuardOptions = {}): Middleware 
         }
       }
       if (untrusted && opts.wrapUntrusted) out = wrapUntrusted(out, m.role === 'tool' ? 'tool' : 'user');
-      return out === content ? m : ({ ...m, content: out } as ChatMessage);
+      if (out === content) return m;
+      changed = true;
+      return { ...m, content: out } as ChatMessage;
     });
 
     const action: GuardrailAction = !flagged ? 'pass' : opts.policy;
@@ -112,7 +118,7 @@ export function injectionGuard(options: InjectionGuardOptions = {}): Middleware 
     }
     if (anyUntrusted && opts.wrapUntrusted) return next({ ...req, messages: withNotice(messages) }, ctx);
     // Nothing removed or wrapped: the request goes on as it came.
-    return next(messages.every((m, i) => m === req.messages[i]) ? req : { ...req, messages }, ctx);
+    return next(changed ? { ...req, messages } : req, ctx);
   };
 }
 
