@@ -15,6 +15,8 @@ export class TimedStream implements AsyncIterableIterator<StreamChunk> {
   readonly #timer: RequestTimer;
   #it: AsyncIterator<StreamChunk> | undefined;
   #done = false;
+  /** The `finish` chunk went by: the answer is complete, whatever the consumer does next. */
+  #complete = false;
 
   constructor(source: AsyncIterable<StreamChunk>, timer: RequestTimer) {
     this.#source = source;
@@ -43,6 +45,7 @@ export class TimedStream implements AsyncIterableIterator<StreamChunk> {
       this.#timer.finish();
       return result;
     }
+    if (result.value.type === 'finish') this.#complete = true;
     this.#timer.endWait();
     return result;
   }
@@ -51,8 +54,11 @@ export class TimedStream implements AsyncIterableIterator<StreamChunk> {
     if (this.#done) return DONE;
     this.#done = true;
     // The consumer stopped early: abort the request too, so the socket closes even when the
-    // source never started (an unstarted generator's `return()` runs none of its cleanup).
-    this.#timer.release();
+    // source never started (an unstarted generator's `return()` runs none of its cleanup). A
+    // consumer that stops once the answer is complete (after `finish`, before the source's end)
+    // cancels nothing: the timers stop and the source is closed as after its end.
+    if (this.#complete) this.#timer.finish();
+    else this.#timer.release();
     const it = this.#it ?? this.#source[Symbol.asyncIterator]();
     await it.return?.();
     return DONE;

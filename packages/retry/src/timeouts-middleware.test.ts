@@ -330,6 +330,28 @@ describe('timeouts middleware', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('cancels nothing when the consumer stops after the finish chunk, and still closes the source', async () => {
+    const clock = new FakeClock(0);
+    const { ctx } = context(clock);
+    // A source that would go on after its finish chunk (trailing events before its end).
+    const s = scriptedStream([text('a'), finish, text('trailing')]);
+    let inner: RequestContext | undefined;
+    const res = await timeouts({ default: { totalMs: 1_000, idleMs: 100 } })(async (_r, c) => {
+      inner = c;
+      return s.response;
+    })(streamReq, ctx);
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const got: StreamChunk[] = [];
+    for await (const c of res.chunks) {
+      got.push(c);
+      if (c.type === 'finish') break;
+    }
+    expect(got).toEqual([text('a'), finish]);
+    expect(s.state.closed).toBe(true);
+    expect(inner?.aborted).toBe(false);
+    expect(clock.pending).toBe(0);
+  });
+
   it('aborts the request when a stream is closed before it was ever read', async () => {
     const clock = new FakeClock(0);
     const { ctx, seen } = context(clock);

@@ -82,7 +82,7 @@ export function attemptMiddleware(state: TelemetryState, target: AttemptTarget):
       if (request) request.answeredBy = target.provider;
       // A stream left unread or paused when the signal aborts ends its span as abandoned.
       const tracked: StreamSpan = { span, ended: false, finish: undefined };
-      const watched = watchAbandon(observeStream(res.chunks, state, tracked, ctx, startMs, res), ctx.signal, () => {
+      const watched = watchAbandon(observeStream(res.chunks, state, tracked, ctx, startMs, res), ctx, () => {
         if (tracked.ended) return;
         tracked.ended = true;
         span.setAttribute(ATTR_REL_ABANDONED, 'signal_aborted');

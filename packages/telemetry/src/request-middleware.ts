@@ -114,7 +114,7 @@ export function requestMiddleware(state: TelemetryState): Middleware {
     }
     if (request.ended) return res;
     const seen: { finish?: FinishChunk } = {};
-    const watched = watchAbandon(observeStream(res.chunks, state, request, req, ctx, res, seen), ctx.signal, () =>
+    const watched = watchAbandon(observeStream(res.chunks, state, request, req, ctx, res, seen), ctx, () =>
       request.abandon('signal_aborted'),
     );
     request.abandon = (reason) =>

@@ -1,4 +1,4 @@
-import type { StreamChunk } from '@rel/core';
+import type { Abortable, StreamChunk } from '@rel/core';
 
 /** A stream whose abandonment is watched, and the function that stops watching. */
 export interface WatchedStream {
@@ -8,17 +8,18 @@ export interface WatchedStream {
 }
 
 /**
- * Watches a stream for abandonment: when `signal` aborts while the consumer is not waiting on the
+ * Watches a stream for abandonment: when `abort` fires while the consumer is not waiting on the
  * stream (it never started reading, or paused between chunks), `onAbandon` is called once, since
  * no read will come to end the stream's telemetry. A consumer waiting on a chunk when the signal
  * aborts gets the failure from the stream itself, so that case is left to the stream.
  *
- * The listener is removed when the stream ends, fails or is stopped, or when `stop` is called.
- * @example const watched = watchAbandon(chunks, ctx.signal, () => span.end());
+ * The listener is removed when the stream ends, fails or is stopped, or when `stop` is called. It
+ * listens through `onAbort` (a request context is an `Abortable`), so no `AbortSignal` is made.
+ * @example const watched = watchAbandon(chunks, ctx, () => span.end());
  */
 export function watchAbandon(
   source: AsyncIterable<StreamChunk>,
-  signal: AbortSignal,
+  abort: Abortable,
   onAbandon: () => void,
 ): WatchedStream {
   let pulling = false;
@@ -28,11 +29,11 @@ export function watchAbandon(
     settled = true;
     onAbandon();
   };
+  const unlisten = abort.aborted ? undefined : abort.onAbort(onAbort);
   const stop = () => {
     settled = true;
-    signal.removeEventListener('abort', onAbort);
+    unlisten?.();
   };
-  if (!signal.aborted) signal.addEventListener('abort', onAbort, { once: true });
   const chunks: AsyncIterable<StreamChunk> = {
     [Symbol.asyncIterator]() {
       const it = source[Symbol.asyncIterator]();

@@ -80,8 +80,8 @@ async function completionOf(
 
 function streamOf(fake: FakeProvider, req: LlmRequest, ctx: RequestContext, plan: AnswerPlan): StreamingCompletion {
   const { fault, answer } = plan;
-  const { signal } = ctx;
-  const sleep = (ms: number) => fake.clock.sleep(ms, signal);
+  // The signal is read only by a wait: a stream without delays makes none.
+  const sleep = (ms: number) => fake.clock.sleep(ms, ctx.signal);
   async function* chunks(): AsyncGenerator<StreamChunk> {
     if (fault.slowFirstTokenMs) await sleep(fault.slowFirstTokenMs);
     let emitted = 0;
@@ -98,7 +98,7 @@ function streamOf(fake: FakeProvider, req: LlmRequest, ctx: RequestContext, plan
         throw malformed(200);
       }
       if (i > 0 && plan.chunkDelayMs > 0) await sleep(plan.chunkDelayMs);
-      if (signal.aborted) throw abortReason(signal);
+      if (ctx.aborted) throw abortReason(ctx.signal);
       if (atEnd) break;
       const piece = answer.pieces[i] as string;
       if (answer.kind === 'tool_call' && answer.toolCall) {
