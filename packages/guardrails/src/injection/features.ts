@@ -141,17 +141,11 @@ function scratchFor(bits: number, length: number): Scratch {
   return s;
 }
 
-/**
- * Marks `bucket` in `bits` and its word of `bits` in `summary`; 1 when it was not marked yet, else
- * 0. No branch: whether a bucket or a word is new is unpredictable, and a mispredicted branch per
- * mark cost more than the stores it would skip.
- */
-function mark(bits: Uint32Array, summary: Uint32Array, bucket: number): number {
+/** Marks `bucket` in `bits` and its word of `bits` in `summary` (a bucket marked twice stays one bit). */
+function mark(bits: Uint32Array, summary: Uint32Array, bucket: number): void {
   const word = bucket >>> 5;
-  const old = bits[word]!;
-  bits[word] = old | (1 << (bucket & 31));
+  bits[word]! |= 1 << (bucket & 31);
   summary[word >>> 5]! |= 1 << (word & 31);
-  return ((old >>> (bucket & 31)) & 1) ^ 1;
 }
 
 /** Whether each BMP code unit is a letter or number (1) or not (2); 0 while not yet asked. */
@@ -209,13 +203,11 @@ export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float3
   bounds[count] = len;
 
   // Every hashed n-gram, word and word pair marks its bucket in `bits` (and the bucket's word in
-  // `summary`); `total` counts the distinct buckets. `mark` is a plain function, not a closure, so
-  // the counter stays a local.
+  // `summary`): two ORs, no branch, no counter (the distinct buckets are counted as they are read).
   // Without surrogate pairs code points are units (`bounds[i] === i`), read directly; with the
   // shipped 2- to 5-grams, the four hashes of one start are computed side by side (independent
   // chains, so the processor overlaps them). The order buckets are marked in does not matter.
   const units = count === len;
-  let total = 0;
   if (units && spec.minGram === 2 && spec.maxGram === 5) {
     const P = 0x01000193;
     const s2 = (0x811c9dc5 ^ 2) >>> 0;
@@ -226,21 +218,21 @@ export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float3
       const c0 = codes[i]!;
       const c1 = codes[i + 1]!;
       const h2 = Math.imul(Math.imul(s2 ^ c0, P) ^ c1, P);
-      total += mark(bits, summary, h2 & mask);
+      mark(bits, summary, h2 & mask);
       if (i + 3 > count) continue;
       const c2 = codes[i + 2]!;
       const h3 = Math.imul(Math.imul(Math.imul(s3 ^ c0, P) ^ c1, P) ^ c2, P);
-      total += mark(bits, summary, h3 & mask);
+      mark(bits, summary, h3 & mask);
       if (i + 4 > count) continue;
       const c3 = codes[i + 3]!;
       const h4 = Math.imul(Math.imul(Math.imul(Math.imul(s4 ^ c0, P) ^ c1, P) ^ c2, P) ^ c3, P);
-      total += mark(bits, summary, h4 & mask);
+      mark(bits, summary, h4 & mask);
       if (i + 5 > count) continue;
       const h5 = Math.imul(
         Math.imul(Math.imul(Math.imul(Math.imul(s5 ^ c0, P) ^ c1, P) ^ c2, P) ^ c3, P) ^ codes[i + 4]!,
         P,
       );
-      total += mark(bits, summary, h5 & mask);
+      mark(bits, summary, h5 & mask);
     }
   } else {
     for (let n = spec.minGram; n <= spec.maxGram; n++) {
@@ -249,7 +241,7 @@ export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float3
         let h = seed;
         if (units) for (let u = i; u < i + n; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
         else for (let u = bounds[i]!, to = bounds[i + n]!; u < to; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
-        total += mark(bits, summary, h & mask);
+        mark(bits, summary, h & mask);
       }
     }
   }
@@ -263,16 +255,18 @@ export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float3
     const to = k + 1 < nWords ? wordStarts[k + 1]! - 1 : len - 1;
     let h = unigram;
     for (let u = from; u < to; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
-    total += mark(bits, summary, h & mask);
+    mark(bits, summary, h & mask);
     if (k + 1 >= nWords) break;
     const end = k + 2 < nWords ? wordStarts[k + 2]! - 1 : len - 1;
     h = bigram;
     for (let u = from; u < end; u++) h = Math.imul(h ^ codes[u]!, 0x01000193);
-    total += mark(bits, summary, h & mask);
+    mark(bits, summary, h & mask);
   }
   // The distinct buckets in ascending order, read off `summary` and `bits` (both left empty);
   // hashed buckets spread over the whole space, so every word of `summary` is looked at.
-  if (s.buckets.length < total) s.buckets = new Int32Array(Math.max(total, s.buckets.length * 2));
+  // At most one bucket per mark: per n-gram length at most `count` starts, two per word.
+  const most = Math.min(mask + 1, (spec.maxGram - spec.minGram + 1) * count + 2 * nWords);
+  if (s.buckets.length < most) s.buckets = new Int32Array(most);
   const buckets = s.buckets;
   let nb = 0;
   for (let top = 0; top < summary.length; top++) {
@@ -295,7 +289,7 @@ export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float3
   // `featurize` stores the value as a float32; each product and the running sum are doubles.
   // Summed in a loop of its own: the sum is one chain of dependent additions, which the
   // unpredictable branches of the readout above would otherwise keep interrupting.
-  const value = total > 0 ? Math.fround(1 / Math.sqrt(total)) : 0;
+  const value = nb > 0 ? Math.fround(1 / Math.sqrt(nb)) : 0;
   let z = bias;
   for (let k = 0; k < nb; k++) z += weights[buckets[k]!]! * value;
   return z;
