@@ -214,25 +214,35 @@ export function hashedLogit(skeleton: string, spec: FeatureSpec, weights: Float3
     const s3 = (0x811c9dc5 ^ 3) >>> 0;
     const s4 = (0x811c9dc5 ^ 4) >>> 0;
     const s5 = (0x811c9dc5 ^ 5) >>> 0;
-    for (let i = 0; i + 2 <= count; i++) {
-      const c0 = codes[i]!;
-      const c1 = codes[i + 1]!;
-      const h2 = Math.imul(Math.imul(s2 ^ c0, P) ^ c1, P);
-      mark(bits, summary, h2 & mask);
-      if (i + 3 > count) continue;
-      const c2 = codes[i + 2]!;
-      const h3 = Math.imul(Math.imul(Math.imul(s3 ^ c0, P) ^ c1, P) ^ c2, P);
-      mark(bits, summary, h3 & mask);
-      if (i + 4 > count) continue;
-      const c3 = codes[i + 3]!;
-      const h4 = Math.imul(Math.imul(Math.imul(Math.imul(s4 ^ c0, P) ^ c1, P) ^ c2, P) ^ c3, P);
-      mark(bits, summary, h4 & mask);
-      if (i + 5 > count) continue;
-      const h5 = Math.imul(
-        Math.imul(Math.imul(Math.imul(Math.imul(s5 ^ c0, P) ^ c1, P) ^ c2, P) ^ c3, P) ^ codes[i + 4]!,
-        P,
-      );
+    // All four lengths while a 5-gram fits, the units held in locals as the window slides;
+    // then the shorter ones at the end of the text.
+    let c0 = codes[0]!;
+    let c1 = codes[1]!;
+    let c2 = count > 2 ? codes[2]! : 0;
+    let c3 = count > 3 ? codes[3]! : 0;
+    let i = 0;
+    for (; i + 5 <= count; i++) {
+      const c4 = codes[i + 4]!;
+      mark(bits, summary, Math.imul(Math.imul(s2 ^ c0, P) ^ c1, P) & mask);
+      mark(bits, summary, Math.imul(Math.imul(Math.imul(s3 ^ c0, P) ^ c1, P) ^ c2, P) & mask);
+      mark(bits, summary, Math.imul(Math.imul(Math.imul(Math.imul(s4 ^ c0, P) ^ c1, P) ^ c2, P) ^ c3, P) & mask);
+      const h5 = Math.imul(Math.imul(Math.imul(Math.imul(Math.imul(s5 ^ c0, P) ^ c1, P) ^ c2, P) ^ c3, P) ^ c4, P);
       mark(bits, summary, h5 & mask);
+      c0 = c1;
+      c1 = c2;
+      c2 = c3;
+      c3 = c4;
+    }
+    for (; i + 2 <= count; i++) {
+      const a = codes[i]!;
+      const b = codes[i + 1]!;
+      mark(bits, summary, Math.imul(Math.imul(s2 ^ a, P) ^ b, P) & mask);
+      if (i + 3 > count) continue;
+      const c = codes[i + 2]!;
+      mark(bits, summary, Math.imul(Math.imul(Math.imul(s3 ^ a, P) ^ b, P) ^ c, P) & mask);
+      if (i + 4 > count) continue;
+      const d = codes[i + 3]!;
+      mark(bits, summary, Math.imul(Math.imul(Math.imul(Math.imul(s4 ^ a, P) ^ b, P) ^ c, P) ^ d, P) & mask);
     }
   } else {
     for (let n = spec.minGram; n <= spec.maxGram; n++) {
