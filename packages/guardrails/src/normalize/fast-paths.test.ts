@@ -220,6 +220,21 @@ describe('scanner fast paths', () => {
     );
   });
 
+  it('normalizes printable ASCII without leetspeak characters as the plain definition does (skeleton = lowercase)', () => {
+    const noLeet = fc.string({
+      unit: fc.constantFrom(...' \t\n\raAbBeEgGiIlLoOsStTzZxX.-_=+/%&#;:,?'.split('')),
+      maxLength: 80,
+    });
+    fc.assert(
+      fc.property(noLeet, (s) => {
+        const n = normalize(s);
+        expect(observe(n)).toEqual(observe(normalizePlain(s)));
+        expect(n.skeleton).toBe(s.toLowerCase());
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('asciiSkeleton is the skeleton of printable ASCII, unit for unit', () => {
     fc.assert(
       fc.property(printable, (s) => {

@@ -100,15 +100,22 @@ export interface UnitMapped {
 export function unitMapped(text: string): UnitMapped | undefined {
   const n = text.length;
   // Printable ASCII (with tabs and line breaks) throughout: cleaning keeps it and folding is
-  // lowercasing, so both are read off the string without the unit arrays.
+  // lowercasing, so both are read off the string without the unit arrays. No ASCII character is
+  // a look-alike of another script, so only a word with a leetspeak character ([0-9@$!|]) can
+  // read differently in the skeleton: without one, the skeleton is the lowercased text.
   let upper = false;
+  let leet = false;
   let ascii = 0;
   for (; ascii < n; ascii++) {
     const c = text.charCodeAt(ascii);
     if (c >= 0x7f || (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d)) break;
     if (c >= 0x41 && c <= 0x5a) upper = true;
+    else if ((c >= 0x30 && c <= 0x39) || c === 0x40 || c === 0x24 || c === 0x21 || c === 0x7c) leet = true;
   }
-  if (ascii === n) return { text, skeleton: mapSpecialWords(upper ? text.toLowerCase() : text), astral: false };
+  if (ascii === n) {
+    const folded = upper ? text.toLowerCase() : text;
+    return { text, skeleton: leet ? mapSpecialWords(folded) : folded, astral: false };
+  }
   if (cleanCodes.length < n) {
     cleanCodes = new Uint16Array(Math.max(n, cleanCodes.length * 2));
     foldedCodes = new Uint16Array(cleanCodes.length);
