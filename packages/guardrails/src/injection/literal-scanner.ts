@@ -72,13 +72,23 @@ class Automaton {
     return c < 128 ? this.ascii[c]! : (this.other.get(c) ?? 0);
   }
 
-  /** Sets `seen[id] = 1` for the id of every string occurring in `text`, listing in `ids` each one it sets. */
-  scan(text: string, seen: Uint8Array, ids?: number[]): void {
+  /**
+   * Sets `seen[id] = 1` for the id of every string occurring in `text`, listing in `ids` each one it
+   * sets. Returns whether `text` has a non-ASCII unit.
+   */
+  scan(text: string, seen: Uint8Array, ids?: number[]): boolean {
     const { delta, width, ascii, other, outStart, outIds } = this;
     let s = 0;
+    let nonAscii = false;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
-      s = delta[s * width + (c < 128 ? ascii[c]! : (other.get(c) ?? 0))]!;
+      let a: number;
+      if (c < 128) a = ascii[c]!;
+      else {
+        nonAscii = true;
+        a = other.get(c) ?? 0;
+      }
+      s = delta[s * width + a]!;
       for (let k = outStart[s]!, end = outStart[s + 1]!; k < end; k++) {
         const id = outIds[k]!;
         if (seen[id] === 0) {
@@ -87,6 +97,7 @@ class Automaton {
         }
       }
     }
+    return nonAscii;
   }
 }
 
@@ -118,7 +129,6 @@ export class LiteralScanner {
    * With `ids`, also lists there each id it marks (ids already marked in `seen` are not listed).
    */
   occurring(text: string, seen: Uint8Array, ids?: number[]): void {
-    this.ascii.scan(text, seen, ids);
-    if (NON_ASCII.test(text)) this.unicode.scan(text, seen, ids);
+    if (this.ascii.scan(text, seen, ids)) this.unicode.scan(text, seen, ids);
   }
 }

@@ -58,8 +58,7 @@ export class SignaturePrefilter {
     found.length = 0;
     this.scanner.occurring(text, seen, found);
     const index = squeezed ? this.squeezed : this.plain;
-    const out = new Uint8Array(this.clauses.length);
-    for (let k = 0; k < out.length; k++) if (index.need[k] === 0) out[k] = 1;
+    const out = index.always.slice();
     if (this.stamp === 0xffffffff) {
       this.stamp = 0;
       this.clauseStamp.fill(0);
@@ -96,6 +95,8 @@ interface ClauseIndex {
   /** Row `id` of the literal index: `clause[start[id]..start[id + 1])`. */
   readonly start: Uint32Array;
   readonly clause: Uint32Array;
+  /** Per signature, 1 when it has no clause (it always runs), else 0. */
+  readonly always: Uint8Array;
 }
 
 function indexClauses(bySignature: readonly number[][][], literals: number): ClauseIndex {
@@ -117,6 +118,7 @@ function indexClauses(bySignature: readonly number[][][], literals: number): Cla
     signature: Uint16Array.from(signature),
     start,
     clause: Uint32Array.from(rows.flat()),
+    always: Uint8Array.from(need, (n) => (n === 0 ? 1 : 0)),
   };
 }
 
