@@ -10,40 +10,6 @@ export interface Candidate {
 }
 
 const BASE64 = /[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}/g;
-/** Base64 characters of either alphabet, `[A-Za-z0-9+/_-]`, by ASCII code. */
-const BASE64_CHAR = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-') BASE64_CHAR[c.charCodeAt(0)] = 1;
-
-/**
- * The maximal runs of base64 characters (either alphabet) long enough to hold a `BASE64` match,
- * which lies inside one such run, each with up to two `=` after it, as `[start, end, start, end,
- * ...]`: the matches of `/(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}/g`, found in one pass
- * rather than by trying a lookbehind at every letter.
- */
-function base64Runs(text: string): number[] {
-  const runs: number[] = [];
-  const n = text.length;
-  for (let i = 0; i < n; ) {
-    const c = text.charCodeAt(i);
-    if (c >= 128 || BASE64_CHAR[c] === 0) {
-      i++;
-      continue;
-    }
-    let j = i + 1;
-    while (j < n) {
-      const d = text.charCodeAt(j);
-      if (d >= 128 || BASE64_CHAR[d] === 0) break;
-      j++;
-    }
-    if (j - i >= 16) {
-      if (text.charCodeAt(j) === 61) j++;
-      if (text.charCodeAt(j) === 61) j++;
-      runs.push(i, j);
-    }
-    i = j;
-  }
-  return runs;
-}
 
 export const HEX_RUN =
   /(?:0x)?(?:[0-9a-fA-F]{2}){8,}|(?:\\x[0-9a-fA-F]{2}){4,}|(?:[0-9a-fA-F]{2}[ :,-]){5,}[0-9a-fA-F]{2}/g;
@@ -229,25 +195,84 @@ const { NEXT, ENDS } = (() => {
   return { NEXT: Int32Array.from(next), ENDS: Uint8Array.from(ends) };
 })();
 
-/** Shares of common English words in `text` as it is and after ROT13. */
-function englishnessBoth(text: string): { plain: number; rotated: number } {
+/** Per ASCII code, what `textScan` needs of it: `B64`, `HEX` and `HEX_SEPARATOR` bits. */
+const ASCII_CLASS = new Uint8Array(128);
+/** A base64 character of either alphabet, `[A-Za-z0-9+/_-]`. */
+const B64 = 1;
+/** A hex digit. */
+const HEX = 2;
+/** A separator of `HEX_RUN`'s pairs, `[ :,-]`. */
+const HEX_SEPARATOR = 4;
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-')
+  ASCII_CLASS[c.charCodeAt(0)]! |= B64;
+for (const c of '0123456789abcdefABCDEF') ASCII_CLASS[c.charCodeAt(0)]! |= HEX;
+for (const c of ' :,-') ASCII_CLASS[c.charCodeAt(0)]! |= HEX_SEPARATOR;
+
+/** What `findCandidates` reads of a text before running any pattern (see `textScan`). */
+export interface TextScan {
+  /**
+   * The maximal runs of base64 characters (either alphabet) long enough to hold a `BASE64` match,
+   * which lies inside one such run, each with up to two `=` after it, as `[start, end, start,
+   * end, ...]`: the matches of `/(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}/g`.
+   */
+  readonly runs: number[];
+  /** `mayHaveHexRun(text)`. */
+  readonly hex: boolean;
+  /** Shares of common English words in the text as it is and after ROT13. */
+  readonly plain: number;
+  readonly rotated: number;
+}
+
+/**
+ * The base64 runs, the hex precheck and the shares of common English words of `text`, in one
+ * pass over its units rather than one per question.
+ */
+export function textScan(text: string): TextScan {
+  const runs: number[] = [];
+  const n = text.length;
+  let hex = text.includes('\\x');
+  let hexRun = 0; // hex digits in a row, ending here
+  let pairs = 0; // `hh<sep>` units in a row, ending here
+  let runStart = -1;
   // Lowercasing turns two non-ASCII letters into ASCII ones (U+0130 and U+212A, checked over all of
   // Unicode), which ROT13 would have left alone; without them, the words of the rotated text are
   // the rotated words of the text, and the words of the lowercased text are the runs of ASCII
   // letters of the text, lowercased: read here one letter at a time through `NEXT`.
-  if (/[\u0130\u212a]/.test(text)) return { plain: englishness(text), rotated: englishness(rot13(text)) };
   let words = 0;
   let plain = 0;
   let rotated = 0;
   let state = -1; // -1: not in a word; 0: in a word no common word starts like
-  for (let i = 0; i <= text.length; i++) {
-    const c = i < text.length ? text.charCodeAt(i) | 0x20 : 0;
+  for (let i = 0; i <= n; i++) {
+    // Past the end, a unit that is in no class and no word, which closes what is open.
+    const c = i < n ? text.charCodeAt(i) : 0;
+    const k = c < 128 ? ASCII_CLASS[c]! : 0;
+    if ((k & B64) !== 0) {
+      if (runStart < 0) runStart = i;
+    } else if (runStart >= 0) {
+      if (i - runStart >= 16) {
+        let j = i;
+        if (text.charCodeAt(j) === 61) j++;
+        if (text.charCodeAt(j) === 61) j++;
+        runs.push(runStart, j);
+      }
+      runStart = -1;
+    }
+    if ((k & HEX) !== 0) {
+      if (++hexRun >= 16) hex = true;
+    } else {
+      if ((k & HEX_SEPARATOR) !== 0 && hexRun >= 2) {
+        pairs = hexRun === 2 && pairs > 0 ? pairs + 1 : 1;
+        if (pairs >= 5) hex = true;
+      } else pairs = 0;
+      hexRun = 0;
+    }
     // `| 0x20` lowercases A-Z and maps no other unit into a-z.
-    if (c >= 97 && c <= 122) {
+    const l = c | 0x20;
+    if (l >= 97 && l <= 122) {
       if (state < 0) {
         words++;
-        state = NEXT[c - 97]!;
-      } else if (state > 0) state = NEXT[state * 26 + c - 97]!;
+        state = NEXT[l - 97]!;
+      } else if (state > 0) state = NEXT[state * 26 + l - 97]!;
       continue;
     }
     if (state > 0) {
@@ -257,8 +282,9 @@ function englishnessBoth(text: string): { plain: number; rotated: number } {
     }
     state = -1;
   }
-  if (words === 0) return { plain: 0, rotated: 0 };
-  return { plain: plain / words, rotated: rotated / words };
+  if (/[\u0130\u212a]/.test(text)) return { runs, hex, plain: englishness(text), rotated: englishness(rot13(text)) };
+  if (words === 0) return { runs, hex, plain: 0, rotated: 0 };
+  return { runs, hex, plain: plain / words, rotated: rotated / words };
 }
 
 /** Letters spaced or separated (`i g n o r e`, `i_g_n_o_r_e`) joined; wider gaps become spaces. */
@@ -283,7 +309,8 @@ export function findCandidates(text: string): Candidate[] {
       if (decoded !== undefined) out.push({ kind, decoded, start: m.index, end: m.index + m[0].length });
     }
   };
-  const runs = base64Runs(text);
+  const scanned = textScan(text);
+  const runs = scanned.runs;
   for (let r = 0; r < runs.length; r += 2) {
     const at = runs[r]!;
     for (const m of text.slice(at, runs[r + 1]).matchAll(BASE64)) {
@@ -292,12 +319,11 @@ export function findCandidates(text: string): Candidate[] {
       if (decoded !== undefined) out.push({ kind: 'base64', decoded, start, end: start + m[0].length });
     }
   }
-  if (mayHaveHexRun(text)) scan(HEX_RUN, 'hex', decodeHex);
+  if (scanned.hex) scan(HEX_RUN, 'hex', decodeHex);
   if (text.includes('%')) scan(TOKEN, 'url', decodeUrl);
   if (text.includes('&#')) scan(HTML_ENTITIES, 'html-entities', decodeEntities);
   if (mayBeSpaced(text)) scan(SPACED, 'spaced', joinSpaced);
-  const english = englishnessBoth(text);
-  if (english.rotated - english.plain >= 0.15 && english.rotated >= 0.2)
+  if (scanned.rotated - scanned.plain >= 0.15 && scanned.rotated >= 0.2)
     out.push({ kind: 'rot13', decoded: rot13(text), start: 0, end: text.length });
   return out;
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { featurize } from '../injection/features';
-import { HEX_RUN, SPACED, decodeUtf8, findCandidates, mayBeSpaced, mayHaveHexRun, rot13 } from './decoders';
+import { HEX_RUN, SPACED, decodeUtf8, findCandidates, mayBeSpaced, mayHaveHexRun, rot13, textScan } from './decoders';
 import { identityMapped, mapCodePoints } from './mapped-text';
 import { normalize, normalizePlain } from './normalize';
 import { asciiSkeleton, skeletonOf } from './skeleton';
@@ -481,6 +481,29 @@ describe('scanner fast paths', () => {
     expect(spaced).toBeGreaterThan(100);
     expect(mayHaveHexRun('Please summarise this article about coffee.')).toBe(false);
     expect(mayBeSpaced('Please summarise this article about coffee.')).toBe(false);
+  });
+
+  it('textScan answers in one pass what the base64 run pattern, mayHaveHexRun and the word lists say', () => {
+    const runPattern = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}/g;
+    const words = (t: string, set: Set<string>) => {
+      const all = t.toLowerCase().match(/[a-z]+/g) ?? [];
+      return all.length === 0 ? 0 : all.filter((w) => set.has(w)).length / all.length;
+    };
+    const common = new Set(
+      'the a an and or of to in on is are was be you your i me my we it this that all any with for not now from as at by do what how previous instructions ignore forget system prompt say tell write print reveal rules new task'.split(
+        ' ',
+      ),
+    );
+    fc.assert(
+      fc.property(fc.oneof(precheckText, anyText, printable, fc.constantFrom('İgnore', 'Kelvin \u212a the')), (s) => {
+        const scanned = textScan(s);
+        expect(scanned.runs).toEqual([...s.matchAll(runPattern)].flatMap((m) => [m.index, m.index + m[0].length]));
+        expect(scanned.hex).toBe(mayHaveHexRun(s));
+        expect(scanned.plain).toBe(words(s, common));
+        expect(scanned.rotated).toBe(words(rot13(s), common));
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('decodes UTF-8 without throwing exactly as the strict decoder does (undefined where it throws)', () => {
