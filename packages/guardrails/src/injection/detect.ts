@@ -1,6 +1,12 @@
 import { type NormalizedText, normalize } from '../normalize/normalize';
 import { type InjectionModel, classifierLogit, decodeModel, logit, sigmoid } from './classifier';
-import { type InjectionCategory, SIGNATURES, type SignatureStrength, matchSignature, reactMarkers } from './signatures';
+import {
+  type InjectionCategory,
+  SIGNATURES,
+  type SignatureStrength,
+  reactMarkers,
+  signatureMatches,
+} from './signatures';
 import { signaturePrefilter } from './signature-prefilter';
 import { INJECTION_WEIGHTS } from './weights.generated';
 
@@ -75,7 +81,7 @@ export function signatureHits(
   for (let k = 0; k < SIGNATURES.length; k++) {
     if (run && run[k] === 0) continue;
     const sig = SIGNATURES[k]!;
-    for (const m of matchSignature(sig, skeleton, squeezed)) {
+    for (const m of signatureMatches(sig, skeleton, squeezed)) {
       const r = at(m.index, m.index + m.length);
       hits.push({
         strength: sig.strength,

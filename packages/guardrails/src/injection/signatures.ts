@@ -360,12 +360,13 @@ const WORD_CHAR = /[\p{L}\p{N}]/u;
 /** Scripts written without spaces between words (or with particles glued to them): no word boundary to ask for. */
 const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}]/u;
 
-/** Matches of a signature in `text`, starting at a word boundary unless `squeezed`. */
-export function* matchSignature(
-  sig: Signature,
-  text: string,
-  squeezed: boolean,
-): Generator<{ index: number; length: number }> {
+/**
+ * Matches of a signature in `text`, starting at a word boundary unless `squeezed`, in order.
+ * Usually none: a plain function and an array rather than a generator, so a scan that finds
+ * nothing costs the regex alone.
+ */
+export function signatureMatches(sig: Signature, text: string, squeezed: boolean): { index: number; length: number }[] {
+  const out: { index: number; length: number }[] = [];
   const re = squeezed ? sig.squeezed : sig.re;
   re.lastIndex = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
@@ -379,8 +380,18 @@ export function* matchSignature(
       !UNSPACED.test(first)
     )
       continue;
-    yield { index: m.index, length: m[0].length };
+    out.push({ index: m.index, length: m[0].length });
   }
+  return out;
+}
+
+/** `signatureMatches` one at a time. */
+export function* matchSignature(
+  sig: Signature,
+  text: string,
+  squeezed: boolean,
+): Generator<{ index: number; length: number }> {
+  yield* signatureMatches(sig, text, squeezed);
 }
 
 const REACT_MARKER =
