@@ -56,8 +56,9 @@ export class RequestTimer implements Abortable {
   readonly #idleMs: number;
   #firstSeen = false;
   #waitingSince = INF;
-  /** The reject function of each `race` still waiting, so an abort ends them (usually one). */
-  #racers: Set<(reason: unknown) => void> | undefined;
+  /** The reject function of the `race` waiting, so an abort ends it; any other waiting at once: `#moreRacers`. */
+  #racer: ((reason: unknown) => void) | undefined;
+  #moreRacers: Set<(reason: unknown) => void> | undefined;
   #finished = false;
 
   constructor(
@@ -136,19 +137,25 @@ export class RequestTimer implements Abortable {
   race<T>(promise: Promise<T>): Promise<T> {
     if (this.#isAborted) return Promise.reject(abortReason(this.signal));
     return new Promise<T>((resolve, reject) => {
-      const racers = (this.#racers ??= new Set());
-      racers.add(reject);
+      // One race at a time is the rule (a request, then a stream's chunks one by one): one slot.
+      if (this.#racer === undefined) this.#racer = reject;
+      else (this.#moreRacers ??= new Set()).add(reject);
       promise.then(
         (value) => {
-          racers.delete(reject);
+          this.#endRace(reject);
           resolve(value);
         },
         (error: unknown) => {
-          racers.delete(reject);
+          this.#endRace(reject);
           reject(error);
         },
       );
     });
+  }
+
+  #endRace(reject: (reason: unknown) => void): void {
+    if (this.#racer === reject) this.#racer = undefined;
+    else this.#moreRacers?.delete(reject);
   }
 
   /** The error to surface for a failure seen while this timer ran: the timeout or cancel wins. */
@@ -197,9 +204,12 @@ export class RequestTimer implements Abortable {
     this.#isAborted = true;
     this.#reason = reason;
     this.#ctrl?.abort(reason);
-    const racers = this.#racers;
-    this.#racers = undefined;
-    if (racers) for (const reject of racers) reject(abortReason(this.signal));
+    const racer = this.#racer;
+    const more = this.#moreRacers;
+    this.#racer = undefined;
+    this.#moreRacers = undefined;
+    racer?.(abortReason(this.signal));
+    if (more) for (const reject of more) reject(abortReason(this.signal));
     const listeners = this.#listeners;
     this.#listeners = undefined;
     if (listeners) for (const listener of listeners) listener();
