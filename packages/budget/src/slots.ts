@@ -49,6 +49,8 @@ export interface SlotPlan {
   readonly templates: readonly SlotTemplate[];
   /** `config.leaseMs`. */
   readonly leaseMs: number;
+  /** How many of the slots are settled (the quota slots): the length of a settlement's entries. */
+  readonly settled: number;
 }
 
 /** One slot of a plan: a rate slot as it is sent every time, or a quota slot without its per-request cost and lease. */
@@ -100,7 +102,10 @@ export function planSlots(config: ParsedBudgetConfig, resolved: ResolvedScope): 
       quota(scope, prefix, 'spendPerMonthUsd', Math.round(limits.spendPerMonthUsd * MICROS), MONTH, 'spend');
     }
   }
-  return { resolved, scopes: resolved.scopes.map((s) => s.scope), templates, leaseMs: config.leaseMs };
+  const settled = templates.filter((t) => t.kind === 'quota').length;
+  // Frozen: every reservation of this plan shares the one array as its `scopes`.
+  const scopes = Object.freeze(resolved.scopes.map((s) => s.scope));
+  return { resolved, scopes, templates, leaseMs: config.leaseMs, settled };
 }
 
 /**
