@@ -1,5 +1,5 @@
-import type { Middleware, RequestContext, StreamChunk, Usage } from '@rel/core';
-import { type BudgetOptions, BudgetPolicy } from './budget-policy';
+import type { Middleware, RequestContext, StreamChunk, StreamingCompletion, Usage } from '@rel/core';
+import { type BudgetOptions, BudgetPolicy, type Reservation } from './budget-policy';
 
 /**
  * The budget middleware: before the call, reserves rate, token, concurrency and spend limits of
@@ -39,55 +39,69 @@ export function budget(options: BudgetOptions | BudgetPolicy = {}): Middleware {
       await policy.settle(reservation, usageSince(before, ctx) ?? response.usage, actual);
       return response;
     }
-    const provider = response.provider;
-    let finish: Extract<StreamChunk, { type: 'finish' }> | undefined;
-    let ended = false;
-    // Runs once: when the stream ends, throws, or the consumer stops reading (even before the first chunk).
-    const endStream = async () => {
-      if (ended) return;
-      ended = true;
-      const usage = usageSince(before, ctx) ?? finish?.usage;
-      if (usage) {
-        await policy.settle(reservation, usage, {
-          ...(finish?.model ? { model: finish.model } : {}),
-          ...(provider ? { provider } : {}),
-        });
-      } else await policy.release(reservation);
-    };
-    const upstream = response.chunks[Symbol.asyncIterator]();
-    const settleAtEnd = (async function* (): AsyncGenerator<StreamChunk> {
-      try {
-        for (let next = await upstream.next(); !next.done; next = await upstream.next()) {
-          if (next.value.type === 'finish') finish = next.value;
-          yield next.value;
-        }
-      } finally {
-        // A consumer that stopped early closes the upstream too (its connection is released).
-        if (!ended) await upstream.return?.();
+    return settledAtEnd(policy, reservation, before, ctx, response);
+  };
+}
+
+/**
+ * The stream, settling the reservation when it ends (or releasing it when no token was used). Its
+ * own function: the closures it needs would otherwise make every request allocate their scope.
+ */
+function settledAtEnd(
+  policy: BudgetPolicy,
+  reservation: Reservation,
+  before: Usage,
+  ctx: RequestContext,
+  response: StreamingCompletion,
+): StreamingCompletion {
+  const provider = response.provider;
+  let finish: Extract<StreamChunk, { type: 'finish' }> | undefined;
+  let ended = false;
+  // Runs once: when the stream ends, throws, or the consumer stops reading (even before the first chunk).
+  const endStream = async () => {
+    if (ended) return;
+    ended = true;
+    const usage = usageSince(before, ctx) ?? finish?.usage;
+    if (usage) {
+      await policy.settle(reservation, usage, {
+        ...(finish?.model ? { model: finish.model } : {}),
+        ...(provider ? { provider } : {}),
+      });
+    } else await policy.release(reservation);
+  };
+  const upstream = response.chunks[Symbol.asyncIterator]();
+  const settleAtEnd = (async function* (): AsyncGenerator<StreamChunk> {
+    try {
+      for (let next = await upstream.next(); !next.done; next = await upstream.next()) {
+        if (next.value.type === 'finish') finish = next.value;
+        yield next.value;
+      }
+    } finally {
+      // A consumer that stopped early closes the upstream too (its connection is released).
+      if (!ended) await upstream.return?.();
+      await endStream();
+    }
+  })();
+  let started = false;
+  const chunks: AsyncIterableIterator<StreamChunk> = {
+    [Symbol.asyncIterator]: () => chunks,
+    next: () => {
+      started = true;
+      return settleAtEnd.next();
+    },
+    // A generator closed before its first `next` never runs its body (nor its `finally`): end the
+    // reservation and close the upstream here instead.
+    return: async (value?: unknown) => {
+      if (!started) {
+        started = true;
+        await upstream.return?.();
         await endStream();
       }
-    })();
-    let started = false;
-    const chunks: AsyncIterableIterator<StreamChunk> = {
-      [Symbol.asyncIterator]: () => chunks,
-      next: () => {
-        started = true;
-        return settleAtEnd.next();
-      },
-      // A generator closed before its first `next` never runs its body (nor its `finally`): end the
-      // reservation and close the upstream here instead.
-      return: async (value?: unknown) => {
-        if (!started) {
-          started = true;
-          await upstream.return?.();
-          await endStream();
-        }
-        return settleAtEnd.return(value as undefined);
-      },
-      throw: (error?: unknown) => settleAtEnd.throw(error),
-    };
-    return { ...response, chunks };
+      return settleAtEnd.return(value as undefined);
+    },
+    throw: (error?: unknown) => settleAtEnd.throw(error),
   };
+  return { ...response, chunks };
 }
 
 /** The usage recorded on `ctx` since it stood at `before`, or `undefined` when no token was. */
