@@ -28,7 +28,11 @@ const stackOf = (id) => {
   return out;
 };
 const startup = (id) =>
-  stackOf(id).some((cf) => cf.url.startsWith('node:internal/modules/') || cf.functionName === 'evaluate');
+  stackOf(id).some(
+    // Node's module evaluation, not a function of ours that happens to be called `evaluate`.
+    (cf) =>
+      cf.url.startsWith('node:internal/modules/') || (cf.functionName === 'evaluate' && !cf.url.startsWith('file:')),
+  );
 let idle = 0;
 let loading = 0;
 for (const [id, count] of [...counts]) {
