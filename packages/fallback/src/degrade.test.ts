@@ -29,6 +29,18 @@ describe('degrade', () => {
     expect(seen).toEqual(['degraded:tips:provider_unavailable']);
   });
 
+  it('passes a feature without fallbacks straight through, even one named like an Object method', async () => {
+    const answer = completion('hello');
+    const failure = new RelError({ kind: 'provider_unavailable', status: 503 });
+    const mw = degrade({ features: { tips: { degraded: { type: 'static', text: 'No tips right now.' } } } });
+    for (const name of ['search', 'constructor', 'toString']) {
+      const { ctx, seen } = ctxFor(name, false);
+      expect(await mw(async () => answer)(request, ctx)).toBe(answer);
+      await expect(mw(async () => Promise.reject(failure))(request, ctx)).rejects.toBe(failure);
+      expect([ctx.degraded, ctx.safeDefault, seen]).toEqual([undefined, undefined, []]);
+    }
+  });
+
   it('gives a critical feature the typed failure instead of a degraded answer', async () => {
     const handler = compose(degrade({ features: { checkout: { degraded: { type: 'static', text: 'later' } } } }))(down);
     const { ctx } = ctxFor('checkout', true);

@@ -16,7 +16,7 @@ import {
 import { z } from 'zod';
 import { GuardedStream, closeChunks } from './guarded-stream';
 import { parseOptions } from './parse-options';
-import { SafeDefaultSchema, safeDefaultAnswer, staticCompletion } from './safe-default';
+import { type SafeDefault, SafeDefaultSchema, safeDefaultAnswer, staticCompletion } from './safe-default';
 
 /** The model name a static or cached degraded answer carries. */
 export const DEGRADED_MODEL = 'rel-degraded';
@@ -106,51 +106,65 @@ export function degrade(options: DegradeOptions): Middleware {
       throw invalidOption(`features.${name}.degraded.lookup`, 'must be a function');
   }
   const hard = new Set<string>(config.on);
-  return (next) => async (req, ctx) => {
-    const feature = options.features[ctx.feature.name];
+  // Not async itself: a request of a feature without fallbacks goes straight on, with no promise
+  // wrapped around the inner one (an async function returning a promise costs three more ticks).
+  return (next) => (req, ctx) => {
+    const name = ctx.feature.name;
+    // Own keys only: a feature called `constructor` has no fallbacks unless configured.
+    const feature = Object.hasOwn(options.features, name) ? options.features[name] : undefined;
     if (!feature) return next(req, ctx);
-    const parsedDefault = config.features[ctx.feature.name]?.safeDefault;
-    const substitute = async (error: unknown): Promise<LlmResponse> => {
-      const err = toRelError(error, ctx.signal);
-      if (ctx.aborted || !hard.has(err.failure.kind)) throw err;
-      if (!ctx.feature.critical && feature.degraded) {
-        const answer = await degradedAnswer(feature.degraded, req, ctx);
-        if (answer) {
-          ctx.markDegraded(err.failure.kind);
-          ctx.events?.emit('degraded', {
-            requestId: ctx.requestId,
-            feature: ctx.feature.name,
-            reason: err.failure.kind,
-          });
-          return answer;
-        }
+    return withFallbacks(next, req, ctx, feature, config.features[name]?.safeDefault, hard);
+  };
+}
+
+async function withFallbacks(
+  next: Handler,
+  req: LlmRequest,
+  ctx: RequestContext,
+  feature: FeatureFallback,
+  parsedDefault: SafeDefault | undefined,
+  hard: ReadonlySet<string>,
+): Promise<LlmResponse> {
+  const substitute = async (error: unknown): Promise<LlmResponse> => {
+    const err = toRelError(error, ctx.signal);
+    if (ctx.aborted || !hard.has(err.failure.kind)) throw err;
+    if (!ctx.feature.critical && feature.degraded) {
+      const answer = await degradedAnswer(feature.degraded, req, ctx);
+      if (answer) {
+        ctx.markDegraded(err.failure.kind);
+        ctx.events?.emit('degraded', {
+          requestId: ctx.requestId,
+          feature: ctx.feature.name,
+          reason: err.failure.kind,
+        });
+        return answer;
       }
-      if (parsedDefault) {
-        const answer = safeDefaultAnswer(parsedDefault, req);
-        if (answer.ok) {
-          ctx.markSafeDefault(err.failure.kind);
-          ctx.events?.emit('safe-default', {
-            requestId: ctx.requestId,
-            feature: ctx.feature.name,
-            reason: err.failure.kind,
-          });
-          return answer.completion;
-        }
-      }
-      throw err;
-    };
-    let response: LlmResponse;
-    try {
-      response = await next(req, ctx);
-    } catch (error) {
-      const answer = await substitute(error);
-      return req.stream ? asStream(answer) : answer;
     }
-    if (response.type === 'completion') return response;
-    return {
-      ...response,
-      chunks: new GuardedStream(guardStream(response, substitute), () => closeChunks(response.chunks)),
-    };
+    if (parsedDefault) {
+      const answer = safeDefaultAnswer(parsedDefault, req);
+      if (answer.ok) {
+        ctx.markSafeDefault(err.failure.kind);
+        ctx.events?.emit('safe-default', {
+          requestId: ctx.requestId,
+          feature: ctx.feature.name,
+          reason: err.failure.kind,
+        });
+        return answer.completion;
+      }
+    }
+    throw err;
+  };
+  let response: LlmResponse;
+  try {
+    response = await next(req, ctx);
+  } catch (error) {
+    const answer = await substitute(error);
+    return req.stream ? asStream(answer) : answer;
+  }
+  if (response.type === 'completion') return response;
+  return {
+    ...response,
+    chunks: new GuardedStream(guardStream(response, substitute), () => closeChunks(response.chunks)),
   };
 }
 

@@ -1,9 +1,12 @@
 import {
   type ChatMessage,
   type Completion,
+  type Handler,
   type LlmRequest,
+  type LlmResponse,
   type Middleware,
   RelError,
+  type RequestContext,
   type StreamingCompletion,
   collectStream,
   completionAsStream,
@@ -74,10 +77,21 @@ export function structuredOutput(options: StructuredOutputOptions = {}): Middlew
   const fixed: Validator | undefined = schema ? compileSchema(schema) : undefined;
   const fixedJsonSchema = schema && o.setResponseFormat ? toJsonSchema(schema) : undefined;
 
-  return (next) => async (req, ctx) => {
+  // Not async itself: a request with no schema goes straight on, with no promise wrapped around
+  // the inner one (an async function returning a promise costs three more ticks).
+  return (next) => (req, ctx) => {
     const fromRequest = req.responseFormat?.type === 'json_schema' ? req.responseFormat.schema : undefined;
     const validate = fixed ?? (fromRequest ? compileSchema(fromRequest) : undefined);
     if (!validate) return next(req, ctx);
+    return validated(next, req, ctx, validate);
+  };
+
+  async function validated(
+    next: Handler,
+    req: LlmRequest,
+    ctx: RequestContext,
+    validate: Validator,
+  ): Promise<LlmResponse> {
     let request: LlmRequest = req;
     if (!req.responseFormat && fixedJsonSchema) {
       request = { ...req, responseFormat: { type: 'json_schema', name: o.schemaName, schema: fixedJsonSchema } };
@@ -130,7 +144,7 @@ export function structuredOutput(options: StructuredOutputOptions = {}): Middlew
       { kind: 'malformed_output', raw, issues },
       { cause: new Error(`invalid structured output after ${o.maxReasks + 1} tries`) },
     );
-  };
+  }
 }
 
 /**
