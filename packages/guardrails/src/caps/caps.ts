@@ -7,7 +7,7 @@ import {
   mapStream,
 } from '@rel/core';
 import { z } from 'zod';
-import { recordGuardrail, stopwatch } from '../output/record-verdict';
+import { recordGuardrail } from '../output/record-verdict';
 
 const positiveInt = z.number().int().positive();
 
@@ -70,49 +70,46 @@ export function caps(options: CapsOptions = {}): Middleware {
     return Math.min(tierCap ?? Number.POSITIVE_INFINITY, routeCap ?? Number.POSITIVE_INFINITY);
   };
 
-  return (next) => async (req, ctx) => {
-    const elapsed = stopwatch();
-    const verdict = (action: 'pass' | 'sanitize' | 'block', categories: string[]) =>
-      recordGuardrail(ctx, { name: o.name, stage: 'input', action, categories, latencyMs: elapsed() });
-    const exceed = (limit: 'tool_depth' | 'tool_calls', value: number, max: number): never => {
-      const failure = { kind: 'limit_exceeded', limit, value, max } as const;
-      throw new RelError(failure, { cause: new Error(`${limit} ${value} > ${max}`) });
-    };
+  // No closures per request: the checks below are plain functions of their arguments.
+  const verdict = (
+    ctx: RequestContext,
+    stage: 'input' | 'output',
+    action: 'pass' | 'sanitize' | 'block',
+    categories: string[],
+    latencyMs: number,
+  ) => recordGuardrail(ctx, { name: o.name, stage, action, categories, latencyMs });
+  /** Blocks an answer whose tool calls, with the conversation's, pass `maxToolCalls`. */
+  const checkCalls = (ctx: RequestContext, calls: number, answered: number): void => {
+    const maxCalls = o.maxToolCalls as number;
+    const started = performance.now();
+    const total = calls + answered;
+    if (total <= maxCalls) return;
+    verdict(ctx, 'output', 'block', ['tool_calls'], performance.now() - started);
+    throw exceeded('tool_calls', total, maxCalls);
+  };
 
+  return (next) => async (req, ctx) => {
+    const started = performance.now();
     const { depth, calls } = toolUsage(req);
     if (o.maxToolDepth !== undefined && depth > o.maxToolDepth) {
-      verdict('block', ['tool_depth']);
-      exceed('tool_depth', depth, o.maxToolDepth);
+      verdict(ctx, 'input', 'block', ['tool_depth'], performance.now() - started);
+      throw exceeded('tool_depth', depth, o.maxToolDepth);
     }
     if (o.maxToolCalls !== undefined && calls > o.maxToolCalls) {
-      verdict('block', ['tool_calls']);
-      exceed('tool_calls', calls, o.maxToolCalls);
+      verdict(ctx, 'input', 'block', ['tool_calls'], performance.now() - started);
+      throw exceeded('tool_calls', calls, o.maxToolCalls);
     }
     const cap = capFor(req, ctx);
     let request = req;
     if (cap !== undefined && (req.maxTokens === undefined || req.maxTokens > cap)) {
       request = { ...req, maxTokens: cap };
-      verdict('sanitize', ['max_tokens']);
-    } else verdict('pass', []);
+      verdict(ctx, 'input', 'sanitize', ['max_tokens'], performance.now() - started);
+    } else verdict(ctx, 'input', 'pass', [], performance.now() - started);
 
     const response = await next(request, ctx);
-    const maxCalls = o.maxToolCalls;
-    if (maxCalls === undefined) return response;
-    const overCalls = (answered: number) => {
-      const check = stopwatch();
-      const total = calls + answered;
-      if (total <= maxCalls) return;
-      recordGuardrail(ctx, {
-        name: o.name,
-        stage: 'output',
-        action: 'block',
-        categories: ['tool_calls'],
-        latencyMs: check(),
-      });
-      exceed('tool_calls', total, maxCalls);
-    };
+    if (o.maxToolCalls === undefined) return response;
     if (response.type === 'completion') {
-      overCalls(response.message.toolCalls?.length ?? 0);
+      checkCalls(ctx, calls, response.message.toolCalls?.length ?? 0);
       return response;
     }
     return mapStream(response, async function* counted(chunks): AsyncIterable<StreamChunk> {
@@ -120,10 +117,18 @@ export function caps(options: CapsOptions = {}): Middleware {
       for await (const chunk of chunks) {
         if (chunk.type === 'tool-call-delta' && !seen.has(chunk.index)) {
           seen.add(chunk.index);
-          overCalls(seen.size);
+          checkCalls(ctx, calls, seen.size);
         }
         yield chunk;
       }
     });
   };
+}
+
+/** The typed failure of a tool-call cap. */
+function exceeded(limit: 'tool_depth' | 'tool_calls', value: number, max: number): RelError {
+  return new RelError(
+    { kind: 'limit_exceeded', limit, value, max },
+    { cause: new Error(`${limit} ${value} > ${max}`) },
+  );
 }
