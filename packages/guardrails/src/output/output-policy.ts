@@ -15,6 +15,7 @@ import type { PiiMatch } from '../pii/pii-types';
 import { replaceMatches, replacement } from '../pii/redact-pii';
 import { canaryLeaked, plantCanary } from './canary';
 import { maxMatchLength } from './regex-length';
+import { isSpace } from './is-space';
 import { recordGuardrail, stopwatch, worstAction } from './record-verdict';
 
 /** A guard's decision on a text. `text` replaces the examined text when the action is `redact`. */
@@ -166,13 +167,13 @@ export function outputPolicy(options: OutputPolicyOptions = {}): Middleware {
     const outcome: Outcome = { action: 'pass', categories: new Set(), latencyMs: 0 };
 
     if (response.type === 'completion') {
-      const elapsed = stopwatch();
+      const started = performance.now();
       const raw = response.message.content ?? '';
       let text: string | 'block' = raw;
       if (blockOn(raw, canary, outcome.categories)) text = 'block';
       if (text !== 'block' && detect) text = applyPii(text, detect(text), outcome);
-      if (text !== 'block') text = await applyClassifier(text, true, '', outcome);
-      outcome.latencyMs = elapsed();
+      if (text !== 'block' && classifier) text = await applyClassifier(text, true, '', outcome);
+      outcome.latencyMs = performance.now() - started;
       finish(ctx, outcome, text === 'block');
       if (text === raw || response.message.content === null) return response;
       return { ...response, message: { ...response.message, content: text as string } } satisfies Completion;
@@ -249,7 +250,7 @@ export function outputPolicy(options: OutputPolicyOptions = {}): Middleware {
 function cutKeepingNonSpace(text: string, count: number): number {
   let seen = 0;
   for (let i = text.length - 1; i >= 0; i--) {
-    if (!/\s/.test(text[i]!)) seen++;
+    if (!isSpace(text.charCodeAt(i))) seen++;
     if (seen >= count) return i;
   }
   return 0;
