@@ -37,7 +37,7 @@ export function machine(): string {
  * the exact command, the body (tables and notes).
  */
 export function record(name: string, body: string, loadAtStart: string): void {
-  const command = process.env.REL_BENCH_COMMAND ?? `pnpm bench ${name}`;
+  const command = process.env.REL_BENCH_COMMAND ?? `${benchSettings()}pnpm bench ${name}`;
   const entry = [
     `## ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} — ${name}`,
     '',
@@ -55,6 +55,16 @@ export function record(name: string, body: string, loadAtStart: string): void {
     writeFileSync(RESULTS, '# Benchmark results\n\nAppended by `pnpm bench <name>`; newest last.\n\n');
   appendFileSync(RESULTS, entry);
   console.log(`appended to ${RESULTS}`);
+}
+
+/** The `REL_BENCH_*` settings of this run, as they would be typed before the command (`A=1 B= `). */
+function benchSettings(): string {
+  const ignored = new Set(['REL_BENCH_COMMAND', 'REL_BENCH_NO_RECORD']);
+  return Object.entries(process.env)
+    .filter(([k]) => k.startsWith('REL_BENCH_') && !ignored.has(k))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v ?? ''} `)
+    .join('');
 }
 
 /** The load average as a string, for the start of a run. */
