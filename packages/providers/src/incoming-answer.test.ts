@@ -27,7 +27,8 @@ const routes: Record<string, (res: ServerResponse) => void> = {
   '/cut': (res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'content-length': '1000' });
     res.write('data: part\n\n');
-    setTimeout(() => res.socket?.destroy(), 5);
+    // Cut by the test once the caller has read these bytes (a timer here raced the caller).
+    cuts.push(res);
   },
   '/hang': (res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -38,6 +39,9 @@ const routes: Record<string, (res: ServerResponse) => void> = {
     res.end(Buffer.alloc(256 * 1024, 120));
   },
 };
+
+/** `/cut` answers waiting for the test to cut their connection. */
+const cuts: ServerResponse[] = [];
 
 let server: Server;
 let base: string;
@@ -114,15 +118,19 @@ describe('incomingAnswer: a node:http answer read as the Response of it would be
 
   it('fails a body cut before its end as Readable.toWeb does, after the bytes that arrived', async () => {
     const raw = await rawGet('/cut');
+    const rawReader = raw.reader() as BodyReader;
     const web = await new Promise<IncomingMessage>((resolve) =>
       request(`${base}/cut`, { agent: false }, resolve).end(),
     );
-    const [a, b] = await Promise.all([
-      readAll(raw.reader()),
-      readAll((Readable.toWeb(web) as unknown as ReadableStream<Uint8Array>).getReader()),
-    ]);
-    expect(a.text).toBe('data: part\n\n');
-    expect(b.text).toBe(a.text);
+    const webReader = (Readable.toWeb(web) as unknown as ReadableStream<Uint8Array>).getReader();
+    // Both callers hold the bytes sent before the cut; then both connections are cut mid-body.
+    const decoder = new TextDecoder();
+    const firsts = await Promise.all([rawReader.read(), webReader.read()]);
+    const [firstA, firstB] = firsts.map((r) => (r.done ? '' : decoder.decode(r.value)));
+    for (const res of cuts.splice(0)) res.socket?.destroy();
+    const [a, b] = await Promise.all([readAll(rawReader), readAll(webReader)]);
+    expect(firstA + a.text).toBe('data: part\n\n');
+    expect(firstB + b.text).toBe(firstA + a.text);
     expect(a.error).toBeInstanceOf(Error);
     const shape = (e: unknown) => ({ name: (e as Error).name, code: (e as { code?: unknown }).code });
     expect(shape(a.error)).toEqual(shape(b.error));
