@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   type Completion,
   type Handler,
@@ -89,4 +92,23 @@ export function contextWithEvents(init: ConstructorParameters<typeof RequestCont
 export async function textOf(res: Awaited<ReturnType<Handler>>): Promise<string> {
   const c = res.type === 'stream' ? await collectStream(res) : res;
   return c.message.content ?? '';
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Every `text` of the shared evaluation data (next to the repository) and of the held-out fixtures. */
+export function dataTexts(): string[] {
+  const files = [
+    ...['injection/deepset-train.jsonl', 'injection/notinject.jsonl', 'pii/presidio-synth.jsonl'].map((f) =>
+      resolve(here, '../../../../shared/data', f),
+    ),
+    ...readdirSync(resolve(here, 'fixtures'))
+      .filter((f) => f.endsWith('.jsonl'))
+      .map((f) => resolve(here, 'fixtures', f)),
+  ];
+  return files.flatMap((f) =>
+    readFileSync(f, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => (JSON.parse(l) as { text: string }).text),
+  );
 }

@@ -1,8 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { dataTexts } from '../../test/support';
 import { normalize } from '../normalize/normalize';
 import { type InjectionModel, classifierLogit } from './classifier';
 import { collectSignals, defaultInjectionModel } from './detect';
@@ -14,25 +12,6 @@ function referenceLogit(model: InjectionModel, skeleton: string): number {
   let z = model.bias;
   for (let i = 0; i < x.indices.length; i++) z += model.weights[x.indices[i]!]! * x.values[i]!;
   return z;
-}
-
-const here = dirname(fileURLToPath(import.meta.url));
-/** Every `text` of the shared evaluation data (next to the repository) and of the held-out fixtures. */
-function dataTexts(): string[] {
-  const files = [
-    ...['injection/deepset-train.jsonl', 'injection/notinject.jsonl', 'pii/presidio-synth.jsonl'].map((f) =>
-      resolve(here, '../../../../../shared/data', f),
-    ),
-    ...readdirSync(resolve(here, '../../test/fixtures'))
-      .filter((f) => f.endsWith('.jsonl'))
-      .map((f) => resolve(here, '../../test/fixtures', f)),
-  ];
-  return files.flatMap((f) =>
-    readFileSync(f, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => (JSON.parse(l) as { text: string }).text),
-  );
 }
 
 const pieces = [

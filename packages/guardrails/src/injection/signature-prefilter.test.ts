@@ -1,33 +1,12 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { dataTexts } from '../../test/support';
 import { normalize } from '../normalize/normalize';
 import { signatureHits } from './detect';
 import { LiteralScanner } from './literal-scanner';
 import { requiredLiterals } from './required-literals';
 import { SignaturePrefilter } from './signature-prefilter';
 import { SIGNATURES, matchSignature } from './signatures';
-
-const here = dirname(fileURLToPath(import.meta.url));
-/** Every `text` of the shared evaluation data (next to the repository) and of the held-out fixtures. */
-function dataTexts(): string[] {
-  const files = [
-    ...['injection/deepset-train.jsonl', 'injection/notinject.jsonl', 'pii/presidio-synth.jsonl'].map((f) =>
-      resolve(here, '../../../../../shared/data', f),
-    ),
-    ...readdirSync(resolve(here, '../../test/fixtures'))
-      .filter((f) => f.endsWith('.jsonl'))
-      .map((f) => resolve(here, '../../test/fixtures', f)),
-  ];
-  return files.flatMap((f) =>
-    readFileSync(f, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => (JSON.parse(l) as { text: string }).text),
-  );
-}
 
 /** Every skeleton the signatures run on for `text`, with whether it is run squeezed. */
 function skeletonsOf(text: string): { skeleton: string; squeezed: boolean }[] {
