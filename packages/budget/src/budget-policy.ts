@@ -319,18 +319,7 @@ export class BudgetPolicy {
       };
     }
     entries.length = n;
-    // `#settle` inline: one async layer less on every request.
-    let totals: number[] | undefined;
-    if (n === 0) totals = [];
-    else {
-      this.#flushAhead();
-      try {
-        totals = await this.store.settle(reservation.id, entries);
-      } catch (error) {
-        this.#pending.defer({ id: reservation.id, tag: held.tag, entries });
-        this.#onStoreError?.(error, 'settle_deferred');
-      }
-    }
+    const totals = await this.#settle(reservation.id, entries, held);
     let remaining: number | undefined;
     if (totals) {
       // totals[i] is the total of the i-th settled slot (entries skip the rate slots).
@@ -434,15 +423,20 @@ export class BudgetPolicy {
   }
 
   /** Writes a settlement (or release); `undefined` when the store failed and it was deferred. */
-  async #settle(id: string, entries: SettleEntry[], held: Held): Promise<number[] | undefined> {
-    if (entries.length === 0) return [];
+  #settle(id: string, entries: SettleEntry[], held: Held): Promise<number[] | undefined> {
+    if (entries.length === 0) return Promise.resolve([]);
     this.#flushAhead();
-    try {
-      return await this.store.settle(id, entries);
-    } catch (error) {
+    const deferred = (error: unknown): undefined => {
       this.#pending.defer({ id, tag: held.tag, entries });
       this.#onStoreError?.(error, 'settle_deferred');
       return undefined;
+    };
+    // Not an async function: the store's promise with its failure handled, one async layer less
+    // on every request (a store that throws instead of rejecting is handled the same way).
+    try {
+      return this.store.settle(id, entries).then(undefined, deferred);
+    } catch (error) {
+      return Promise.resolve(deferred(error));
     }
   }
 
