@@ -131,7 +131,7 @@ export class RedisStore implements StateStore {
     if (config.batchAcquire ?? !(redis instanceof Cluster)) {
       if (redis instanceof Cluster)
         throw new TypeError('RedisStore: batchAcquire needs a standalone Redis, not a Cluster');
-      this.#batcher = new AcquireBatcher((numKeys, args) => ACQUIRE_BATCH.run(redis, numKeys, args), config.keyPrefix);
+      this.#batcher = new AcquireBatcher((numKeys, args) => ACQUIRE_BATCH.runNow(redis, numKeys, args), config.keyPrefix);
     }
   }
 
