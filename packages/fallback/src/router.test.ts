@@ -295,6 +295,20 @@ describe('router', () => {
     expect(backup.seen).toHaveLength(0);
   });
 
+  it('answers an already-cancelled request with a rejected promise, never a synchronous throw, and calls nothing', async () => {
+    const c = new AbortController();
+    c.abort();
+    const primary = scripted([{ ok: true }]);
+    const route = router({ targets: [{ name: 'primary', handler: primary, model: 'gpt-a' }] });
+    let pending: Promise<unknown> | undefined;
+    expect(() => {
+      pending = route(request, new RequestContext({ signal: c.signal }));
+    }).not.toThrow();
+    const err = await pending?.catch((e) => e);
+    expect(RelError.is(err) && err.failure.kind).toBe('cancelled');
+    expect(primary.seen).toHaveLength(0);
+  });
+
   it('throws the last typed failure when every target fails', async () => {
     const route = router({
       targets: [

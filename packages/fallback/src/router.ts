@@ -3,6 +3,7 @@ import {
   type EventHub,
   type FallbackReason,
   type Handler,
+  type LlmResponse,
   type RandomSource,
   RelError,
   type StateStore,
@@ -13,8 +14,7 @@ import {
 import { z } from 'zod';
 import { Dispatch, type DispatchConfig } from './dispatch';
 import { parseOptions } from './parse-options';
-import { failoverStream } from './stream-failover';
-import { type RoutedTarget, type Target, TargetFieldsSchema, routedTarget } from './target';
+import { type DispatchTarget, type RoutedTarget, type Target, TargetFieldsSchema, routedTarget } from './target';
 import { TriggersSchema } from './triggers';
 import { weightedOrder } from './weighted-pick';
 
@@ -74,12 +74,12 @@ export function router(options: RouterOptions): Router {
   targets.forEach((t, i) => {
     if (typeof t.handler !== 'function') throw invalid(`targets.${i}.handler`, 'must be a function');
   });
-  const byName = new Map<string, RoutedTarget>();
+  const byName = new Map<string, DispatchTarget>();
   config.targets.forEach((f, i) => {
     if (byName.has(f.name)) throw invalid(`targets.${i}.name`, `duplicate target name ${f.name}`);
     byName.set(f.name, routedTarget(targets[i]!, f, { clock, events, store }));
   });
-  const lookup = (field: 'largerContext' | 'downgradeTo'): RoutedTarget | undefined => {
+  const lookup = (field: 'largerContext' | 'downgradeTo'): DispatchTarget | undefined => {
     const name = config[field];
     if (name === undefined) return undefined;
     const t = byName.get(name);
@@ -91,37 +91,42 @@ export function router(options: RouterOptions): Router {
   const ordered = [...byName.values()];
   const groups = groupTargets(ordered);
   const balanced = groups.some((g) => g.length > 1);
-  const dispatchConfig: DispatchConfig = { triggers: config.triggers, largerContext, clock };
+  const dispatchConfig: DispatchConfig = {
+    triggers: config.triggers,
+    largerContext,
+    clock,
+    stream: { continueWithPrefill: config.continueWithPrefill },
+  };
 
-  const handle = async (req: Parameters<Handler>[0], ctx: Parameters<Handler>[1]) => {
-    if (ctx.aborted) throw abortReason(ctx.signal);
-    let plan = balanced
-      ? groups.flatMap((g) =>
-          weightedOrder(
-            g,
-            g.map((t) => t.weight),
-            random,
-          ),
-        )
-      : [...ordered];
-    let pending: { from: string; reason: FallbackReason } | undefined;
-    if (ctx.downgrade && downgradeTo && plan[0] !== downgradeTo) {
-      pending = { from: plan[0]!.name, reason: 'budget_downgrade' };
-      plan = plan.slice(plan.indexOf(downgradeTo));
+  // Not async: the dispatch's promise is the answer, with no extra frame (a throw here rejects).
+  const handle = (req: Parameters<Handler>[0], ctx: Parameters<Handler>[1]): Promise<LlmResponse> => {
+    try {
+      if (ctx.aborted) throw abortReason(ctx.signal);
+      let plan = balanced
+        ? groups.flatMap((g) =>
+            weightedOrder(
+              g,
+              g.map((t) => t.weight),
+              random,
+            ),
+          )
+        : [...ordered];
+      let pending: { from: string; reason: FallbackReason } | undefined;
+      if (ctx.downgrade && downgradeTo && plan[0] !== downgradeTo) {
+        pending = { from: plan[0]!.name, reason: 'budget_downgrade' };
+        plan = plan.slice(plan.indexOf(downgradeTo));
+      }
+      return new Dispatch(req, ctx, plan, dispatchConfig, pending).answer();
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const dispatch = new Dispatch(req, ctx, plan, dispatchConfig, pending);
-    const opened = await dispatch.open();
-    if (opened.response.type === 'completion') return opened.response;
-    return failoverStream({ ...opened, response: opened.response }, dispatch, ctx, {
-      continueWithPrefill: config.continueWithPrefill,
-    });
   };
   return Object.assign(handle, { targets: byName as ReadonlyMap<string, RoutedTarget> });
 }
 
 /** Targets grouped as equivalent deployments, each group at the place of its first member. */
-function groupTargets(targets: readonly RoutedTarget[]): RoutedTarget[][] {
-  const groups = new Map<string, RoutedTarget[]>();
+function groupTargets(targets: readonly DispatchTarget[]): DispatchTarget[][] {
+  const groups = new Map<string, DispatchTarget[]>();
   for (const t of targets) {
     const g = groups.get(t.group);
     if (g) g.push(t);

@@ -78,6 +78,28 @@ export type TargetResult =
   | { readonly ok: true; readonly response: LlmResponse; readonly calls: number }
   | { readonly ok: false; readonly error: unknown; readonly calls: number };
 
+/** One request's provider calls through one target, counted while any of them is in flight. */
+export interface CallCount {
+  calls: number;
+  users: number;
+}
+
+/**
+ * A routed target as the router's dispatch drives it: `call`'s bookkeeping in two halves, so the
+ * dispatch can await the target's `pipeline` in its own frame instead of through `call`'s.
+ * @internal
+ */
+export interface DispatchTarget extends RoutedTarget {
+  /** Requests with a call of this target in flight (entries of the call counts). */
+  readonly inFlightRequests: number;
+  /** The target's middlewares around its provider handler. */
+  readonly pipeline: Handler;
+  /** Starts counting a call of request `id`; pair with one `untrack(id, count)`. */
+  track(id: string): CallCount;
+  /** Ends a call `track` started; the count is dropped with the last call of its request. */
+  untrack(id: string, count: CallCount): void;
+}
+
 /** Collaborators the breakers built from options receive. */
 export interface TargetDeps {
   clock: Clock;
@@ -98,12 +120,21 @@ export function routedTarget(
   target: Target,
   fields: z.output<typeof TargetFieldsSchema>,
   deps: TargetDeps,
-): RoutedTarget & { readonly inFlightRequests: number } {
-  const counts = new Map<string, { calls: number; users: number }>();
+): DispatchTarget {
+  const counts = new Map<string, CallCount>();
   const counting: Handler = (req, ctx) => {
     const entry = counts.get(ctx.requestId);
     if (entry) entry.calls++;
     return target.handler(req, ctx);
+  };
+  const track = (id: string): CallCount => {
+    let entry = counts.get(id);
+    if (!entry) counts.set(id, (entry = { calls: 0, users: 0 }));
+    entry.users++;
+    return entry;
+  };
+  const untrack = (id: string, entry: CallCount): void => {
+    if (--entry.users === 0) counts.delete(id);
   };
   const pipeline = compose(...(target.middlewares ?? []))(counting);
   const breaker =
@@ -129,11 +160,12 @@ export function routedTarget(
     get inFlightRequests() {
       return counts.size;
     },
+    pipeline,
+    track,
+    untrack,
     async call(req, ctx) {
       const id = ctx.requestId;
-      let entry = counts.get(id);
-      if (!entry) counts.set(id, (entry = { calls: 0, users: 0 }));
-      entry.users++;
+      const entry = track(id);
       const before = entry.calls;
       // Names this target to the middlewares (retry records attempts against it) while it runs.
       const outer = ctx.getAttribute(ROUTE_TARGET_ATTRIBUTE);
@@ -144,7 +176,7 @@ export function routedTarget(
       } catch (error) {
         return { ok: false, error, calls: entry.calls - before };
       } finally {
-        if (--entry.users === 0) counts.delete(id);
+        untrack(id, entry);
         if (ctx.getAttribute(ROUTE_TARGET_ATTRIBUTE) === fields.name) ctx.setAttribute(ROUTE_TARGET_ATTRIBUTE, outer);
       }
     },
