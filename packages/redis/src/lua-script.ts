@@ -57,8 +57,14 @@ export class LuaScript {
     const options = { keyPrefix: client.options.keyPrefix, replyEncoding: 'utf8' as const };
     return this.#run(
       client,
-      () => client.sendCommand(new Command('eval', [this.lua, numKeys, args as (string | number)[]], options)) as Promise<unknown>,
-      () => client.sendCommand(new Command('evalsha', [this.sha, numKeys, args as (string | number)[]], options)) as Promise<unknown>,
+      () =>
+        client.sendCommand(
+          new Command('eval', [this.lua, numKeys, args as (string | number)[]], options),
+        ) as Promise<unknown>,
+      () =>
+        client.sendCommand(
+          new Command('evalsha', [this.sha, numKeys, args as (string | number)[]], options),
+        ) as Promise<unknown>,
     );
   }
 

@@ -36,7 +36,8 @@ export const RedisStoreOptionsSchema = z.strictObject({
    * ioredis auto-pipelining on the connection the store opens: the commands issued in one event
    * loop turn leave in one write. Under concurrency it saves most per-decision socket writes; a
    * lone command waits one turn (`setImmediate`) more. Fail-fast is unchanged: a command on a
-   * connection that is not ready still rejects at once.
+   * connection that is not ready still rejects at once. A `batchAcquire` run is already one
+   * command: it goes to the socket at once either way.
    */
   autoPipelining: z.boolean().default(true),
   /**
@@ -131,7 +132,10 @@ export class RedisStore implements StateStore {
     if (config.batchAcquire ?? !(redis instanceof Cluster)) {
       if (redis instanceof Cluster)
         throw new TypeError('RedisStore: batchAcquire needs a standalone Redis, not a Cluster');
-      this.#batcher = new AcquireBatcher((numKeys, args) => ACQUIRE_BATCH.runNow(redis, numKeys, args), config.keyPrefix);
+      this.#batcher = new AcquireBatcher(
+        (numKeys, args) => ACQUIRE_BATCH.runNow(redis, numKeys, args),
+        config.keyPrefix,
+      );
     }
   }
 
