@@ -1,6 +1,6 @@
 import { type Clock, type FinishReason, RelError, type StreamChunk, type Usage, systemClock } from '@rel/core';
 import { cutBody, mapHttpFailure } from './http-failure';
-import { OpenAiChunkSchema, fromOpenAiUsage, mapOpenAiFinish } from './openai-wire';
+import { fromOpenAiUsage, mapOpenAiFinish, readOpenAiChunk } from './openai-wire';
 import type { SseEvent } from './sse-parser';
 
 /** What to do with an event whose data is not the JSON expected: skip it, or fail with `provider_error`. */
@@ -63,7 +63,7 @@ export async function* decodeOpenAiStream(
       if (options.onMalformedEvent === 'fail') throw malformed(data, cause);
       continue;
     }
-    const parsed = OpenAiChunkSchema.safeParse(json);
+    const parsed = readOpenAiChunk(json);
     if (!parsed.success) {
       if (options.onMalformedEvent === 'fail') throw malformed(data, parsed.error);
       continue;

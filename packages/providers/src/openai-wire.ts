@@ -140,6 +140,65 @@ export const OpenAiChunkSchema = z.looseObject({
 });
 export type OpenAiChunk = z.infer<typeof OpenAiChunkSchema>;
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isNullish = (v: unknown): v is null | undefined => v === undefined || v === null;
+const nullishString = (v: unknown): boolean => isNullish(v) || typeof v === 'string';
+const nullishNumber = (v: unknown): boolean => isNullish(v) || (typeof v === 'number' && Number.isFinite(v));
+
+function isUsage(v: unknown): boolean {
+  if (isNullish(v)) return true;
+  if (!isRecord(v)) return false;
+  // A count that is not a number is read as absent by the schema (`catch`): leave those to it.
+  if (!nullishNumber(v.prompt_tokens) || !nullishNumber(v.completion_tokens)) return false;
+  const p = v.prompt_tokens_details;
+  const c = v.completion_tokens_details;
+  return (
+    (isNullish(p) || (isRecord(p) && nullishNumber(p.cached_tokens))) &&
+    (isNullish(c) || (isRecord(c) && nullishNumber(c.reasoning_tokens)))
+  );
+}
+
+function isToolCallDelta(v: unknown): boolean {
+  if (!isRecord(v)) return false;
+  const i = v.index;
+  if (!isNullish(i) && !(typeof i === 'number' && Number.isSafeInteger(i) && i >= 0)) return false;
+  if (!nullishString(v.id)) return false;
+  const f = v.function;
+  return isNullish(f) || (isRecord(f) && nullishString(f.name) && nullishString(f.arguments));
+}
+
+function isChoice(v: unknown): boolean {
+  if (!isRecord(v) || !nullishNumber(v.index) || !nullishString(v.finish_reason)) return false;
+  const d = v.delta;
+  if (isNullish(d)) return true;
+  if (!isRecord(d) || !nullishString(d.content) || !nullishString(d.refusal)) return false;
+  const calls = d.tool_calls;
+  if (isNullish(calls)) return true;
+  if (!Array.isArray(calls)) return false;
+  for (const call of calls) if (!isToolCallDelta(call)) return false;
+  return true;
+}
+
+/**
+ * `json` itself when it is a chunk `OpenAiChunkSchema` accepts unchanged (the schema would give
+ * back the same fields), else `OpenAiChunkSchema.safeParse(json)`: one `chat.completion.chunk`
+ * read without building zod's copy of every event of a stream.
+ */
+export function readOpenAiChunk(
+  json: unknown,
+): { readonly success: true; readonly data: OpenAiChunk } | ReturnType<typeof OpenAiChunkSchema.safeParse> {
+  if (isRecord(json) && nullishString(json.id) && nullishString(json.model) && isUsage(json.usage)) {
+    const choices = json.choices;
+    let ok = true;
+    if (!isNullish(choices)) {
+      if (!Array.isArray(choices)) ok = false;
+      else for (let i = 0; ok && i < choices.length; i++) ok = isChoice(choices[i]);
+    }
+    if (ok) return { success: true, data: json as OpenAiChunk };
+  }
+  return OpenAiChunkSchema.safeParse(json);
+}
+
 /**
  * Reads a non-streamed chat completion.
  * @throws RelError `provider_error` when the body is not a chat completion

@@ -1,0 +1,80 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { OpenAiChunkSchema, readOpenAiChunk } from './openai-wire';
+
+/** A value of any JSON type, weighted towards the ones each field accepts. */
+const anyValue = fc.oneof(
+  fc.constant(null),
+  fc.string({ maxLength: 4 }),
+  fc.integer({ min: -3, max: 3 }),
+  fc.constantFrom(0.5, -0, Number.MAX_SAFE_INTEGER + 2, Number.POSITIVE_INFINITY, Number.NaN),
+  fc.boolean(),
+  fc.constant([]),
+  fc.constant({}),
+);
+/** A field: absent, a value of the expected kind, or any other value. */
+const field = (good: fc.Arbitrary<unknown>) =>
+  fc.option(fc.oneof({ arbitrary: good, weight: 6 }, { arbitrary: anyValue, weight: 1 }), { nil: undefined, freq: 4 });
+const str = fc.oneof(fc.constant(null), fc.string({ maxLength: 6 }));
+const count = fc.oneof(fc.constant(null), fc.nat(100), fc.constant(Number.POSITIVE_INFINITY), fc.constant(2.5));
+const obj = (fields: Record<string, fc.Arbitrary<unknown>>) =>
+  fc.oneof(
+    {
+      arbitrary: fc.record(Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, field(v)])), {
+        requiredKeys: [],
+      }),
+      weight: 8,
+    },
+    { arbitrary: anyValue, weight: 1 },
+  );
+const toolCall = obj({
+  index: fc.oneof(fc.nat(3), fc.constant(-1), fc.constant(1.5)),
+  id: str,
+  type: fc.constant('function'),
+  function: obj({ name: str, arguments: str }),
+});
+const chunk = obj({
+  id: str,
+  object: fc.constant('chat.completion.chunk'),
+  model: str,
+  choices: fc.array(
+    obj({
+      index: fc.oneof(fc.nat(2), fc.constant(0.5)),
+      finish_reason: str,
+      logprobs: fc.constant(null),
+      delta: obj({ role: fc.constant('assistant'), content: str, refusal: str, tool_calls: fc.array(toolCall) }),
+    }),
+    { maxLength: 2 },
+  ),
+  usage: obj({
+    prompt_tokens: count,
+    completion_tokens: count,
+    total_tokens: count,
+    prompt_tokens_details: obj({ cached_tokens: count }),
+    completion_tokens_details: obj({ reasoning_tokens: count }),
+  }),
+  error: anyValue,
+});
+
+describe('readOpenAiChunk', () => {
+  it('accepts and rejects exactly what OpenAiChunkSchema does, with the same data', () => {
+    fc.assert(
+      fc.property(chunk, (json) => {
+        const fast = readOpenAiChunk(json);
+        const zod = OpenAiChunkSchema.safeParse(json);
+        expect(fast.success).toBe(zod.success);
+        if (zod.success) expect(fast.data).toEqual(zod.data);
+        else if (!fast.success) expect(fast.error.issues).toEqual(zod.error.issues);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('reads a well-formed chunk without a copy', () => {
+    const json = JSON.parse(
+      '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"logprobs":null,"finish_reason":null}],"usage":null}',
+    );
+    const read = readOpenAiChunk(json);
+    expect(read.success && read.data).toBe(json);
+  });
+});
