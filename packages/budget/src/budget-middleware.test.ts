@@ -1,7 +1,7 @@
 import { EventHub, MemoryStore, RelError, RequestContext, type StreamChunk, collectStream, compose } from '@rel/core';
 import { FakeClock } from '@rel/core/testing';
 import { describe, expect, it } from 'vitest';
-import { answering, request, streaming } from '../test/helpers';
+import { FaultyStore, answering, request, streaming } from '../test/helpers';
 import { budget } from './budget-middleware';
 import { type BudgetAlert, type BudgetOptions, BudgetPolicy } from './budget-policy';
 
@@ -290,6 +290,52 @@ describe('budget middleware', () => {
     const r = await policy.reserve(request('acme-private-model'), ctx());
     expect(r.estimate.costUsd).toBeGreaterThan(0);
     await policy.release(r);
+  });
+
+  it('goes through the reserve and settle of a policy that overrides them', async () => {
+    const clock = new FakeClock(1_700_000_040_000);
+    const calls: string[] = [];
+    class Audited extends BudgetPolicy {
+      override async reserve(...args: Parameters<BudgetPolicy['reserve']>) {
+        calls.push('reserve');
+        return super.reserve(...args);
+      }
+      override async settle(...args: Parameters<BudgetPolicy['settle']>) {
+        calls.push('settle');
+        return super.settle(...args);
+      }
+    }
+    const store = new MemoryStore({ clock });
+    const policy = new Audited({ store, clock, prices, tiers: { free: { spendPerDayUsd: 1 } } });
+    await budget(policy)(answering(usage))(request(), new RequestContext({ principal: { orgId: 'acme' }, clock }));
+    expect(calls).toEqual(['reserve', 'settle']);
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(140_000);
+  });
+
+  it('defers a settlement the store refuses after the call, answers anyway, and writes it on flush', async () => {
+    const clock = new FakeClock(1_700_000_040_000);
+    const inner = new MemoryStore({ clock });
+    const store = new FaultyStore(inner);
+    const errors: string[] = [];
+    const policy = new BudgetPolicy({
+      store,
+      clock,
+      prices,
+      tiers: { free: { spendPerDayUsd: 1 } },
+      onStoreError: (_e, decision) => errors.push(decision),
+    });
+    const handler = budget(policy)(async (req, c) => {
+      store.mode = 'down'; // the store goes away while the provider answers
+      return answering(usage)(req, c);
+    });
+    const res = await handler(request(), new RequestContext({ principal: { orgId: 'acme' }, clock }));
+    expect(res.type).toBe('completion');
+    expect(errors).toEqual(['settle_deferred']);
+    expect(policy.pendingSettlements).toBe(1);
+    store.mode = 'up';
+    await policy.flush();
+    expect(policy.pendingSettlements).toBe(0);
+    expect(await inner.total(DAY_KEY, 86_400_000)).toBe(140_000); // the actual cost, the lease ended
   });
 
   it('composes with other middlewares as the outer layer', async () => {

@@ -103,7 +103,58 @@ interface Held {
   readonly chars: number;
   readonly tag: string;
   done: boolean;
+  /** What `settle` writes (set when it starts). */
+  entries: SettleEntry[] | undefined;
 }
+
+/**
+ * The steps of `reserve` and `settle` around their store calls, for the `budget` middleware,
+ * which awaits the store itself: one async frame per request instead of three. Only for a policy
+ * whose `reserve` and `settle` are this class's own (`isPlain`).
+ * @internal
+ */
+export interface PolicySteps {
+  /** True when `policy` does not override `reserve`, `settle` or `release`. */
+  isPlain(policy: BudgetPolicy): boolean;
+  /** `reserve` up to its store call: what it holds for `req`. */
+  prepare(policy: BudgetPolicy, req: LlmRequest, ctx: RequestContext): Held;
+  /** The ops to acquire for `held` (deferred settlements written ahead of them); none: no limit applies. */
+  ops(policy: BudgetPolicy, held: Held): LimitOp[] | undefined;
+  /**
+   * `reserve` after its store call (`first`: its decision, or `fail_open` as `acquireFailed`
+   * decided; `undefined`: there was none to make). A promise only for a refusal.
+   */
+  admit(
+    policy: BudgetPolicy,
+    held: Held,
+    first: AcquireResult | 'fail_open' | undefined,
+  ): Reservation | Promise<Reservation>;
+  /** A failed acquire: `fail_open`, or throws `dependency_unavailable`. */
+  acquireFailed(policy: BudgetPolicy, error: unknown, held: Held): 'fail_open';
+  /**
+   * `settle` up to its store call, without the `Settlement`: the held state, its entries to write,
+   * or `undefined` when there is nothing to write (not this policy's, already ended, no entries).
+   */
+  charge(
+    policy: BudgetPolicy,
+    r: Reservation,
+    usage: Usage,
+    model: string | undefined,
+    provider: string | undefined,
+  ): Held | undefined;
+  /** The entries `charge` left on `held`, written ahead of deferred settlements (see `#settle`). */
+  entries(policy: BudgetPolicy, held: Held): SettleEntry[];
+  /** A settlement write that failed: deferred, as `#settle` does. */
+  deferred(policy: BudgetPolicy, error: unknown, held: Held): undefined;
+  /** `settle` after its store call: the USD left (see `Settlement.remainingUsd`); a promise only when an alert is due. */
+  charged(
+    policy: BudgetPolicy,
+    held: Held,
+    totals: number[] | undefined,
+  ): number | undefined | Promise<number | undefined>;
+}
+
+let steps: PolicySteps | undefined;
 
 /**
  * A reservation as `reserve` returns it: the public fields, in the order of `Reservation`, and
@@ -168,6 +219,33 @@ export class BudgetPolicy {
   readonly #ownsStore: boolean;
   readonly #plans: PlanCache;
 
+  static {
+    const own = BudgetPolicy.prototype;
+    steps = {
+      isPlain: (p) => p.reserve === own.reserve && p.settle === own.settle && p.release === own.release,
+      prepare: (p, req, ctx) => p.#prepare(req, ctx),
+      ops: (p, held) => {
+        if (held.slots.length === 0) return undefined;
+        p.#flushAhead();
+        return opsOf(held.slots);
+      },
+      admit: (p, held, first) =>
+        first === undefined ? p.#hold(held, 'unlimited', undefined, []) : p.#admit(held, first),
+      acquireFailed: (p, error, held) => p.#acquireFailed(error, held.slots, held.tag, held.ctx),
+      charge: (p, r, usage, model, provider) => {
+        const cost = p.#pricer.price(modelsOf(model, r.model), usage, provider).cost;
+        const held = p.#charge(r, usage, Math.round(cost.totalUsd * MICROS), cost);
+        return held && (held.entries as SettleEntry[]).length > 0 ? held : undefined;
+      },
+      entries: (p, held) => {
+        p.#flushAhead();
+        return held.entries as SettleEntry[];
+      },
+      deferred: (p, error, held) => p.#deferred(error, held.id, held.entries as SettleEntry[], held),
+      charged: (p, held, totals) => p.#charged(held, totals),
+    };
+  }
+
   constructor(options: BudgetOptions = {}) {
     const { store, clock, onAlert, onStoreError, logger, estimator, ...config } = options;
     this.#config = BudgetConfigSchema.parse(config);
@@ -207,41 +285,55 @@ export class BudgetPolicy {
    * involved fails closed.
    */
   async reserve(req: LlmRequest, ctx?: RequestContext): Promise<Reservation> {
+    const held = this.#prepare(req, ctx);
+    if (held.slots.length === 0) return this.#hold(held, 'unlimited', undefined, []);
+    // `#acquire` inline: one async layer less on every request.
+    this.#flushAhead();
+    let first: AcquireResult | 'fail_open';
+    try {
+      first = await this.store.acquire(opsOf(held.slots));
+    } catch (error) {
+      first = this.#acquireFailed(error, held.slots, held.tag, ctx);
+    }
+    return this.#admit(held, first);
+  }
+
+  /** What `reserve` holds before its store call: the plan, estimate, cost and slots of `req`. */
+  #prepare(req: LlmRequest, ctx: RequestContext | undefined): Held {
     const plan = this.#plans.get(ctx?.principal ?? NOBODY);
     const est = this.#estimator.estimate(req);
     const outputTokens = req.maxTokens ?? this.#config.defaultMaxTokens;
     const costUsd = this.#pricer.price(req.model, { inputTokens: est.tokens, outputTokens }).cost.totalUsd;
     const id = newId('lease');
-    const slots = slotsOf(plan, id, est.tokens + outputTokens, Math.ceil(costUsd * MICROS));
-    const tag = plan.resolved.tag;
-    const held: Held = {
+    return {
       owner: this,
       id,
       model: req.model,
       scopes: plan.scopes,
       settled: plan.settled,
       estimate: { inputTokens: est.tokens, outputTokens, costUsd, method: est.method },
-      slots,
+      slots: slotsOf(plan, id, est.tokens + outputTokens, Math.ceil(costUsd * MICROS)),
       ctx,
       chars: est.chars,
-      tag,
+      tag: plan.resolved.tag,
       done: false,
+      entries: undefined,
     };
-    if (slots.length === 0) return this.#hold(held, 'unlimited', undefined, []);
+  }
 
-    // `#acquire` inline: one async layer less on every request.
-    this.#flushAhead();
-    let first: AcquireResult | 'fail_open';
-    try {
-      first = await this.store.acquire(opsOf(slots));
-    } catch (error) {
-      first = this.#acquireFailed(error, slots, tag, ctx);
-    }
+  /** The reservation once the store decided (or failed open); a refusal goes on in `#refused`. */
+  #admit(held: Held, first: AcquireResult | 'fail_open'): Reservation | Promise<Reservation> {
     if (first === 'fail_open') return this.#hold(held, 'fail_open', undefined, []);
+    const { slots } = held;
     if (first.allowed) {
       return this.#hold(held, 'allowed', remainingUsd(slots, first.results), statusOf(slots, first.results));
     }
+    return this.#refused(held, first);
+  }
 
+  /** A refused acquire: a downgrade when only spend ceilings refused and the config says so, else the refusal. */
+  async #refused(held: Held, first: AcquireResult): Promise<Reservation> {
+    const { slots, tag, ctx } = held;
     const refused = slots.map((s, i) => [s, first.results[i] as LimitResult] as const).filter(([, r]) => !r.allowed);
     const spendOnly = refused.every(([s]) => s.settle === 'spend');
     if (spendOnly && this.#config.onCeiling === 'downgrade' && ctx) {
@@ -299,10 +391,26 @@ export class BudgetPolicy {
     usage: Usage,
     actual: { model?: string; provider?: string } = {},
   ): Promise<Settlement> {
-    const held = HeldReservation.heldOf(reservation, this);
     const cost = this.#pricer.price(modelsOf(actual.model, reservation.model), usage, actual.provider).cost;
     const micros = Math.round(cost.totalUsd * MICROS);
-    if (!held || held.done) return { cost, chargedUsd: micros / MICROS, remainingUsd: undefined };
+    const held = this.#charge(reservation, usage, micros, cost);
+    if (!held) return { cost, chargedUsd: micros / MICROS, remainingUsd: undefined };
+    const totals = await this.#settle(reservation.id, held.entries as SettleEntry[], held);
+    const remaining = this.#charged(held, totals);
+    return {
+      cost,
+      chargedUsd: micros / MICROS,
+      remainingUsd: typeof remaining === 'object' ? await remaining : remaining,
+    };
+  }
+
+  /**
+   * `settle` before its store call: ends `reservation` (when it is this policy's and still held),
+   * records the cost, calibrates the estimator and leaves the entries to write on the held state.
+   */
+  #charge(reservation: Reservation, usage: Usage, micros: number, cost: Cost): Held | undefined {
+    const held = HeldReservation.heldOf(reservation, this);
+    if (!held || held.done) return undefined;
     held.done = true;
     held.ctx?.recordCost(cost);
     const tokens = usage.inputTokens + usage.outputTokens;
@@ -319,23 +427,41 @@ export class BudgetPolicy {
       };
     }
     entries.length = n;
-    const totals = await this.#settle(reservation.id, entries, held);
-    let remaining: number | undefined;
-    if (totals) {
-      // totals[i] is the total of the i-th settled slot (entries skip the rate slots).
-      let i = -1;
-      for (const slot of slots) {
-        if (!slot.settle) continue;
-        i++;
-        if (slot.settle !== 'spend') continue;
-        const total = totals[i] ?? 0;
-        const left = Math.max(0, slot.limit - total) / MICROS;
-        remaining = remaining === undefined ? left : Math.min(remaining, left);
-        if (this.#alerts.due(slot, total, false)) await this.#alerts.check(slot, total, held.tag, held.ctx, false);
-      }
+    held.entries = entries;
+    return held;
+  }
+
+  /**
+   * `settle` after its store call: the USD left under the tightest spend ceiling, set on the
+   * context. A promise (of that figure) only when a spend alert is due and must be checked first.
+   */
+  #charged(held: Held, totals: number[] | undefined): number | undefined | Promise<number | undefined> {
+    if (!totals) return undefined;
+    // totals[i] is the total of the i-th settled slot (entries skip the rate slots).
+    let i = -1;
+    for (const slot of held.slots) {
+      if (!slot.settle) continue;
+      i++;
+      if (slot.settle === 'spend' && this.#alerts.due(slot, totals[i] ?? 0, false)) return this.#alerting(held, totals);
     }
+    const remaining = remainingOf(held, totals);
     if (remaining !== undefined) held.ctx?.setAttribute('rel.budget.remaining', remaining);
-    return { cost, chargedUsd: micros / MICROS, remainingUsd: remaining };
+    return remaining;
+  }
+
+  /** `#charged` when an alert is due: each due spend slot's alerts checked in order, then the remaining set. */
+  async #alerting(held: Held, totals: number[]): Promise<number | undefined> {
+    let i = -1;
+    for (const slot of held.slots) {
+      if (!slot.settle) continue;
+      i++;
+      if (slot.settle !== 'spend') continue;
+      const total = totals[i] ?? 0;
+      if (this.#alerts.due(slot, total, false)) await this.#alerts.check(slot, total, held.tag, held.ctx, false);
+    }
+    const remaining = remainingOf(held, totals);
+    if (remaining !== undefined) held.ctx?.setAttribute('rel.budget.remaining', remaining);
+    return remaining;
   }
 
   /** Ends a reservation without a charge (the call failed or was cancelled before any usage). */
@@ -426,11 +552,7 @@ export class BudgetPolicy {
   #settle(id: string, entries: SettleEntry[], held: Held): Promise<number[] | undefined> {
     if (entries.length === 0) return Promise.resolve([]);
     this.#flushAhead();
-    const deferred = (error: unknown): undefined => {
-      this.#pending.defer({ id, tag: held.tag, entries });
-      this.#onStoreError?.(error, 'settle_deferred');
-      return undefined;
-    };
+    const deferred = (error: unknown): undefined => this.#deferred(error, id, entries, held);
     // Not an async function: the store's promise with its failure handled, one async layer less
     // on every request (a store that throws instead of rejecting is handled the same way).
     try {
@@ -438,6 +560,13 @@ export class BudgetPolicy {
     } catch (error) {
       return Promise.resolve(deferred(error));
     }
+  }
+
+  /** A settlement (or release) the store failed to take: kept to be written before the next store call. */
+  #deferred(error: unknown, id: string, entries: SettleEntry[], held: Held): undefined {
+    this.#pending.defer({ id, tag: held.tag, entries });
+    this.#onStoreError?.(error, 'settle_deferred');
+    return undefined;
   }
 
   /**
@@ -477,6 +606,28 @@ export class BudgetPolicy {
       { cause: result },
     );
   }
+}
+
+/** USD left under the tightest spend ceiling of `held` after a settlement's `totals`. */
+function remainingOf(held: Held, totals: readonly number[]): number | undefined {
+  let remaining: number | undefined;
+  let i = -1;
+  for (const slot of held.slots) {
+    if (!slot.settle) continue;
+    i++;
+    if (slot.settle !== 'spend') continue;
+    const left = Math.max(0, slot.limit - (totals[i] ?? 0)) / MICROS;
+    remaining = remaining === undefined ? left : Math.min(remaining, left);
+  }
+  return remaining;
+}
+
+/**
+ * The steps of the `budget` middleware (see `PolicySteps`).
+ * @internal
+ */
+export function policySteps(): PolicySteps {
+  return steps as PolicySteps;
 }
 
 /** The store ops of `slots`, in order. */
