@@ -6,13 +6,13 @@
  * 10,000 distinct ones, so every decision is an admit (the common path). Memory stores: sequential
  * awaited decisions in one process, interleaved samples. Redis stores: one ioredis connection each,
  * 50 decisions in flight, on the same redis-server, alternating 2 s runs; rel twice, with its
- * defaults (the decisions of one event-loop turn in one EVALSHA) and with `batchAcquire: false` (one
+ * defaults (the decisions of one event-loop turn in EVALSHA runs of up to 32) and with `batchAcquire: false` (one
  * EVALSHA per decision); rate-limiter-flexible with its defaults. Ceiling: redis-benchmark (C client,
  * 50 connections) running each library's own Lua script with EVALSHA.
  */
 import { execFileSync } from 'node:child_process';
 import { MemoryStore } from '@rel/core';
-import { RedisStore } from '@rel/redis';
+import { RedisStore, RedisStoreOptionsSchema } from '@rel/redis';
 import { ACQUIRE_BATCH_LUA, ACQUIRE_LUA } from '@rel/redis/scripts';
 import { startRedisServer } from '@rel/redis/testing';
 import { Redis } from 'ioredis';
@@ -24,8 +24,8 @@ const LIMIT = 1000;
 const PERIOD_MS = 1000;
 const KEYS = Array.from({ length: 10_000 }, (_, i) => `user:${i}`);
 const CONCURRENCY = 50;
-/** Decisions per script call in the ceiling run of rel's batch script. */
-const BATCH = 16;
+/** Decisions per script call in the ceiling run of rel's batch script: the store's default maxBatch. */
+const BATCH = RedisStoreOptionsSchema.parse({}).maxBatch;
 
 let cursor = 0;
 const nextKey = () => KEYS[(cursor = (cursor + 7919) % KEYS.length)] as string;
@@ -230,7 +230,7 @@ export async function ratelimitBench(): Promise<string> {
     'rate-limiter-flexible: fixed window (`consume(key, 1)`). Memory: 15 interleaved samples of sequential',
     'awaited decisions. Redis: one ioredis connection per limiter, 50 loops in flight, five rounds of 2 s runs',
     '(the three in rotated order) after a 1.5 s warm-up each, median. rel runs twice: with its defaults, which',
-    'send the decisions issued in one event-loop turn as one EVALSHA of a script that makes each in turn',
+    `send the decisions issued in one event-loop turn as EVALSHA runs of up to ${BATCH} of a script that makes each in turn`,
     '(atomic, independent, one result or error per caller; one Redis TIME per call), and with',
     '`batchAcquire: false` (one EVALSHA per decision, ioredis auto-pipelining); rate-limiter-flexible keeps its defaults',
     '(`RateLimiterRedis` on a plain ioredis client, one EVALSHA per decision, no pipelining option set).',

@@ -65,6 +65,31 @@ describe('RedisStore batchAcquire', () => {
     await store.close();
   });
 
+  it('splits a turn into runs of at most maxBatch decisions, still deciding them in call order', async () => {
+    const store = new RedisStore({ url: server.url, keyPrefix: fresh(), maxBatch: 10 });
+    await store.acquire([{ type: 'rate', key: 'warm', limit: 1, periodMs: 1000, cost: 0 }]);
+    let results: Awaited<ReturnType<RedisStore['acquire']>>[] = [];
+    const calls = await scriptCalls(async () => {
+      results = await Promise.all(
+        Array.from({ length: 25 }, () =>
+          store.acquire([{ type: 'rate', key: 'rpm', limit: 12, periodMs: 60_000, cost: 1 }]),
+        ),
+      );
+    });
+    expect(calls).toBe(3);
+    expect(results.map((r) => r.allowed)).toEqual(Array.from({ length: 25 }, (_, i) => i < 12));
+    expect(results.slice(0, 12).map((r) => r.results[0]?.remaining)).toEqual(
+      Array.from({ length: 12 }, (_, i) => 11 - i),
+    );
+    await store.close();
+  });
+
+  it('rejects a maxBatch that is not a whole number from 1 to 1024, naming the field', () => {
+    for (const maxBatch of [0, 1.5, 2000]) {
+      expect(() => new RedisStore({ url: server.url, maxBatch })).toThrow(/maxBatch/);
+    }
+  });
+
   it('decides concurrent acquires of one turn exactly as MemoryStore decides them one after another', async () => {
     const op = fc.oneof(
       fc.record({

@@ -1,7 +1,10 @@
 import { type AcquireResult, type LimitOp, type LimitResult, RelError } from '@rel/core';
 
-/** Most decisions one script run carries; more in one turn go out as several runs. */
-export const MAX_BATCH = 128;
+/**
+ * Most decisions one script run carries by default. The acquire that fills a run sends it at once,
+ * so Redis works on it while the rest of the turn is still being issued.
+ */
+export const MAX_BATCH = 32;
 
 /** Sends one batch script run: `numKeys` keys first in `args`, then ARGV. */
 export type SendBatch = (numKeys: number, args: (string | number)[]) => Promise<unknown>;
@@ -75,7 +78,8 @@ export function writeOps(
 
 /**
  * Gathers the acquires issued in one event-loop turn (everything that runs before the next
- * `process.nextTick`, promise continuations included) into one script run of `ACQUIRE_BATCH_LUA`.
+ * `process.nextTick`, promise continuations included) into script runs of `ACQUIRE_BATCH_LUA`: a run
+ * leaves as soon as it holds `maxBatch` decisions, the last one of the turn at its end.
  * Every decision stays atomic and independent (the script runs them one after another, in call
  * order, each under its own `pcall`); each caller gets its own result or its own error. When the run
  * itself fails (connection, timeout, reply of the wrong shape), every caller of that run rejects
@@ -84,24 +88,30 @@ export function writeOps(
 export class AcquireBatcher {
   readonly #send: SendBatch;
   readonly #prefix: string;
+  readonly #maxBatch: number;
   #queue: Pending[] = [];
 
-  constructor(send: SendBatch, prefix: string) {
+  constructor(send: SendBatch, prefix: string, maxBatch = MAX_BATCH) {
     this.#send = send;
     this.#prefix = prefix;
+    this.#maxBatch = maxBatch;
   }
 
-  /** Queues one decision for the next flush; `now` is its time, or '' for Redis `TIME`. */
+  /** Queues one decision for the current run; `now` is its time, or '' for Redis `TIME`. */
   acquire(ops: readonly LimitOp[], now: string): Promise<AcquireResult> {
     return new Promise<AcquireResult>((resolve, reject) => {
-      if (this.#queue.push({ ops, now, resolve, reject }) === 1) process.nextTick(this.#flush);
+      const queued = this.#queue.push({ ops, now, resolve, reject });
+      if (queued === 1) process.nextTick(this.#flush);
+      if (queued === this.#maxBatch) this.#flush();
     });
   }
 
+  /** Sends the queued decisions, if any (a full run may have left before the turn ended). */
   readonly #flush = (): void => {
     const queue = this.#queue;
+    if (queue.length === 0) return;
     this.#queue = [];
-    for (let i = 0; i < queue.length; i += MAX_BATCH) this.#run(queue.slice(i, i + MAX_BATCH));
+    this.#run(queue);
   };
 
   #run(batch: readonly Pending[]): void {

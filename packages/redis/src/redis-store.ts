@@ -8,7 +8,7 @@ import {
 } from '@rel/core';
 import { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
-import { AcquireBatcher, toAcquireResult, writeOps } from './acquire-batcher';
+import { AcquireBatcher, MAX_BATCH, toAcquireResult, writeOps } from './acquire-batcher';
 import { LuaScript } from './lua-script';
 import { ACQUIRE_BATCH_LUA, ACQUIRE_LUA, COMPARE_AND_SET_LUA, INCREMENT_LUA, SETTLE_LUA, TOTAL_LUA } from './scripts';
 
@@ -50,6 +50,12 @@ export const RedisStoreOptionsSchema = z.strictObject({
    * throws).
    */
   batchAcquire: z.boolean().optional(),
+  /**
+   * With `batchAcquire`, the most decisions one script run carries. The acquire that fills a run
+   * sends it at once, so under concurrency Redis works on one run while the client is still issuing
+   * the next; the last run of a turn leaves at the turn's end.
+   */
+  maxBatch: z.number().int().min(1).max(1024).default(MAX_BATCH),
 });
 export type RedisStoreConfig = z.input<typeof RedisStoreOptionsSchema>;
 
@@ -135,6 +141,7 @@ export class RedisStore implements StateStore {
       this.#batcher = new AcquireBatcher(
         (numKeys, args) => ACQUIRE_BATCH.runNow(redis, numKeys, args),
         config.keyPrefix,
+        config.maxBatch,
       );
     }
   }
