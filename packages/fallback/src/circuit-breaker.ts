@@ -241,6 +241,11 @@ export class CircuitBreaker {
     if (this.#shared) return this.#recordShared(this.#shared, admission, outcome, slow);
     if (admission === 'probe') return this.#recordProbe(outcome, slow);
     if (this.#state !== 'closed' || outcome === 'ignored') return;
+    if (outcome === 'success' && this.#failureWindow === undefined && this.#slowWindow === undefined) {
+      // All a success changes without windows is the failure streak (which then cannot trip).
+      this.#consecutive = 0;
+      return;
+    }
     const failed = outcome === 'failure';
     const now = this.#clock.now();
     this.#consecutive = failed ? this.#consecutive + 1 : 0;

@@ -122,19 +122,35 @@ export function routedTarget(
   deps: TargetDeps,
 ): DispatchTarget {
   const counts = new Map<string, CallCount>();
+  // The count of one request id is kept outside the map: with one request in flight at a time
+  // (the common case per target) no map insert and delete per call, each of which rehashes the
+  // map's table when it empties. Further requests in flight at once go to the map.
+  let soloId: string | undefined;
+  let solo: CallCount | undefined;
+  const countOf = (id: string): CallCount | undefined => (id === soloId ? solo : counts.get(id));
   const counting: Handler = (req, ctx) => {
-    const entry = counts.get(ctx.requestId);
+    const entry = countOf(ctx.requestId);
     if (entry) entry.calls++;
     return target.handler(req, ctx);
   };
   const track = (id: string): CallCount => {
-    let entry = counts.get(id);
-    if (!entry) counts.set(id, (entry = { calls: 0, users: 0 }));
+    let entry = countOf(id);
+    if (!entry) {
+      entry = { calls: 0, users: 0 };
+      if (soloId === undefined) {
+        soloId = id;
+        solo = entry;
+      } else counts.set(id, entry);
+    }
     entry.users++;
     return entry;
   };
   const untrack = (id: string, entry: CallCount): void => {
-    if (--entry.users === 0) counts.delete(id);
+    if (--entry.users > 0) return;
+    if (entry === solo) {
+      soloId = undefined;
+      solo = undefined;
+    } else counts.delete(id);
   };
   const pipeline = compose(...(target.middlewares ?? []))(counting);
   const breaker =
@@ -158,7 +174,7 @@ export function routedTarget(
     contextWindow: fields.contextWindow,
     breaker,
     get inFlightRequests() {
-      return counts.size;
+      return counts.size + (soloId === undefined ? 0 : 1);
     },
     pipeline,
     track,

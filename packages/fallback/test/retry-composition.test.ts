@@ -155,4 +155,39 @@ describe('router with @rel/retry', () => {
     expect(results.map((r) => [r.ok, r.calls])).toEqual(contexts.map((_, i) => [true, (i % 4) + 1]));
     expect(target.inFlightRequests).toBe(0);
   });
+  it('keeps one call count per request in flight, through the routed requests as well as call', async () => {
+    const clock = new FakeClock(0);
+    let calls = 0;
+    const handler: Handler = async (req, ctx) => {
+      // The first call of every request fails once, so each request's own count is 2.
+      const first = !ctx.getAttribute('seen');
+      ctx.setAttribute('seen', true);
+      calls++;
+      await ctx.clock.sleep(5, ctx.signal);
+      if (first) throw unavailable();
+      return completion(req.model);
+    };
+    const target = routedTarget(
+      { name: 'primary', handler, model: 'gpt-a', middlewares: [retry({ ...fast, maxAttempts: 2 })], breaker: false },
+      { name: 'primary', model: 'gpt-a', weight: 1, supportsPrefill: false },
+      { clock, events: undefined, store: undefined },
+    );
+    const one = target.call(request, new RequestContext({ clock, requestId: 'req_a' }));
+    expect(target.inFlightRequests).toBe(1);
+    const rest = [
+      target.call(request, new RequestContext({ clock, requestId: 'req_b' })),
+      target.call(request, new RequestContext({ clock, requestId: 'req_c' })),
+    ];
+    expect(target.inFlightRequests).toBe(3);
+    const results = await drive(clock, Promise.all([one, ...rest]));
+    expect(results.map((r) => [r.ok, r.calls])).toEqual([
+      [true, 2],
+      [true, 2],
+      [true, 2],
+    ]);
+    expect(calls).toBe(6);
+    expect(target.inFlightRequests).toBe(0);
+    const again = await drive(clock, target.call(request, new RequestContext({ clock, requestId: 'req_b' })));
+    expect([again.ok, again.calls, target.inFlightRequests]).toEqual([true, 2, 0]);
+  });
 });
