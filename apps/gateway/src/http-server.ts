@@ -215,9 +215,13 @@ export async function startHttpServer(app: GatewayApp): Promise<RunningGateway> 
       const writer = new ChunkWriter(id, created, response.requestedModel);
       try {
         for await (const chunk of response.chunks) {
-          for (const wire of writer.encode(chunk, includeUsage)) await write(res, `data: ${JSON.stringify(wire)}\n\n`);
+          const text = writer.sse(chunk, includeUsage);
+          // Waits only when the socket is full: an `await` of nothing would still cost a turn.
+          const full = text === '' ? undefined : write(res, text);
+          if (full) await full;
         }
-        await write(res, 'data: [DONE]\n\n');
+        const full = write(res, 'data: [DONE]\n\n');
+        if (full) await full;
       } catch (error) {
         // Never a silent truncation: the caller reads an error event, as OpenAI sends one.
         const rel = toRelError(error, abort.signal);

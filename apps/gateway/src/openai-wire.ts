@@ -232,6 +232,8 @@ export function toChatCompletion(c: Completion, id: string, created: number) {
 export class ChunkWriter {
   #model: string;
   #first = true;
+  /** `data: ` and the text of a text delta's event up to its `delta` fields, for the current model. */
+  #textHead: string | undefined;
   constructor(
     readonly id: string,
     readonly created: number,
@@ -240,9 +242,29 @@ export class ChunkWriter {
     this.#model = model;
   }
 
+  /**
+   * The server-sent events (`data: <json>\n\n`, zero, one or two) for one core stream chunk: the
+   * same text as `encode` serialized, a text delta's without building its objects.
+   * @example writer.sse({ type: 'text-delta', text: 'Hi' }, false) // 'data: {"id":...,"choices":[...]}\n\n'
+   */
+  sse(chunk: StreamChunk, includeUsage: boolean): string {
+    if (chunk.type !== 'text-delta') {
+      let out = '';
+      for (const wire of this.encode(chunk, includeUsage)) out += `data: ${JSON.stringify(wire)}\n\n`;
+      return out;
+    }
+    this.#textHead ??= `data: {"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${JSON.stringify(this.created)},"model":${JSON.stringify(this.#model)},"choices":[{"index":0,"delta":{`;
+    const role = this.#first ? '"role":"assistant",' : '';
+    this.#first = false;
+    return `${this.#textHead}${role}"content":${JSON.stringify(chunk.text)}},"finish_reason":null}]}\n\n`;
+  }
+
   /** The wire chunks (zero, one or two) for one core stream chunk. */
   encode(chunk: StreamChunk, includeUsage: boolean): object[] {
-    if (chunk.type === 'finish' && chunk.model) this.#model = chunk.model;
+    if (chunk.type === 'finish' && chunk.model) {
+      this.#model = chunk.model;
+      this.#textHead = undefined;
+    }
     const base = { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.#model };
     const role = this.#first ? { role: 'assistant' } : {};
     this.#first = false;

@@ -103,6 +103,52 @@ describe('wire encoding', () => {
     expect(fin[1]?.usage?.total_tokens).toBe(3);
   });
 
+  it('writes each chunk as the server-sent events of its encoded objects, byte for byte', () => {
+    const chunk = fc.oneof(
+      fc.record({ type: fc.constant('text-delta' as const), text: fc.string({ unit: 'binary' }) }),
+      fc.record(
+        {
+          type: fc.constant('tool-call-delta' as const),
+          index: fc.nat(3),
+          id: fc.string({ maxLength: 5 }),
+          name: fc.string({ maxLength: 5 }),
+          argumentsDelta: fc.string({ maxLength: 8 }),
+        },
+        { requiredKeys: ['type', 'index'] },
+      ),
+      fc.record(
+        {
+          type: fc.constant('finish' as const),
+          finishReason: fc.constantFrom('stop' as const, 'length' as const, 'tool_calls' as const),
+          model: fc.string({ unit: 'binary', maxLength: 6 }),
+          usage: fc.record({ inputTokens: fc.nat(), outputTokens: fc.nat() }),
+        },
+        { requiredKeys: ['type', 'finishReason'] },
+      ),
+    );
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 12 }),
+        fc.integer({ min: 0, max: 4_000_000_000 }),
+        fc.string({ unit: 'binary', maxLength: 8 }),
+        fc.array(chunk, { maxLength: 8 }),
+        fc.boolean(),
+        (id, created, model, chunks, includeUsage) => {
+          const objects = new ChunkWriter(id, created, model);
+          const events = new ChunkWriter(id, created, model);
+          for (const c of chunks) {
+            const expected = objects
+              .encode(c, includeUsage)
+              .map((o) => `data: ${JSON.stringify(o)}\n\n`)
+              .join('');
+            expect(events.sse(c, includeUsage)).toBe(expected);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('encodes errors with the user-visible class as type and the kind as code', () => {
     const body = toErrorBody(new RelError({ kind: 'budget_exceeded', scope: 'org:a:day', limitUsd: 1, spentUsd: 1 }));
     expect(body.error).toMatchObject({ type: 'quota_exceeded', code: 'budget_exceeded', param: null });
