@@ -135,23 +135,26 @@ const QUOTA = `${QUOTA_LOCALS}${QUOTA_DEFS}`;
 const DECIDE = `${QUOTA_LOCALS}local function quotaHelpers()
 ${QUOTA_DEFS}
 end
+-- Fast path, the most common decision: one rate limit, admitted. Same arithmetic as \`decide\`, without
+-- building the plans. Returns the decision's reply, or nil when it does not apply (a refusal, a limit
+-- of 0, a key of another type): \`decide\` then makes the decision the general way.
+local function admitRate(key, limit, period, burst, cost, now)
+  if not (limit > 0) then return nil end
+  local interval = period / limit
+  local tolerance = (burst or limit) * interval
+  local cur = redis.pcall('GET', key)
+  if type(cur) == 'table' then return nil end
+  local tat = max(tonumber(cur) or now, now)
+  local newTat = tat + cost * interval
+  if newTat - now > tolerance then return nil end
+  local ttl = ceil(newTat - now)
+  if ttl > 0 then redis.call('SET', key, fmt(newTat), 'PX', ttl) else redis.call('DEL', key) end
+  return { 1, 1, num(max(0, floor((tolerance - (newTat - now)) / interval))), num(max(0, ttl)), 0 }
+end
 local function decide(kb, A, ab, n, now)
-  -- Fast path, the most common decision: one rate limit, admitted. Same arithmetic as below, without
-  -- building the plans (a refusal or anything else goes the general way).
   if n == 1 and A[ab + 1] == 'r' then
-    local limit, period, cost = tonumber(A[ab + 2]), tonumber(A[ab + 3]), tonumber(A[ab + 5])
-    if limit > 0 then
-      local interval = period / limit
-      local tolerance = (tonumber(A[ab + 4]) or limit) * interval
-      local key = KEYS[kb + 1]
-      local tat = max(tonumber(redis.call('GET', key)) or now, now)
-      local newTat = tat + cost * interval
-      if newTat - now <= tolerance then
-        local ttl = ceil(newTat - now)
-        if ttl > 0 then redis.call('SET', key, fmt(newTat), 'PX', ttl) else redis.call('DEL', key) end
-        return { 1, 1, num(max(0, floor((tolerance - (newTat - now)) / interval))), num(max(0, ttl)), 0 }
-      end
-    end
+    local r = admitRate(KEYS[kb + 1], tonumber(A[ab + 2]), tonumber(A[ab + 3]), tonumber(A[ab + 4]), tonumber(A[ab + 5]), now)
+    if r then return r end
   end
   if not load then
     for i = 1, n do
@@ -276,12 +279,16 @@ return decide(0, ARGV, 1, #KEYS, now)
  * decision runs under `pcall`, so an error stops only its own decision; the others still apply.
  */
 export const ACQUIRE_BATCH_LUA: string = `${FMT}${DECIDE}
-local match = string.match
+local match, byte = string.match, string.byte
 local out, A, kb, p, T = {}, {}, 0, 1, nil
 local count = #ARGV
 while p <= count do
-  local n, now = match(ARGV[p], '^(%d+),?(.*)$')
-  n, now = tonumber(n), tonumber(now)
+  -- A header without a time is the op count alone.
+  local n, now = tonumber(ARGV[p]), nil
+  if not n then
+    n, now = match(ARGV[p], '^(%d+),(.*)$')
+    n, now = tonumber(n), tonumber(now)
+  end
   if not now then
     if not T then
       local t = redis.call('TIME')
@@ -289,12 +296,20 @@ while p <= count do
     end
     now = T
   end
-  for i = 1, n do
-    local a = (i - 1) * 7
-    A[a + 1], A[a + 2], A[a + 3], A[a + 4], A[a + 5], A[a + 7], A[a + 6] =
-      match(ARGV[p + i], '^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),(.*)$')
+  local ok, r = true, nil
+  -- One rate op ('r' = byte 114): the fast path straight from its argument, under its own pcall.
+  if n == 1 and byte(ARGV[p + 1], 1) == 114 then
+    local limit, period, burst, cost = match(ARGV[p + 1], '^r,([^,]*),([^,]*),([^,]*),([^,]*),')
+    ok, r = pcall(admitRate, KEYS[kb + 1], tonumber(limit), tonumber(period), tonumber(burst), tonumber(cost), now)
   end
-  local ok, r = pcall(decide, kb, A, 0, n, now)
+  if ok and not r then
+    for i = 1, n do
+      local a = (i - 1) * 7
+      A[a + 1], A[a + 2], A[a + 3], A[a + 4], A[a + 5], A[a + 7], A[a + 6] =
+        match(ARGV[p + i], '^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),(.*)$')
+    end
+    ok, r = pcall(decide, kb, A, 0, n, now)
+  end
   if ok then
     out[#out + 1] = r
   elseif type(r) == 'table' and r.err then
