@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from './clock';
+import { LeaseTable } from './lease-table';
 import { SettledLeases } from './settled-leases';
 import { WindowBuckets } from './window-buckets';
 import {
@@ -16,8 +17,8 @@ import {
 interface QuotaState {
   /** bucket start -> settled amount, with the window's running sum */
   buckets: WindowBuckets;
-  /** lease id -> [amount, expiresAt] */
-  leases: Map<string, [number, number]>;
+  /** lease id -> amount, expiresAt */
+  leases: LeaseTable;
   /** No lease expires before this (a lower bound: a lease that ends early does not raise it). */
   leasesUntil: number;
 }
@@ -265,7 +266,7 @@ export class MemoryStore implements StateStore {
     const q = plan.quota as QuotaState;
     if (op.lease) {
       const expiresAt = now + op.lease.ttlMs;
-      q.leases.set(op.lease.id, [op.cost, expiresAt]);
+      q.leases.set(op.lease.id, op.cost, expiresAt);
       if (expiresAt < q.leasesUntil) q.leasesUntil = expiresAt;
     } else if (op.windowMs > 0) q.buckets.add(plan.at, op.cost);
     this.#write(op.key, q, now + Math.max(op.windowMs, this.#maxLeaseLeft(q, now)), now);
@@ -275,17 +276,17 @@ export class MemoryStore implements StateStore {
   #fullReset(q: QuotaState, windowMs: number, now: number): number {
     let latest = 0;
     if (windowMs > 0 && q.buckets.size > 0) latest = Math.max(latest, q.buckets.newest + windowMs - now);
-    for (const lease of q.leases.values()) latest = Math.max(latest, lease[1] - now);
+    latest = Math.max(latest, q.leases.latestExpiry() - now);
     return Math.max(0, Math.ceil(latest));
   }
 
   #quota(key: string, now: number): QuotaState {
     const v = this.#live(key, now)?.value;
     if (typeof v === 'object') {
-      if (now >= v.leasesUntil) dropExpiredLeases(v, now);
+      if (now >= v.leasesUntil) v.leasesUntil = v.leases.dropExpired(now);
       return v;
     }
-    return { buckets: new WindowBuckets(), leases: new Map(), leasesUntil: Number.POSITIVE_INFINITY };
+    return { buckets: new WindowBuckets(), leases: new LeaseTable(), leasesUntil: Number.POSITIVE_INFINITY };
   }
 
   #quotaTotal(q: QuotaState, windowMs: number, now: number): number {
@@ -294,22 +295,21 @@ export class MemoryStore implements StateStore {
       const w = bucketWidth(windowMs);
       total = q.buckets.total(Math.floor(now / w) * w - windowMs + w);
     }
-    for (const [amount] of q.leases.values()) total += amount;
-    return total;
+    return q.leases.addAmounts(total);
   }
 
   /** What the window will give back, and when: `[msFromNow, amount]` for each bucket and lease. */
   #releases(q: QuotaState, windowMs: number, now: number): Array<[number, number]> {
     const out: Array<[number, number]> = [];
     if (windowMs > 0) for (const [b, amount] of q.buckets.entries()) out.push([b + windowMs - now, amount]);
-    for (const [amount, exp] of q.leases.values()) out.push([exp - now, amount]);
+    q.leases.forEach((amount, exp) => {
+      out.push([exp - now, amount]);
+    });
     return out;
   }
 
   #maxLeaseLeft(q: QuotaState, now: number): number {
-    let max = 0;
-    for (const [, exp] of q.leases.values()) max = Math.max(max, exp - now);
-    return max;
+    return Math.max(0, q.leases.latestExpiry() - now);
   }
 
   #live(key: string, now: number): Entry | undefined {
@@ -366,16 +366,6 @@ export class MemoryStore implements StateStore {
       if (entry.expiresAt <= now) this.#map.delete(key);
     }
   }
-}
-
-/** Drops the leases of `q` that expired by `now`, and notes when the next one will. */
-function dropExpiredLeases(q: QuotaState, now: number): void {
-  let until = Number.POSITIVE_INFINITY;
-  for (const [id, [, exp]] of q.leases) {
-    if (exp <= now) q.leases.delete(id);
-    else if (exp < until) until = exp;
-  }
-  q.leasesUntil = until;
 }
 
 /** Keys the sweep examines per write: more than the one key a write can add, so a pass always ends. */
