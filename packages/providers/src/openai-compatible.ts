@@ -2,7 +2,7 @@ import type { Completion, LlmRequest, LlmResponse, RequestContext } from '@rel/c
 import { z } from 'zod';
 import { mapHttpFailure } from './http-failure';
 import { type FetchFunction, runtimeFetch } from './http-transport';
-import { decodeOpenAiStream } from './openai-stream';
+import { OpenAiEventDecoder, decodeOpenAiStream } from './openai-stream';
 import { fromOpenAiCompletion, toOpenAiBody } from './openai-wire';
 import { parseOptions } from './options';
 import { callProvider, sharedOptionFields } from './provider-call';
@@ -80,6 +80,13 @@ export function openaiCompatible(options: OpenAiCompatibleOptions): ProviderHand
         },
         decode: (events) =>
           decodeOpenAiStream(events, {
+            includeUsage: opts.includeUsage,
+            onMalformedEvent: opts.onMalformedEvent,
+            provider,
+            clock: ctx.clock,
+          }),
+        events: () =>
+          new OpenAiEventDecoder({
             includeUsage: opts.includeUsage,
             onMalformedEvent: opts.onMalformedEvent,
             provider,

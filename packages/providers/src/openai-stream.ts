@@ -1,6 +1,7 @@
 import { type Clock, type FinishReason, RelError, type StreamChunk, type Usage, systemClock } from '@rel/core';
 import { cutBody, mapHttpFailure } from './http-failure';
 import { fromOpenAiUsage, mapOpenAiFinish, readOpenAiChunk } from './openai-wire';
+import type { EventDecoder } from './sse-chunk-stream';
 import type { SseEvent } from './sse-parser';
 
 /** What to do with an event whose data is not the JSON expected: skip it, or fail with `provider_error`. */
@@ -31,42 +32,70 @@ export async function* decodeOpenAiStream(
   events: AsyncIterable<SseEvent>,
   options: OpenAiStreamOptions = {},
 ): AsyncGenerator<StreamChunk, void, undefined> {
-  const includeUsage = options.includeUsage !== false;
-  const provider = options.provider ?? 'openai';
-  let emitted = 0;
-  let finishReason: FinishReason | undefined;
-  let rawFinish: string | undefined;
-  let usage: Usage | undefined;
-  let model: string | undefined;
-  let id: string | undefined;
-  let sawToolCalls = false;
-  const finish = (): StreamChunk => ({
-    type: 'finish',
-    finishReason: finishReason ?? 'stop',
-    ...(id ? { id } : {}),
-    ...(model ? { model } : {}),
-    ...(usage ? { usage } : {}),
-  });
-
+  const decoder = new OpenAiEventDecoder(options);
+  const out: StreamChunk[] = [];
   for await (const ev of events) {
+    const complete = decoder.event(ev, out);
+    for (const chunk of out) yield chunk;
+    out.length = 0;
+    if (complete) return;
+  }
+  decoder.end(out);
+  yield* out;
+}
+
+/**
+ * `decodeOpenAiStream` one event at a time, without an async layer: what `callProvider` reads an
+ * OpenAI stream with.
+ * @internal
+ */
+export class OpenAiEventDecoder implements EventDecoder {
+  readonly #includeUsage: boolean;
+  readonly #provider: string;
+  readonly #options: OpenAiStreamOptions;
+  #emitted = 0;
+  #finishReason: FinishReason | undefined;
+  #rawFinish: string | undefined;
+  #usage: Usage | undefined;
+  #model: string | undefined;
+  #id: string | undefined;
+  #sawToolCalls = false;
+
+  constructor(options: OpenAiStreamOptions = {}) {
+    this.#options = options;
+    this.#includeUsage = options.includeUsage !== false;
+    this.#provider = options.provider ?? 'openai';
+  }
+
+  #finish(): StreamChunk {
+    return {
+      type: 'finish',
+      finishReason: this.#finishReason ?? 'stop',
+      ...(this.#id ? { id: this.#id } : {}),
+      ...(this.#model ? { model: this.#model } : {}),
+      ...(this.#usage ? { usage: this.#usage } : {}),
+    };
+  }
+
+  event(ev: SseEvent, out: StreamChunk[]): boolean {
     const data = ev.data.trim();
     if (data === '[DONE]') {
-      if (finishReason === undefined) break;
-      yield finish();
-      return;
+      if (this.#finishReason === undefined) return this.#interrupted();
+      out.push(this.#finish());
+      return true;
     }
-    if (data === '') continue;
+    if (data === '') return false;
     let json: unknown;
     try {
       json = JSON.parse(data);
     } catch (cause) {
-      if (options.onMalformedEvent === 'fail') throw malformed(data, cause);
-      continue;
+      if (this.#options.onMalformedEvent === 'fail') throw malformed(data, cause);
+      return false;
     }
     const parsed = readOpenAiChunk(json);
     if (!parsed.success) {
-      if (options.onMalformedEvent === 'fail') throw malformed(data, parsed.error);
-      continue;
+      if (this.#options.onMalformedEvent === 'fail') throw malformed(data, parsed.error);
+      return false;
     }
     const chunk = parsed.data;
     if (chunk.error !== undefined && chunk.error !== null) {
@@ -74,54 +103,66 @@ export async function* decodeOpenAiStream(
         streamErrorStatus(chunk.error),
         new Headers(),
         data,
-        provider,
-        options.clock ?? systemClock,
+        this.#provider,
+        this.#options.clock ?? systemClock,
       );
-      if (emitted === 0) throw err;
-      throw new RelError({ kind: 'stream_interrupted', emittedChunks: emitted }, { cause: err });
+      if (this.#emitted === 0) throw err;
+      throw new RelError({ kind: 'stream_interrupted', emittedChunks: this.#emitted }, { cause: err });
     }
-    if (!model && chunk.model) model = chunk.model;
-    if (!id && chunk.id) id = chunk.id;
-    if (chunk.usage) usage = fromOpenAiUsage(chunk.usage);
+    if (!this.#model && chunk.model) this.#model = chunk.model;
+    if (!this.#id && chunk.id) this.#id = chunk.id;
+    if (chunk.usage) this.#usage = fromOpenAiUsage(chunk.usage);
     const choice = chunk.choices?.find((c) => (c.index ?? 0) === 0);
     const delta = choice?.delta;
     const text = delta?.content || delta?.refusal;
     if (text) {
-      emitted++;
-      yield { type: 'text-delta', text };
+      this.#emitted++;
+      out.push({ type: 'text-delta', text });
     }
     for (const call of delta?.tool_calls ?? []) {
-      sawToolCalls = true;
+      this.#sawToolCalls = true;
       const name = call.function?.name;
       const args = call.function?.arguments;
-      emitted++;
-      yield {
+      this.#emitted++;
+      out.push({
         type: 'tool-call-delta',
         index: call.index ?? 0,
         ...(call.id ? { id: call.id } : {}),
         ...(name ? { name } : {}),
         ...(args ? { argumentsDelta: args } : {}),
-      };
+      });
     }
-    if (delta?.refusal) rawFinish = 'content_filter';
-    if (choice?.finish_reason) rawFinish = rawFinish ?? choice.finish_reason;
-    if (rawFinish !== undefined) finishReason = mapOpenAiFinish(rawFinish, sawToolCalls);
+    if (delta?.refusal) this.#rawFinish = 'content_filter';
+    if (choice?.finish_reason) this.#rawFinish = this.#rawFinish ?? choice.finish_reason;
+    if (this.#rawFinish !== undefined) this.#finishReason = mapOpenAiFinish(this.#rawFinish, this.#sawToolCalls);
     // The usage chunk (empty choices) is the last one OpenAI sends; no need to wait for [DONE].
     const usageChunk = chunk.usage && (chunk.choices?.length ?? 0) === 0;
-    if (finishReason !== undefined && (!includeUsage || usageChunk)) {
-      yield finish();
+    if (this.#finishReason !== undefined && (!this.#includeUsage || usageChunk)) {
+      out.push(this.#finish());
+      return true;
+    }
+    return false;
+  }
+
+  end(out: StreamChunk[]): void {
+    if (this.#finishReason !== undefined && this.#usage !== undefined) {
+      // Finish and usage arrived but no [DONE] and no separate usage chunk: complete all the same.
+      out.push(this.#finish());
       return;
     }
+    this.#interrupted();
   }
-  if (finishReason !== undefined && usage !== undefined) {
-    // Finish and usage arrived but no [DONE] and no separate usage chunk: complete all the same.
-    yield finish();
-    return;
+
+  #interrupted(): never {
+    throw new RelError(
+      { kind: 'stream_interrupted', emittedChunks: this.#emitted },
+      {
+        cause: new Error(
+          `${this.#provider} stream ended without a finish reason${this.#finishReason ? ' or usage' : ''}`,
+        ),
+      },
+    );
   }
-  throw new RelError(
-    { kind: 'stream_interrupted', emittedChunks: emitted },
-    { cause: new Error(`${provider} stream ended without a finish reason${finishReason ? ' or usage' : ''}`) },
-  );
 }
 
 function malformed(data: string, cause: unknown): RelError {

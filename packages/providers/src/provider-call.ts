@@ -11,6 +11,7 @@ import {
   readAnswer,
 } from './http-transport';
 import { linkSignal } from './linked-signal';
+import { type EventDecoder, SseChunkStream } from './sse-chunk-stream';
 
 /** The option fields every adapter shares; each adapter's schema spreads them. */
 export const sharedOptionFields = {
@@ -44,6 +45,11 @@ export interface ProviderCall {
   readonly fromJson: (json: unknown, text: string, res: HttpAnswer) => LlmResponse;
   /** Decodes an SSE answer into stream chunks. */
   readonly decode: StreamDecoder;
+  /**
+   * The same decoding one event at a time, when the adapter has it: the answer is then read by
+   * one `SseChunkStream` instead of `guardBody` over async generators.
+   */
+  readonly events?: () => EventDecoder;
   /** Whether the answer to a streaming request is read as JSON all the same (it always is without a body). */
   readonly answersJson?: (res: HttpAnswer) => boolean;
   readonly requestedModel: string;
@@ -76,17 +82,14 @@ export async function callProvider(call: ProviderCall, ctx: RequestContext): Pro
       return call.fromJson(parseJsonBody(text, res.status), text, res);
     }
     handedOff = true;
+    const sseOptions = call.maxEventChars === undefined ? {} : { maxEventChars: call.maxEventChars };
     return {
       type: 'stream',
       requestedModel: call.requestedModel,
       provider: call.provider,
-      chunks: guardBody(
-        () => res.reader() as BodyReader,
-        ctx,
-        call.decode,
-        link.release,
-        call.maxEventChars === undefined ? {} : { maxEventChars: call.maxEventChars },
-      ),
+      chunks: call.events
+        ? new SseChunkStream(() => res.reader() as BodyReader, ctx, call.events(), link.release, sseOptions)
+        : guardBody(() => res.reader() as BodyReader, ctx, call.decode, link.release, sseOptions),
     };
   } finally {
     if (!handedOff) link.release();
