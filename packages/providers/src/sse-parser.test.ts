@@ -108,6 +108,81 @@ describe('parseSse properties', () => {
     );
   });
 
+  it('reads any split text as one decoder of the whole text and a spec line splitter would', () => {
+    // The spec's reading, kept simple: decode everything at once, split lines, drop the unterminated last one.
+    const reference = (bytes: Uint8Array): SseEvent[] => {
+      const lines = new TextDecoder().decode(bytes).split(/\r\n|\r|\n/);
+      lines.pop();
+      const out: SseEvent[] = [];
+      let data: string[] | undefined;
+      let event = '';
+      let id: string | undefined;
+      for (const line of lines) {
+        if (line === '') {
+          if (data) out.push({ event: event || 'message', data: data.join('\n'), ...(id === undefined ? {} : { id }) });
+          data = undefined;
+          event = '';
+          continue;
+        }
+        if (line.startsWith(':')) continue;
+        const colon = line.indexOf(':');
+        const field = colon === -1 ? line : line.slice(0, colon);
+        let value = colon === -1 ? '' : line.slice(colon + 1);
+        if (value.startsWith(' ')) value = value.slice(1);
+        if (field === 'data') (data ??= []).push(value);
+        else if (field === 'event') event = value;
+        else if (field === 'id' && !value.includes('\0')) id = value;
+      }
+      return out;
+    };
+    const piece = fc.constantFrom(
+      'data',
+      'data: ',
+      'event: e',
+      'id: 7',
+      ':',
+      ' ',
+      'x',
+      '\n',
+      '\r',
+      '\r\n',
+      '\uFEFF',
+      'é',
+      '—',
+      '☕',
+      '😀',
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 10 }), (pieces, cuts) => {
+        const bytes = enc.encode(pieces.join(''));
+        const decoder = new SseDecoder();
+        const events = splitAt(bytes, cuts).flatMap((part) => decoder.push(part));
+        events.push(...decoder.end());
+        expect(events).toEqual(reference(bytes));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('strips a BOM only at the very start of the stream, as one decoder from the start does', () => {
+    const bom = [0xef, 0xbb, 0xbf];
+    const first = new SseDecoder();
+    expect(first.push(new Uint8Array([...bom, ...enc.encode('data: x\n\n')]))).toEqual([
+      { event: 'message', data: 'x' },
+    ]);
+    const later = new SseDecoder();
+    expect(later.push(enc.encode('data: a'))).toEqual([]);
+    expect(later.push(new Uint8Array([...bom, ...enc.encode('b\n\n')]))).toEqual([
+      { event: 'message', data: 'a\uFEFFb' },
+    ]);
+  });
+
+  it('ends a truncated UTF-8 sequence where the next ASCII byte comes, as the decoder does', () => {
+    const decoder = new SseDecoder();
+    expect(decoder.push(new Uint8Array([...enc.encode('data: '), 0xe2, 0x82]))).toEqual([]);
+    expect(decoder.push(enc.encode('!\n\n'))).toEqual([{ event: 'message', data: '\uFFFD!' }]);
+  });
+
   it('never throws on arbitrary bytes and yields the same events however they are split', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { RelError } from '@rel/core';
 
 /** One dispatched server-sent event. `event` is `message` when the server named none. */
@@ -17,6 +18,14 @@ export interface SseParserOptions {
 }
 
 const DEFAULT_MAX_EVENT_CHARS = 4 * 1024 * 1024;
+const STREAM = { stream: true } as const;
+
+/** ASCII bytes as text (`isAscii(bytes)` holds). */
+function asciiText(bytes: Uint8Array): string {
+  return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString(
+    'latin1',
+  );
+}
 
 /**
  * An incremental parser of the `text/event-stream` format (WHATWG HTML, "server-sent events"):
@@ -30,7 +39,12 @@ const DEFAULT_MAX_EVENT_CHARS = 4 * 1024 * 1024;
  * d.push(new TextEncoder().encode('\n'));       // [{ event: 'message', data: 'a' }]
  */
 export class SseDecoder {
-  readonly #text = new TextDecoder('utf-8');
+  /** Made for the first bytes that are not plain ASCII (see `push`). */
+  #text: InstanceType<typeof TextDecoder> | undefined;
+  /** No partial UTF-8 sequence is pending in `#text`: plain ASCII bytes may skip it. */
+  #clean = true;
+  /** Bytes were decoded without `#text`: a BOM it sees later is not at the stream's start. */
+  #started = false;
   readonly #max: number;
   #buf = '';
   #skipLf = false;
@@ -48,12 +62,23 @@ export class SseDecoder {
    * @throws RelError `provider_error` when one event grows beyond `maxEventChars`
    */
   push(bytes: Uint8Array): SseEvent[] {
-    return this.#feed(this.#text.decode(bytes, { stream: true }));
+    const n = bytes.byteLength;
+    if (this.#clean && isAscii(bytes)) {
+      // ASCII is its own UTF-8 and nothing is pending: the same text as the decoder's, natively.
+      if (n > 0) this.#started = true;
+      return this.#feed(asciiText(bytes));
+    }
+    // Past the stream's start, a BOM is a character (as one decoder fed from the start keeps it).
+    this.#text ??= new TextDecoder('utf-8', { ignoreBOM: this.#started });
+    const text = this.#text.decode(bytes, STREAM);
+    // A partial sequence can be pending only when the last byte is not ASCII.
+    if (n > 0) this.#clean = (bytes[n - 1] as number) < 0x80;
+    return this.#feed(text);
   }
 
   /** Ends the input: flushes a pending partial UTF-8 sequence; returns any event completed by it. */
   end(): SseEvent[] {
-    const events = this.#feed(this.#text.decode());
+    const events = this.#feed(this.#text?.decode() ?? '');
     this.#buf = '';
     this.#data = '';
     this.#hasData = false;
@@ -71,18 +96,22 @@ export class SseDecoder {
     let start = 0;
     if (this.#skipLf && text.charCodeAt(0) === 10) start = 1;
     this.#skipLf = false;
-    for (let i = start; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c !== 10 && c !== 13) continue;
+    // The next LF and CR at or after `start` (-1: none left), found by the engine's own search.
+    let lf = text.indexOf('\n', start);
+    let cr = text.indexOf('\r', start);
+    while (lf !== -1 || cr !== -1) {
+      const i = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
       const line = this.#buf === '' ? text.slice(start, i) : this.#buf + text.slice(start, i);
       this.#buf = '';
       const event = this.#line(line);
       if (event) events.push(event);
-      if (c === 13) {
-        if (i + 1 === text.length) this.#skipLf = true;
-        else if (text.charCodeAt(i + 1) === 10) i++;
-      }
       start = i + 1;
+      if (i === cr) {
+        if (start === text.length) this.#skipLf = true;
+        else if (text.charCodeAt(start) === 10) start++;
+      }
+      if (lf !== -1 && lf < start) lf = text.indexOf('\n', start);
+      if (cr !== -1 && cr < start) cr = text.indexOf('\r', start);
     }
     if (start < text.length) this.#buf += text.slice(start);
     if (this.#buf.length + this.#data.length > this.#max) throw tooLarge(this.#max);
