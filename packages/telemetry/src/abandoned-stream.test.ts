@@ -124,6 +124,52 @@ describe('a stream that is not read to its end', () => {
     expect(telemetry.inFlight).toBe(2);
   });
 
+  it('marks a stream that ends without its finish chunk as interrupted', async () => {
+    const telemetry = createTelemetry({ tracerProvider: otel.tracerProvider, jsonLines: otel.jsonLines });
+    const handler = telemetry.request(async (req) => ({
+      type: 'stream',
+      requestedModel: req.model,
+      provider: 'openai',
+      chunks: (async function* () {
+        yield { type: 'text-delta' as const, text: 'half an answer' };
+      })(),
+    }));
+    const res = await handler(ask, new RequestContext({ clock }));
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    for await (const _ of res.chunks);
+    const { request } = await byKind();
+    expect(request.map((s) => [s.status, s.attributes['error.type']])).toEqual([
+      [{ code: SpanStatusCode.ERROR, message: 'stream_interrupted' }, 'stream_interrupted'],
+    ]);
+    expect(otel.jsonRecords().map((r) => r['rel.error.class'])).toEqual(['unavailable']);
+  });
+
+  it('closing a stream before its first read opens nothing and ends nothing, and stops the abort watch', async () => {
+    const telemetry = createTelemetry({ tracerProvider: otel.tracerProvider, jsonLines: otel.jsonLines });
+    let opened = false;
+    const handler = telemetry.request(async (req) => ({
+      type: 'stream',
+      requestedModel: req.model,
+      provider: 'openai',
+      chunks: {
+        [Symbol.asyncIterator]() {
+          opened = true;
+          return { next: async () => ({ done: true as const, value: undefined }) };
+        },
+      },
+    }));
+    const controller = new AbortController();
+    const ctx = new RequestContext({ signal: controller.signal, clock });
+    const res = await handler(ask, ctx);
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    expect(await res.chunks[Symbol.asyncIterator]().return?.()).toEqual({ done: true, value: undefined });
+    expect(opened).toBe(false);
+    expect(getEventListeners(ctx.signal, 'abort')).toHaveLength(0);
+    controller.abort();
+    expect((await byKind()).request).toEqual([]);
+    expect(telemetry.inFlight).toBe(1);
+  });
+
   it('refuses a maxInFlight that is not a positive integer, naming it', () => {
     expect(() => createTelemetry({ maxInFlight: 0 })).toThrow(/maxInFlight/);
   });

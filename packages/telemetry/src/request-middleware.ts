@@ -68,7 +68,6 @@ import {
 } from './semconv';
 import { guardrailEventAttributes } from './span-events';
 import type { AbandonReason, RequestState, TelemetryState } from './state';
-import { watchAbandon } from './stream-watch';
 
 /**
  * The outermost middleware: an INTERNAL span per logical request, then, when the call (or its
@@ -113,14 +112,11 @@ export function requestMiddleware(state: TelemetryState): Middleware {
       return res;
     }
     if (request.ended) return res;
-    const seen: { finish?: FinishChunk } = {};
-    const watched = watchAbandon(observeStream(res.chunks, state, request, req, ctx, res, seen), ctx, () =>
-      request.abandon('signal_aborted'),
-    );
+    const observed = new ObservedStream(state, request, req, ctx, res);
     request.abandon = (reason) =>
-      endRequest(state, request, req, ctx, { type: 'stream-end', res, finish: seen.finish }, undefined, reason);
-    request.stopWatching = watched.stop;
-    return mapStream(res, () => watched.chunks);
+      endRequest(state, request, req, ctx, { type: 'stream-end', res, finish: observed.finish }, undefined, reason);
+    request.stopWatching = observed.stop;
+    return mapStream(res, () => observed);
   };
 }
 
@@ -133,35 +129,151 @@ function admit(state: TelemetryState, requestId: string, request: RequestState):
   state.active.set(requestId, request);
 }
 
-async function* observeStream(
-  chunks: AsyncIterable<StreamChunk>,
-  state: TelemetryState,
-  request: RequestState,
-  req: LlmRequest,
-  ctx: RequestContext,
-  res: Extract<LlmResponse, { type: 'stream' }>,
-  seen: { finish?: FinishChunk },
-) {
-  let finish: FinishChunk | undefined;
-  let emitted = 0;
-  let failure: FailureFacts | undefined;
-  try {
-    for await (const chunk of chunks) {
-      if (emitted++ === 0) request.firstChunkMs = ctx.clock.now();
-      if (chunk.type === 'finish') {
-        finish = chunk;
-        seen.finish = chunk;
-      }
-      yield chunk;
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * A request's stream as its telemetry sees it: the time to first chunk, the `finish` chunk, and
+ * the request's end (its span, metrics and log record) when the stream ends, fails or is closed.
+ * It also watches for abandonment: when the context aborts while the consumer is not waiting on
+ * the stream (it never started reading, or paused between chunks), the request ends as abandoned,
+ * since no read will come to end it; a consumer waiting on a chunk gets the failure from the
+ * stream itself. The abort listener (through `onAbort`, no `AbortSignal` made) is removed when the
+ * stream ends, fails or is closed, or `stop` is called.
+ *
+ * One iterator for what an async generator (the observation) inside `watchAbandon` did, with the
+ * same outcomes: closing it before its first read does nothing but stop the watch; closing it
+ * later closes the source, then ends the request.
+ */
+class ObservedStream implements AsyncIterableIterator<StreamChunk> {
+  readonly #state: TelemetryState;
+  readonly #request: RequestState;
+  readonly #req: LlmRequest;
+  readonly #ctx: RequestContext;
+  readonly #res: StreamingCompletion;
+  #it: AsyncIterator<StreamChunk> | undefined;
+  #done = false;
+  #emitted = 0;
+  /** A `next()` in progress; `return()` and `throw()` wait for it, as a generator's would. */
+  #pending: Promise<unknown> | undefined;
+  /** The `finish` chunk, once delivered. */
+  finish: FinishChunk | undefined;
+  #pulling = false;
+  #settled = false;
+  readonly #unlisten: (() => void) | undefined;
+
+  constructor(
+    state: TelemetryState,
+    request: RequestState,
+    req: LlmRequest,
+    ctx: RequestContext,
+    res: StreamingCompletion,
+  ) {
+    this.#state = state;
+    this.#request = request;
+    this.#req = req;
+    this.#ctx = ctx;
+    this.#res = res;
+    this.#unlisten = ctx.aborted ? undefined : ctx.onAbort(this.#onAbort);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  readonly #onAbort = (): void => {
+    if (this.#pulling || this.#settled) return;
+    this.#settled = true;
+    this.#request.abandon('signal_aborted');
+  };
+
+  /** Stops watching for abandonment (removes the abort listener). Idempotent. */
+  readonly stop = (): void => {
+    this.#settled = true;
+    this.#unlisten?.();
+  };
+
+  next(): Promise<IteratorResult<StreamChunk>> {
+    if (this.#done) return Promise.resolve(DONE);
+    const pending = this.#next();
+    this.#pending = pending;
+    return pending;
+  }
+
+  async #next(): Promise<IteratorResult<StreamChunk>> {
+    const it = (this.#it ??= this.#res.chunks[Symbol.asyncIterator]());
+    this.#pulling = true;
+    let result: IteratorResult<StreamChunk>;
+    try {
+      result = await it.next();
+    } catch (error) {
+      this.#pulling = false;
+      this.#pending = undefined;
+      this.#done = true;
+      this.#end(failureFacts(error, this.#ctx.signal));
+      this.stop();
+      throw error;
     }
-    // A stream that ends without `finish` was interrupted: the caller did not get a whole answer.
-    if (!finish) failure = { errorType: 'stream_interrupted', errorClass: 'unavailable' };
-  } catch (error) {
-    failure = failureFacts(error, ctx.signal);
+    this.#pulling = false;
+    this.#pending = undefined;
+    if (result.done) {
+      this.#done = true;
+      // A stream that ends without `finish` was interrupted: the caller did not get a whole answer.
+      this.#end(this.finish ? undefined : { errorType: 'stream_interrupted', errorClass: 'unavailable' });
+      this.stop();
+      return result;
+    }
+    const chunk = result.value;
+    if (this.#emitted++ === 0) this.#request.firstChunkMs = this.#ctx.clock.now();
+    if (chunk.type === 'finish') this.finish = chunk;
+    return result;
+  }
+
+  async return(value?: unknown): Promise<IteratorResult<StreamChunk>> {
+    this.stop();
+    if (this.#pending) await this.#pending.catch(() => {});
+    const result = { done: true as const, value: value as undefined };
+    if (this.#done || this.#it === undefined) {
+      this.#done = true;
+      return result;
+    }
+    this.#done = true;
+    // The consumer stopped early (break, return): its choice, not a failure.
+    try {
+      await this.#it.return?.();
+    } finally {
+      this.#end(undefined);
+    }
+    return result;
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<StreamChunk>> {
+    this.stop();
+    if (this.#pending) await this.#pending.catch(() => {});
+    if (this.#done || this.#it === undefined) {
+      this.#done = true;
+      throw error;
+    }
+    this.#done = true;
+    const failure = failureFacts(error, this.#ctx.signal);
+    try {
+      await this.#it.return?.();
+    } catch {
+      // The error thrown in is what the consumer gets, as from a generator's loop.
+    } finally {
+      this.#end(failure);
+    }
     throw error;
-  } finally {
-    // Also reached when the consumer stops early (break, return): its choice, not a failure.
-    endRequest(state, request, req, ctx, { type: 'stream-end', res, finish }, failure);
+  }
+
+  #end(failure: FailureFacts | undefined): void {
+    endRequest(
+      this.#state,
+      this.#request,
+      this.#req,
+      this.#ctx,
+      { type: 'stream-end', res: this.#res, finish: this.finish },
+      failure,
+    );
   }
 }
 
