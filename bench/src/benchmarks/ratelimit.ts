@@ -168,7 +168,7 @@ export async function ratelimitBench(): Promise<string> {
     redisRows = [
       [
         'Redis, 50 in flight',
-        'rel RedisStore, defaults (acquires of one turn batched)',
+        `rel RedisStore, defaults (acquires of one turn in runs of up to ${BATCH})`,
         fmtRate(batchR),
         '1.00',
         `${((100 * batchR) / batchCeiling).toFixed(0)}% of its batch ceiling`,
