@@ -1,4 +1,4 @@
-import { type Clock, RelError } from '@rel/core';
+import { type Abortable, type Clock, RelError, abortableOf, isAbortable } from '@rel/core';
 import { cutBody, mapHttpFailure } from './http-failure';
 import { mapNetworkFailure } from './network-failure';
 
@@ -33,7 +33,18 @@ export interface RawRequest {
   /** Lower-case names; the transport's own (`content-length`) are added to this record. */
   readonly headers: Record<string, string>;
   readonly body: string;
-  readonly signal: AbortSignal;
+  /** An `Abortable` (a request context) is listened to through `onAbort`: no signal is made. */
+  readonly signal: AbortSignal | Abortable;
+}
+
+/** The signal of `abort` (made, for an `Abortable`, if it was not yet). */
+export function signalOf(abort: AbortSignal | Abortable): AbortSignal {
+  return isAbortable(abort) ? abort.signal : abort;
+}
+
+/** `abort`'s signal once aborted, else undefined: what failure mapping needs, without making a signal. */
+function abortedSignal(abort: AbortSignal | Abortable): AbortSignal | undefined {
+  return abort.aborted ? signalOf(abort) : undefined;
 }
 
 /** A transport the adapters may call instead of a `FetchFunction`'s `Response` (see `RAW_TRANSPORT`). */
@@ -94,7 +105,8 @@ export interface PostInit {
   readonly url: string;
   readonly headers: Headers;
   readonly body: unknown;
-  readonly signal: AbortSignal;
+  /** A `fetch` gets the signal (made for an `Abortable`); a raw transport gets it as given. */
+  readonly signal: AbortSignal | Abortable;
   readonly fetch: FetchFunction;
   readonly provider: string;
   readonly clock: Clock;
@@ -124,16 +136,16 @@ export async function postJson(init: PostInit): Promise<HttpAnswer> {
           method: 'POST',
           headers,
           body: JSON.stringify(init.body),
-          signal: init.signal,
+          signal: signalOf(init.signal),
         }),
       );
     }
   } catch (err) {
-    throw mapNetworkFailure(err, init.signal);
+    throw mapNetworkFailure(err, abortedSignal(init.signal));
   }
   if (res.ok) return res;
   const text = await readText(res, init.signal, MAX_ERROR_READ_BYTES).catch((err: unknown) => {
-    if (init.signal.aborted) throw mapNetworkFailure(err, init.signal);
+    if (init.signal.aborted) throw mapNetworkFailure(err, abortedSignal(init.signal));
     return '';
   });
   throw mapHttpFailure(res.status, res.headers, text, init.provider, init.clock);
@@ -145,7 +157,7 @@ export async function postJson(init: PostInit): Promise<HttpAnswer> {
  */
 export async function readText(
   res: HttpAnswer,
-  signal: AbortSignal,
+  signal: AbortSignal | Abortable,
   maxBytes = Number.POSITIVE_INFINITY,
 ): Promise<string> {
   return (await readLimited(res, signal, maxBytes)).text;
@@ -154,7 +166,7 @@ export async function readText(
 /** Reads up to `maxBytes`; `cut` says the body went on past them. */
 async function readLimited(
   res: HttpAnswer,
-  signal: AbortSignal,
+  signal: AbortSignal | Abortable,
   maxBytes: number,
 ): Promise<{ readonly text: string; readonly cut: boolean }> {
   const reader = res.reader();
@@ -163,8 +175,10 @@ async function readLimited(
   let text = '';
   let read = 0;
   let done = false;
-  const onAbort = () => void reader.cancel(signal.reason).catch(() => {});
-  signal.addEventListener('abort', onAbort, { once: true });
+  const abort = isAbortable(signal) ? signal : abortableOf(signal);
+  const unlisten = abort.aborted
+    ? undefined
+    : abort.onAbort(() => void reader.cancel(signalOf(signal).reason).catch(() => {}));
   try {
     while (read < maxBytes) {
       const next = await reader.read();
@@ -175,12 +189,12 @@ async function readLimited(
       read += next.value.byteLength;
       text += decoder.decode(next.value, { stream: true });
     }
-    if (signal.aborted) throw signal.reason;
+    if (signal.aborted) throw signalOf(signal).reason;
     return { text: text + decoder.decode(), cut: !done };
   } catch (err) {
-    throw mapNetworkFailure(err, signal);
+    throw mapNetworkFailure(err, abortedSignal(signal));
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    unlisten?.();
     if (!done) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
@@ -191,7 +205,7 @@ async function readLimited(
  * larger than `maxBytes`, so a server that never stops sending cannot exhaust memory.
  * @throws RelError `provider_error` over the limit; as `readText` otherwise
  */
-export async function readAnswer(res: HttpAnswer, signal: AbortSignal, maxBytes: number): Promise<string> {
+export async function readAnswer(res: HttpAnswer, signal: AbortSignal | Abortable, maxBytes: number): Promise<string> {
   const { text, cut } = await readLimited(res, signal, maxBytes + 1);
   if (!cut) return text;
   throw new RelError(

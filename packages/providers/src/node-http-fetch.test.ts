@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RelError, RequestContext, collectStream } from '@rel/core';
@@ -36,6 +37,19 @@ describe('nodeHttpFetch: the adapters on node:http against the fake provider ove
     if (res.type !== 'stream' || whole.type !== 'completion') throw new Error('expected a stream and a completion');
     const collected = await collectStream(res);
     expect(collected.message.content).toBe(whole.message.content);
+  });
+
+  it('leaves no listener on the context once a call or its stream is over', async () => {
+    const controller = new AbortController();
+    const ctx = new RequestContext({ signal: controller.signal });
+    await handler()(ask('gpt-node-listeners'), ctx);
+    const res = await handler()(ask('gpt-node-listeners', true), ctx);
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    await collectStream(res);
+    fake.fail('gpt-node-listeners-429', { type: 'rate_limit', retryAfterSeconds: 1 });
+    const failed = await handler()(ask('gpt-node-listeners-429'), ctx).catch((e: unknown) => e);
+    expect(RelError.is(failed)).toBe(true);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
   it('maps a 429 to rate_limited with the Retry-After wait', async () => {

@@ -1,6 +1,7 @@
-import { type Agent, type IncomingMessage, request as httpRequest } from 'node:http';
+import { type Agent, type ClientRequest, type IncomingMessage, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
+import { type Abortable, isAbortable } from '@rel/core';
 import { type FetchFunction, RAW_TRANSPORT, type RawTransport } from './http-transport';
 import { NULL_BODY_STATUSES, incomingAnswer } from './incoming-answer';
 
@@ -51,7 +52,7 @@ function send(
   input: string,
   method: string,
   body: unknown,
-  signal: AbortSignal | undefined,
+  signal: AbortSignal | Abortable | undefined,
   headersOf: () => Record<string, string>,
 ): Promise<IncomingMessage> {
   return new Promise<IncomingMessage>((resolve, reject) => {
@@ -68,14 +69,37 @@ function send(
     const headers = headersOf();
     if (typeof body === 'string') headers['content-length'] = String(Buffer.byteLength(body));
     const agent = https ? options.httpsAgent : options.httpAgent;
+    const plain = signal !== undefined && !isAbortable(signal) ? signal : undefined;
     const req = (https ? httpsRequest : httpRequest)(
       url,
-      { method, headers, ...(agent ? { agent } : {}), ...(signal ? { signal } : {}) },
+      { method, headers, ...(agent ? { agent } : {}), ...(plain ? { signal: plain } : {}) },
       resolve,
     );
     req.on('error', reject);
+    if (signal !== undefined && plain === undefined) followAbort(req, signal as Abortable);
     req.end(body as string | undefined);
   });
+}
+
+/**
+ * What `node:http` does with a `signal` option, for an `Abortable`: its abort destroys the request
+ * (and its response) with an `AbortError` whose cause is the reason; the listener goes when the
+ * request closes (its answer ended or was destroyed). No `AbortSignal` is made for it.
+ */
+function followAbort(req: ClientRequest, abort: Abortable): void {
+  const destroy = () => {
+    req.destroy(
+      Object.assign(new Error('The operation was aborted', { cause: abort.signal.reason }), {
+        name: 'AbortError',
+        code: 'ABORT_ERR',
+      }),
+    );
+  };
+  if (abort.aborted) {
+    destroy();
+    return;
+  }
+  req.once('close', abort.onAbort(destroy));
 }
 
 /** The `Response` of an incoming answer; its body streams from the socket. */

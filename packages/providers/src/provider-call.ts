@@ -1,4 +1,4 @@
-import type { LlmResponse, RequestContext } from '@rel/core';
+import type { Abortable, LlmResponse, RequestContext } from '@rel/core';
 import { z } from 'zod';
 import { type StreamDecoder, guardBody } from './guard-stream';
 import {
@@ -8,6 +8,7 @@ import {
   type HttpAnswer,
   parseJsonBody,
   postJson,
+  RAW_TRANSPORT,
   readAnswer,
 } from './http-transport';
 import { linkSignal } from './linked-signal';
@@ -55,17 +56,28 @@ export interface ProviderCall {
   readonly requestedModel: string;
 }
 
+const noop = () => {};
+
+/** `linkSignal`'s shape for a transport that listens to the context itself: nothing to release. */
+function direct(ctx: RequestContext): { readonly signal: Abortable; release(): void } {
+  return { signal: ctx, release: noop };
+}
+
 /**
  * Sends one adapter call and reads its answer: the idempotency key on every attempt, the context's
- * signal linked for this call only (released when the call or its stream ends, so listeners never
- * pile up on a long-lived signal), a bounded JSON read, or the SSE body handed to `guardStream`.
+ * abort followed for this call only (a `fetch` gets a linked signal, released when the call or its
+ * stream ends; a raw transport listens to the context until its request closes; so listeners
+ * never pile up on a long-lived signal), a bounded JSON read, or the SSE body handed to
+ * `SseChunkStream` (or `guardBody` for an adapter without an event decoder).
  * @throws RelError for any HTTP or network failure (see `postJson`).
  */
 export async function callProvider(call: ProviderCall, ctx: RequestContext): Promise<LlmResponse> {
   const { headers } = call;
   if (call.extraHeaders) for (const [k, v] of Object.entries(call.extraHeaders)) headers.set(k, v);
   headers.set('idempotency-key', ctx.idempotencyKey);
-  const link = linkSignal(ctx);
+  // A raw transport follows the context itself and stops when its request closes; a `fetch` gets
+  // a signal of its own, unlinked when the call or its stream ends.
+  const link = RAW_TRANSPORT in call.fetch ? direct(ctx) : linkSignal(ctx);
   let handedOff = false;
   try {
     const res = await postJson({

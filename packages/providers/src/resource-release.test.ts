@@ -40,6 +40,7 @@ describe.each(
   beforeAll(async () => {
     server = await startFixtureServer({
       'hang-json': { file: json, hangAfterBytes: 20 },
+      'hang-head': { file: json, hangBeforeHead: true },
       // Enough for the first text chunk, then nothing more.
       'hang-sse': { file: sse, hangAfterBytes: sse.startsWith('openai') ? 700 : 900 },
     });
@@ -65,6 +66,25 @@ describe.each(
     await vi.waitFor(() => expect(server.connections()).toBe(1));
     controller.abort();
     expect(kindOf(await pending)).toBe('cancelled');
+    await expectReleased(ctx);
+  });
+
+  it('an abort while the answer has not even begun fails with its reason and closes the connection', async () => {
+    const controller = new AbortController();
+    const ctx = new RequestContext({ signal: controller.signal });
+    const pending = handler(ask('hang-head', true), ctx).catch((e: unknown) => e);
+    await vi.waitFor(() => expect(server.connections()).toBe(1));
+    controller.abort(new RelError({ kind: 'timeout', phase: 'first_token', limitMs: 5 }));
+    const error = await pending;
+    expect(RelError.is(error) && error.failure).toEqual({ kind: 'timeout', phase: 'first_token', limitMs: 5 });
+    await expectReleased(ctx);
+  });
+
+  it('a context aborted before the call fails cancelled and leaves nothing behind', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const ctx = new RequestContext({ signal: controller.signal });
+    expect(kindOf(await handler(ask('hang-json', false), ctx).catch((e: unknown) => e))).toBe('cancelled');
     await expectReleased(ctx);
   });
 

@@ -16,6 +16,8 @@ export interface FixtureRoute {
   readonly crlf?: boolean;
   /** After this many bytes, stop writing and keep the connection open (until the client leaves). */
   readonly hangAfterBytes?: number;
+  /** Send nothing at all, not even the status line, and hold the connection open. */
+  readonly hangBeforeHead?: boolean;
   /** Destroy the socket after the body instead of ending the response. */
   readonly destroy?: boolean;
 }
@@ -65,6 +67,7 @@ export async function startFixtureServer(routes: Record<string, FixtureRoute>): 
       res.end('{"type":"error","error":{"type":"not_found_error","message":"model not found"}}');
       return;
     }
+    if (route.hangBeforeHead) return;
     let text = route.body ?? fixture(route.file ?? '');
     if (route.crlf) text = text.replace(/\n/g, '\r\n');
     const sse = route.file?.endsWith('.sse') ?? false;
