@@ -137,23 +137,33 @@ export class RequestTimer implements Abortable {
   race<T>(promise: Promise<T>): Promise<T> {
     if (this.#isAborted) return Promise.reject(abortReason(this.signal));
     return new Promise<T>((resolve, reject) => {
-      // One race at a time is the rule (a request, then a stream's chunks one by one): one slot.
-      if (this.#racer === undefined) this.#racer = reject;
-      else (this.#moreRacers ??= new Set()).add(reject);
+      this.addRacer(reject);
       promise.then(
         (value) => {
-          this.#endRace(reject);
+          this.endRace(reject);
           resolve(value);
         },
         (error: unknown) => {
-          this.#endRace(reject);
+          this.endRace(reject);
           reject(error);
         },
       );
     });
   }
 
-  #endRace(reject: (reason: unknown) => void): void {
+  /**
+   * `race` without its promise, for a caller that settles its own: `reject` is called with the
+   * abort reason if the timer aborts (or the request is released) before `endRace(reject)`.
+   * Check `aborted` first: an aborted timer calls no racer.
+   */
+  addRacer(reject: (reason: unknown) => void): void {
+    // One race at a time is the rule (a request, then a stream's chunks one by one): one slot.
+    if (this.#racer === undefined) this.#racer = reject;
+    else (this.#moreRacers ??= new Set()).add(reject);
+  }
+
+  /** Ends a race started with `addRacer`; harmless when the abort already ended it. */
+  endRace(reject: (reason: unknown) => void): void {
     if (this.#racer === reject) this.#racer = undefined;
     else this.#moreRacers?.delete(reject);
   }

@@ -254,6 +254,59 @@ describe('timeouts middleware', () => {
     expect(seen.map((e) => e.phase)).toEqual(['idle']);
   });
 
+  /** A stream that answers `first` at once, then never again and ignores every signal. */
+  function deafAfter(first: StreamChunk) {
+    const state = { nexts: 0, closed: false };
+    const provider: Handler = async () => ({
+      type: 'stream',
+      requestedModel: 'gpt-primary',
+      chunks: {
+        [Symbol.asyncIterator]: () => ({
+          next: () =>
+            state.nexts++ === 0 ? Promise.resolve({ done: false, value: first }) : new Promise<never>(() => {}),
+          return: async () => {
+            state.closed = true;
+            return { done: true as const, value: undefined };
+          },
+        }),
+      },
+    });
+    return { provider, state };
+  }
+
+  it('fails a stalled wait at the idle limit even when the stream ignores its signal, and closes it', async () => {
+    const clock = new FakeClock(0);
+    const { ctx } = context(clock);
+    const { provider, state } = deafAfter(text('a'));
+    const res = await timeouts({ default: { idleMs: 300 } })(provider)(streamReq, ctx);
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const out = observe(drain(res.chunks));
+    await clock.runAll();
+    await out.promise;
+    expect(out.value?.got).toEqual([text('a')]);
+    expect(RelError.is(out.value?.error) && out.value.error.failure).toEqual({
+      kind: 'timeout',
+      phase: 'idle',
+      limitMs: 300,
+    });
+    expect(state.closed).toBe(true);
+  });
+
+  it('fails a read at once when the total limit passed while the consumer was away', async () => {
+    const clock = new FakeClock(0);
+    const { ctx } = context(clock);
+    const { provider, state } = deafAfter(text('a'));
+    const res = await timeouts({ default: { totalMs: 1_000 } })(provider)(streamReq, ctx);
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const it = res.chunks[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual(text('a'));
+    await clock.advance(1_500);
+    const error = await it.next().catch((e: unknown) => e);
+    expect(RelError.is(error) && error.failure).toEqual({ kind: 'timeout', phase: 'total', limitMs: 1_000 });
+    expect(state.closed).toBe(true);
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+  });
+
   it('lets a steady stream run past many idle periods and stops its timers at the end', async () => {
     const clock = new FakeClock(0);
     const { ctx } = context(clock);
