@@ -23,6 +23,8 @@ export interface EventDecoder {
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+/** What `#step` returns when the stream ends: close it, then answer done. */
+const CLOSE: unique symbol = Symbol('close');
 
 /**
  * `guardBody(open, ctx, decode, release, options)` with a synchronous `EventDecoder`, as one
@@ -65,7 +67,8 @@ export class SseChunkStream implements AsyncIterableIterator<StreamChunk> {
   #reading = false;
   #bodyDone = false;
   #failure: { readonly error: unknown } | undefined;
-  #wake: (() => void) | undefined;
+  /** Settles the `next()` waiting on the body. */
+  #wake: ((result: IteratorResult<StreamChunk> | Promise<IteratorResult<StreamChunk>>) => void) | undefined;
 
   // Parsed and decoded, not returned yet.
   #events: SseEvent[] = [];
@@ -95,14 +98,19 @@ export class SseChunkStream implements AsyncIterableIterator<StreamChunk> {
 
   next(): Promise<IteratorResult<StreamChunk>> {
     if (this.#state === 'closed') return Promise.resolve(DONE);
+    let ready: IteratorResult<StreamChunk> | typeof CLOSE | undefined;
     try {
       if (this.#state === 'new') this.#start();
-      const ready = this.#step();
-      if (ready !== undefined) return ready;
+      ready = this.#step();
     } catch (error) {
       return this.#fail(error);
     }
-    const pending = this.#waitAndStep();
+    if (ready === CLOSE) return this.#close().then(() => DONE);
+    if (ready !== undefined) return Promise.resolve(ready);
+    // Nothing to return before more of the body arrives: the read that brings it settles this.
+    const pending = new Promise<IteratorResult<StreamChunk>>((resolve) => {
+      this.#wake = resolve;
+    });
     this.#pending = pending;
     return pending;
   }
@@ -134,14 +142,16 @@ export class SseChunkStream implements AsyncIterableIterator<StreamChunk> {
     void this.#reader?.cancel(this.#ctx.signal.reason).catch(() => {});
   };
 
-  /** The next result when one is ready now, undefined when the body must be waited for. */
-  #step(): Promise<IteratorResult<StreamChunk>> | undefined {
+  /**
+   * The next result when one is ready now: a chunk, `CLOSE` (the stream ends: close, then done),
+   * or undefined when the body must be waited for.
+   * @throws what fails the stream (mapped by `#fail`)
+   */
+  #step(): IteratorResult<StreamChunk> | typeof CLOSE | undefined {
     const ctx = this.#ctx;
     for (;;) {
-      if (this.#complete) {
-        // The consumer came back after `finish`: the stream ends, as the guard returns there.
-        return this.#close().then(() => DONE);
-      }
+      // The consumer came back after `finish`: the stream ends, as the guard returns there.
+      if (this.#complete) return CLOSE;
       if (this.#chunkAt < this.#chunks.length) {
         const chunk = this.#chunks[this.#chunkAt++] as StreamChunk;
         if (this.#chunkAt === this.#chunks.length) {
@@ -154,11 +164,11 @@ export class SseChunkStream implements AsyncIterableIterator<StreamChunk> {
           this.#complete = true;
         }
         this.#emitted++;
-        return Promise.resolve({ done: false, value: chunk });
+        return { done: false, value: chunk };
       }
       if (this.#decoded) {
         if (ctx.aborted) throw abortReason(ctx.signal);
-        return this.#close().then(() => DONE);
+        return CLOSE;
       }
       if (this.#eventAt < this.#events.length) {
         const ev = this.#events[this.#eventAt++] as SseEvent;
@@ -178,11 +188,11 @@ export class SseChunkStream implements AsyncIterableIterator<StreamChunk> {
       this.#decoded = true;
       this.#setEvents(this.#sse.end());
       // Events completed by the end are decoded first; the decoder's end comes after them.
-      while (this.#eventAt < this.#events.length) {
-        const ev = this.#events[this.#eventAt++] as SseEvent;
-        if (this.#decoder.event(ev, this.#chunks)) return this.#step();
+      let complete = false;
+      while (!complete && this.#eventAt < this.#events.length) {
+        complete = this.#decoder.event(this.#events[this.#eventAt++] as SseEvent, this.#chunks);
       }
-      this.#decoder.end(this.#chunks);
+      if (!complete) this.#decoder.end(this.#chunks);
     }
   }
 
@@ -191,20 +201,23 @@ export class SseChunkStream implements AsyncIterableIterator<StreamChunk> {
     this.#eventAt = 0;
   }
 
-  async #waitAndStep(): Promise<IteratorResult<StreamChunk>> {
+  /** The body moved on while a `next()` waits: settles it when a result is ready. */
+  #resume(): void {
+    const wake = this.#wake;
+    if (wake === undefined) return;
+    let ready: IteratorResult<StreamChunk> | typeof CLOSE | undefined;
     try {
-      for (;;) {
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-        });
-        const ready = this.#step();
-        if (ready !== undefined) return await ready;
-      }
+      ready = this.#step();
     } catch (error) {
-      return this.#fail(error);
-    } finally {
+      this.#wake = undefined;
       this.#pending = undefined;
+      wake(this.#fail(error));
+      return;
     }
+    if (ready === undefined) return;
+    this.#wake = undefined;
+    this.#pending = undefined;
+    wake(ready === CLOSE ? this.#close().then(() => DONE) : ready);
   }
 
   /** Keeps one read pending while under the read-ahead limit. */
@@ -222,21 +235,15 @@ export class SseChunkStream implements AsyncIterableIterator<StreamChunk> {
       this.#queued += next.value.byteLength;
       this.#pull();
     }
-    this.#wakeConsumer();
+    this.#resume();
   };
 
   readonly #onReadError = (error: unknown): void => {
     this.#reading = false;
     this.#failure = { error };
     this.#bodyDone = true;
-    this.#wakeConsumer();
+    this.#resume();
   };
-
-  #wakeConsumer(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
 
   /** Maps a failure as the guard does, closes, and rejects with it. */
   async #fail(err: unknown): Promise<never> {
