@@ -56,24 +56,41 @@ class PeekedStream implements AsyncIterableIterator<StreamChunk> {
     return this;
   }
 
-  async next(): Promise<IteratorResult<StreamChunk>> {
-    if (this.#done) return DONE;
+  /**
+   * The first chunk, then the source's own promise for each next one: no async frame per chunk.
+   * Only a result or a failure needs a look (to count it, or to end the stream), through handlers
+   * made once per stream.
+   */
+  next(): Promise<IteratorResult<StreamChunk>> {
+    if (this.#done) return Promise.resolve(DONE);
     const first = this.#first;
     if (first !== undefined) {
       this.#first = undefined;
       this.#emitted++;
-      return { done: false, value: first };
+      return Promise.resolve({ done: false, value: first });
     }
-    let result: IteratorResult<StreamChunk>;
+    let pending: Promise<IteratorResult<StreamChunk>>;
     try {
-      result = await this.#it.next();
+      pending = this.#it.next();
     } catch (error) {
-      this.#done = true;
-      throw interrupted(error, this.#emitted);
+      return Promise.reject(this.#failed(error));
     }
+    return pending.then(this.#onResult, this.#onError);
+  }
+
+  readonly #onResult = (result: IteratorResult<StreamChunk>): IteratorResult<StreamChunk> => {
     if (result.done) this.#done = true;
     else this.#emitted++;
     return result;
+  };
+
+  readonly #onError = (error: unknown): never => {
+    throw this.#failed(error);
+  };
+
+  #failed(error: unknown): unknown {
+    this.#done = true;
+    return interrupted(error, this.#emitted);
   }
 
   async return(): Promise<IteratorResult<StreamChunk>> {
