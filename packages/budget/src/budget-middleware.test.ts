@@ -1,4 +1,14 @@
-import { EventHub, MemoryStore, RelError, RequestContext, type StreamChunk, collectStream, compose } from '@rel/core';
+import {
+  EventHub,
+  type Handler,
+  MemoryStore,
+  RelError,
+  RequestContext,
+  type StreamChunk,
+  type Usage,
+  collectStream,
+  compose,
+} from '@rel/core';
 import { FakeClock } from '@rel/core/testing';
 import { describe, expect, it } from 'vitest';
 import { FaultyStore, answering, request, streaming } from '../test/helpers';
@@ -347,5 +357,123 @@ describe('budget middleware', () => {
     })(answering(usage));
     await handler(request(), ctx());
     expect(seen).toEqual(['allowed']);
+  });
+});
+
+describe('budget middleware: a stream ends its reservation exactly once, however it ends', () => {
+  const CONCURRENT = 'budget:{org:acme}:org:acme:concurrent';
+
+  /** An upstream that yields `n` chunks (recording `billed` usage on `ctx` after the first), then fails with `failure`. */
+  function failing(n: number, failure: unknown, billed?: Usage) {
+    const state = { nexts: 0, closed: 0 };
+    const handler: Handler = async (req, c) => {
+      const it: AsyncIterableIterator<StreamChunk> = {
+        [Symbol.asyncIterator]: () => it,
+        next: async () => {
+          const i = state.nexts++;
+          if (i === 1 && billed) c.recordUsage(billed);
+          if (i < n) return { done: false, value: { type: 'text-delta', text: `t${i}` } };
+          throw failure;
+        },
+        return: async () => {
+          state.closed++;
+          return { done: true, value: undefined };
+        },
+      };
+      return { type: 'stream', requestedModel: req.model, chunks: it };
+    };
+    return { handler, state };
+  }
+
+  async function drainAll(chunks: AsyncIterable<StreamChunk>) {
+    const got: string[] = [];
+    try {
+      for await (const c of chunks) if (c.type === 'text-delta') got.push(c.text);
+    } catch (error) {
+      return { got, error };
+    }
+    return { got, error: undefined };
+  }
+
+  it('settles the usage billed before a mid-stream failure, closes the upstream and surfaces the failure as is', async () => {
+    const { store, policy, ctx } = setup();
+    const reset = new RelError({ kind: 'stream_interrupted', emittedChunks: 3 });
+    const { handler, state } = failing(3, reset, usage);
+    const c = ctx();
+    const res = await budget(policy)(handler)(request(), c);
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const out = await drainAll(res.chunks);
+    expect(out).toEqual({ got: ['t0', 't1', 't2'], error: reset });
+    expect(state.closed).toBe(1);
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(140_000);
+    expect(await store.total(CONCURRENT, 0)).toBe(0);
+    expect(c.cost.totalUsd).toBeCloseTo(0.14, 10);
+    const it = res.chunks[Symbol.asyncIterator]();
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+    expect(await it.return?.()).toEqual({ done: true, value: undefined });
+    expect(state).toEqual({ nexts: 4, closed: 1 });
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(140_000);
+  });
+
+  it('releases on an abort mid-stream that billed nothing, and surfaces the cancel', async () => {
+    const { store, policy, ctx } = setup();
+    const cancelled = new RelError({ kind: 'cancelled' });
+    const { handler, state } = failing(2, cancelled);
+    const res = await budget(policy)(handler)(request(), ctx());
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    expect(await store.total(CONCURRENT, 0)).toBe(1);
+    const out = await drainAll(res.chunks);
+    expect(out).toEqual({ got: ['t0', 't1'], error: cancelled });
+    expect(state.closed).toBe(1);
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(0);
+    expect(await store.total(CONCURRENT, 0)).toBe(0);
+    expect(policy.pendingSettlements).toBe(0);
+  });
+
+  it('settles a stream closed part-way with the usage billed so far, closing the upstream once', async () => {
+    const { store, policy, ctx } = setup();
+    const { handler, state } = failing(10, new Error('never reached'), usage);
+    const res = await budget(policy)(handler)(request(), ctx());
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const it = res.chunks[Symbol.asyncIterator]();
+    await it.next();
+    await it.next();
+    await it.next();
+    expect(await it.return?.()).toEqual({ done: true, value: undefined });
+    expect(await it.return?.()).toEqual({ done: true, value: undefined });
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+    expect(state).toEqual({ nexts: 3, closed: 1 });
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(140_000);
+    expect(await store.total(CONCURRENT, 0)).toBe(0);
+  });
+
+  it('waits for a read in progress before closing, as a generator does', async () => {
+    const { store, policy, ctx } = setup();
+    const { handler, state } = failing(10, new Error('never reached'));
+    const res = await budget(policy)(handler)(request(), ctx());
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const it = res.chunks[Symbol.asyncIterator]();
+    const order: string[] = [];
+    const read = it.next().then((r) => order.push(`read ${r.done ? 'done' : r.value.type}`));
+    const close = it.return?.().then((r) => order.push(`closed ${r.done}`));
+    const after = it.next().then((r) => order.push(`after ${r.done}`));
+    await Promise.all([read, close, after]);
+    expect(order).toEqual(['read text-delta', 'closed true', 'after true']);
+    expect(state).toEqual({ nexts: 1, closed: 1 });
+    expect(await store.total(CONCURRENT, 0)).toBe(0);
+  });
+
+  it('settles once at the end of a complete stream, and reads nothing after it', async () => {
+    const { store, policy, ctx } = setup();
+    const res = await budget(policy)(streaming(usage, 2))(request(), ctx());
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const it = res.chunks[Symbol.asyncIterator]();
+    const types: string[] = [];
+    for (let r = await it.next(); !r.done; r = await it.next()) types.push(r.value.type);
+    expect(types).toEqual(['text-delta', 'text-delta', 'finish']);
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+    expect(await it.return?.()).toEqual({ done: true, value: undefined });
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(140_000);
+    expect(await store.total(CONCURRENT, 0)).toBe(0);
   });
 });

@@ -5,11 +5,11 @@ import type {
   LlmResponse,
   Middleware,
   RequestContext,
-  StreamChunk,
   StreamingCompletion,
   Usage,
 } from '@rel/core';
 import { type BudgetOptions, BudgetPolicy, type Reservation, policySteps } from './budget-policy';
+import { SettledStream, usageSince } from './settled-stream';
 
 /**
  * The budget middleware: before the call, reserves rate, token, concurrency and spend limits of
@@ -113,10 +113,7 @@ async function failed(
   throw error;
 }
 
-/**
- * The stream, settling the reservation when it ends (or releasing it when no token was used). Its
- * own function: the closures it needs would otherwise make every request allocate their scope.
- */
+/** The stream, settling the reservation when it ends (or releasing it when no token was used). */
 function settledAtEnd(
   policy: BudgetPolicy,
   reservation: Reservation,
@@ -124,73 +121,5 @@ function settledAtEnd(
   ctx: RequestContext,
   response: StreamingCompletion,
 ): StreamingCompletion {
-  const provider = response.provider;
-  let finish: Extract<StreamChunk, { type: 'finish' }> | undefined;
-  let ended = false;
-  // Runs once: when the stream ends, throws, or the consumer stops reading (even before the first chunk).
-  const endStream = async () => {
-    if (ended) return;
-    ended = true;
-    const usage = usageSince(before, ctx) ?? finish?.usage;
-    if (usage) {
-      await policy.settle(reservation, usage, {
-        ...(finish?.model ? { model: finish.model } : {}),
-        ...(provider ? { provider } : {}),
-      });
-    } else await policy.release(reservation);
-  };
-  const upstream = response.chunks[Symbol.asyncIterator]();
-  const settleAtEnd = (async function* (): AsyncGenerator<StreamChunk> {
-    try {
-      for (let next = await upstream.next(); !next.done; next = await upstream.next()) {
-        if (next.value.type === 'finish') finish = next.value;
-        yield next.value;
-      }
-    } finally {
-      // A consumer that stopped early closes the upstream too (its connection is released).
-      if (!ended) await upstream.return?.();
-      await endStream();
-    }
-  })();
-  let started = false;
-  const chunks: AsyncIterableIterator<StreamChunk> = {
-    [Symbol.asyncIterator]: () => chunks,
-    next: () => {
-      started = true;
-      return settleAtEnd.next();
-    },
-    // A generator closed before its first `next` never runs its body (nor its `finally`): end the
-    // reservation and close the upstream here instead.
-    return: async (value?: unknown) => {
-      if (!started) {
-        started = true;
-        await upstream.return?.();
-        await endStream();
-      }
-      return settleAtEnd.return(value as undefined);
-    },
-    throw: (error?: unknown) => settleAtEnd.throw(error),
-  };
-  return { ...response, chunks };
-}
-
-/** The usage recorded on `ctx` since it stood at `before`, or `undefined` when no token was. */
-function usageSince(before: Usage, ctx: RequestContext): Usage | undefined {
-  const now = ctx.usage;
-  const delta: Usage = {
-    inputTokens: now.inputTokens - before.inputTokens,
-    outputTokens: now.outputTokens - before.outputTokens,
-  };
-  if (delta.inputTokens + delta.outputTokens === 0) return undefined;
-  if (now.cachedInputTokens !== undefined)
-    delta.cachedInputTokens = diff(now.cachedInputTokens, before.cachedInputTokens);
-  if (now.cacheCreationInputTokens !== undefined) {
-    delta.cacheCreationInputTokens = diff(now.cacheCreationInputTokens, before.cacheCreationInputTokens);
-  }
-  if (now.reasoningTokens !== undefined) delta.reasoningTokens = diff(now.reasoningTokens, before.reasoningTokens);
-  return delta;
-}
-
-function diff(a?: number, b?: number): number {
-  return (a ?? 0) - (b ?? 0);
+  return { ...response, chunks: new SettledStream(policy, reservation, before, ctx, response) };
 }
