@@ -46,9 +46,22 @@ export function plantCanary(
  * model that drops the prefix still trips it.
  */
 export function canaryLeaked(text: string, canary: string): boolean {
-  const lower = text.toLowerCase();
+  return revealsAny(text.toLowerCase(), canaryNeedles(canary));
+}
+
+/**
+ * What `canaryLeaked` looks for in the lowercased text: the lowercased token first (the longest),
+ * then its random part when that is a distinct string of at least 8 characters.
+ * @internal
+ */
+export function canaryNeedles(canary: string): readonly string[] {
   const token = canary.toLowerCase();
-  if (lower.includes(token)) return true;
   const random = token.replace(/^rel-canary-/, '');
-  return random.length >= 8 && random !== token && lower.includes(random);
+  return random.length >= 8 && random !== token ? [token, random] : [token];
+}
+
+/** Whether the lowercased `lower` contains one of `needles`. @internal */
+export function revealsAny(lower: string, needles: readonly string[]): boolean {
+  for (const needle of needles) if (lower.includes(needle)) return true;
+  return false;
 }

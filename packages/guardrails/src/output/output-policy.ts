@@ -13,10 +13,10 @@ import { z } from 'zod';
 import { createPiiDetector, PiiDetectorOptionsSchema } from '../pii/detect-pii';
 import type { PiiMatch } from '../pii/pii-types';
 import { replaceMatches, replacement } from '../pii/redact-pii';
-import { canaryLeaked, plantCanary } from './canary';
+import { canaryLeaked, canaryNeedles, plantCanary, revealsAny } from './canary';
 import { maxMatchLength } from './regex-length';
 import { isSpace } from './is-space';
-import { recordGuardrail, stopwatch, worstAction } from './record-verdict';
+import { recordGuardrail, worstAction } from './record-verdict';
 
 /** A guard's decision on a text. `text` replaces the examined text when the action is `redact`. */
 export interface Verdict {
@@ -93,6 +93,8 @@ export function outputPolicy(options: OutputPolicyOptions = {}): Middleware {
       ? new RegExp(d.trim().split(/\s+/).map(escapeRegExp).join('\\s+'), 'giu')
       : new RegExp(d.source, d.flags.includes('g') ? d.flags : `${d.flags}g`),
   );
+  // A phrase's regex has no anchor or lookaround: a match in part of a window is one in the window.
+  const isPhrase = o.deny.map((d) => typeof d === 'string');
   const phrases = o.deny.filter((d): d is string => typeof d === 'string');
   const longestLiteral = Math.max(0, ...phrases.map((d) => d.length));
   // A phrase matches with any whitespace between its words, so its length is unbounded; its
@@ -118,6 +120,34 @@ export function outputPolicy(options: OutputPolicyOptions = {}): Middleware {
     if (canary && canaryLeaked(text, canary)) {
       categories.add('canary_leak');
       blocked = true;
+    }
+    return blocked;
+  };
+
+  /**
+   * `blockOn(window, ...)` for a stream's window whose text from `fresh` on arrived since the last
+   * check of the window's earlier text (a suffix of the previous window, found clean). A match of a
+   * phrase or of an ASCII canary that includes new text starts within its length before `fresh`, so
+   * those are searched from there; patterns, which may have anchors or lookarounds, and a non-ASCII
+   * canary (whose lowercasing may depend on context) are searched in the whole window as before.
+   */
+  const blockOnFresh = (window: string, fresh: number, needles: Needles | undefined, categories: Set<string>) => {
+    let blocked = false;
+    const phraseFrom = fresh === 0 ? 0 : nonSpaceStart(window, fresh, phraseNonSpace, 0);
+    for (let i = 0; i < deny.length; i++) {
+      const re = deny[i] as RegExp;
+      re.lastIndex = isPhrase[i] ? phraseFrom : 0;
+      if (re.test(window)) {
+        categories.add('deny');
+        blocked = true;
+      }
+    }
+    if (needles) {
+      const from = needles.ascii ? Math.max(0, fresh - (needles.list[0] as string).length) : 0;
+      if (revealsAny((from === 0 ? window : window.slice(from)).toLowerCase(), needles.list)) {
+        categories.add('canary_leak');
+        blocked = true;
+      }
     }
     return blocked;
   };
@@ -180,23 +210,30 @@ export function outputPolicy(options: OutputPolicyOptions = {}): Middleware {
     }
 
     return mapStream(response, async function* screened(chunks): AsyncIterable<StreamChunk> {
-      let pending = '';
-      let tail = '';
+      // The window: the last `holdBack` released characters, then the pending text from `start`.
+      let window = '';
+      let start = 0;
+      // Where the text not yet checked begins in `window`.
+      let fresh = 0;
       let before = '';
       let done = false;
+      const needles = canary ? needlesOf(canary) : undefined;
       const release = async (final: boolean): Promise<string> => {
-        const elapsed = stopwatch();
+        const started = performance.now();
         try {
-          const window = tail + pending;
-          if (blockOn(window, canary, outcome.categories)) return 'block';
-          let cut = final ? pending.length : Math.max(0, pending.length - holdBack);
-          if (!final && phraseNonSpace > 0) cut = Math.min(cut, cutKeepingNonSpace(pending, phraseNonSpace));
+          if (blockOnFresh(window, fresh, needles, outcome.categories)) return 'block';
+          fresh = window.length;
+          const pendingLength = window.length - start;
+          let cut = final ? pendingLength : Math.max(0, pendingLength - holdBack);
+          if (!final && phraseNonSpace > 0) {
+            cut = Math.min(cut, nonSpaceStart(window, window.length, phraseNonSpace, start) - start);
+          }
           if (!final && classifier && cut < o.classifierMinChars) cut = 0;
           let matches: PiiMatch[] = [];
           if (detect) {
             const found = detect(window)
-              .filter((m) => m.start >= tail.length)
-              .map((m) => ({ ...m, start: m.start - tail.length, end: m.end - tail.length }));
+              .filter((m) => m.start >= start)
+              .map((m) => ({ ...m, start: m.start - start, end: m.end - start }));
             if (o.pii === 'block' && found.length > 0) {
               for (const m of found) outcome.categories.add(`pii:${m.type}`);
               return 'block';
@@ -205,15 +242,19 @@ export function outputPolicy(options: OutputPolicyOptions = {}): Middleware {
             matches = found.filter((m) => m.end <= cut);
           }
           if (cut === 0) return '';
-          const raw = pending.slice(0, cut);
-          pending = pending.slice(cut);
-          tail = (tail + raw).slice(-holdBack);
+          const raw = window.slice(start, start + cut);
+          start += cut;
+          if (start > holdBack) {
+            window = window.slice(start - holdBack);
+            fresh -= start - holdBack;
+            start = holdBack;
+          }
           const redacted = applyPii(raw, matches, outcome);
           const out = redacted === 'block' ? 'block' : await applyClassifier(redacted, final, before, outcome);
           if (out !== 'block') before += out;
           return out;
         } finally {
-          outcome.latencyMs += elapsed();
+          outcome.latencyMs += performance.now() - started;
         }
       };
       const blocked = (): never => {
@@ -222,7 +263,7 @@ export function outputPolicy(options: OutputPolicyOptions = {}): Middleware {
       };
       for await (const chunk of chunks) {
         if (chunk.type === 'text-delta') {
-          pending += chunk.text;
+          window += chunk.text;
           const out = await release(false);
           if (out === 'block') blocked();
           if (out) yield { type: 'text-delta', text: out };
@@ -235,7 +276,7 @@ export function outputPolicy(options: OutputPolicyOptions = {}): Middleware {
           yield chunk;
         } else yield chunk;
       }
-      if (!done && pending) {
+      if (!done && window.length > start) {
         // The stream ended without a finish: release what is left if it is clean, for the next
         // layer (collectStream) to report the interruption.
         const out = await release(true);
@@ -246,12 +287,26 @@ export function outputPolicy(options: OutputPolicyOptions = {}): Middleware {
   };
 }
 
-/** The largest cut of `text` that leaves at least `count` non-whitespace characters after it (0 when none does). */
-function cutKeepingNonSpace(text: string, count: number): number {
+/** What reveals a request's canary, and whether it is ASCII (so lowercasing is per character). */
+interface Needles {
+  readonly list: readonly string[];
+  readonly ascii: boolean;
+}
+
+function needlesOf(canary: string): Needles {
+  const list = canaryNeedles(canary);
+  return { list, ascii: /^[\x00-\x7f]*$/.test(list[0] as string) };
+}
+
+/**
+ * The largest `i >= floor` such that `text.slice(i, end)` holds at least `count` non-whitespace
+ * characters (`floor` when none does).
+ */
+function nonSpaceStart(text: string, end: number, count: number, floor: number): number {
   let seen = 0;
-  for (let i = text.length - 1; i >= 0; i--) {
+  for (let i = end - 1; i >= floor; i--) {
     if (!isSpace(text.charCodeAt(i))) seen++;
     if (seen >= count) return i;
   }
-  return 0;
+  return floor;
 }
