@@ -1,4 +1,4 @@
-import { compose, type LlmRequest, RelError, RequestContext } from '@rel/core';
+import { compose, type LlmRequest, RelError, RequestContext, type StreamChunk } from '@rel/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { completionOf, splitAt, streamOf } from '../../test/support';
@@ -124,5 +124,109 @@ describe('outputPolicy stream checks', () => {
       }),
       { numRuns: 400 },
     );
+  });
+
+  /** A source of `chunks` that records whether it was closed. */
+  function source(chunks: readonly StreamChunk[]) {
+    const state = { closed: false, read: 0 };
+    async function* gen(): AsyncGenerator<StreamChunk> {
+      try {
+        for (const c of chunks) {
+          state.read++;
+          yield c;
+        }
+      } finally {
+        state.closed = true;
+      }
+    }
+    return { state, chunks: gen() };
+  }
+  const finish: StreamChunk = { type: 'finish', finishReason: 'stop', usage: { inputTokens: 1, outputTokens: 1 } };
+
+  it('closes the source before a block reaches the caller, and when the caller stops reading', async () => {
+    const blocked = source([
+      { type: 'text-delta', text: 'a b internal ' },
+      { type: 'text-delta', text: 'use only' },
+      finish,
+    ]);
+    const policy = compose(outputPolicy({ deny: ['internal use only'] }));
+    const res = await policy(async (r) => ({ ...streamOf(r, []), chunks: blocked.chunks }))(req, new RequestContext());
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const it = res.chunks[Symbol.asyncIterator]();
+    const error = await it.next().catch((e) => e);
+    expect(RelError.is(error) && error.failure).toMatchObject({ kind: 'guardrail_blocked', categories: ['deny'] });
+    expect(blocked.state).toEqual({ closed: true, read: 2 });
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+
+    const long = source([{ type: 'text-delta', text: 'x'.repeat(200) }, { type: 'text-delta', text: 'more' }, finish]);
+    const res2 = await policy(async (r) => ({ ...streamOf(r, []), chunks: long.chunks }))(req, new RequestContext());
+    if (res2.type !== 'stream') throw new Error('expected a stream');
+    for await (const c of res2.chunks) {
+      expect(c).toEqual({ type: 'text-delta', text: 'x'.repeat(200 - 64) });
+      break;
+    }
+    expect(long.state).toEqual({ closed: true, read: 1 });
+  });
+
+  it('passes other chunks through in order and records the verdict when the finish is read', async () => {
+    const ctx = new RequestContext();
+    const tool: StreamChunk = { type: 'tool-call-delta', index: 0, id: 't', name: 'f', argumentsDelta: '{}' };
+    const { chunks } = source([{ type: 'text-delta', text: 'hello there' }, tool, finish]);
+    const res = await compose(outputPolicy({ deny: ['internal use only'] }))(async (r) => ({
+      ...streamOf(r, []),
+      chunks,
+    }))(req, ctx);
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const it = res.chunks[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual(tool);
+    expect((await it.next()).value).toEqual({ type: 'text-delta', text: 'hello there' });
+    expect(ctx.verdicts).toEqual([]);
+    expect((await it.next()).value).toEqual(finish);
+    expect(ctx.verdicts).toMatchObject([{ name: 'output-policy', stage: 'output', action: 'pass' }]);
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('releases the rest of a clean stream that ends without a finish, and rethrows a source error', async () => {
+    const policy = compose(outputPolicy({ deny: ['internal use only'] }));
+    const ended = await policy(async (r) => ({
+      ...streamOf(r, []),
+      chunks: source([{ type: 'text-delta', text: 'abc' }]).chunks,
+    }))(req, new RequestContext());
+    if (ended.type !== 'stream') throw new Error('expected a stream');
+    const got: StreamChunk[] = [];
+    for await (const c of ended.chunks) got.push(c);
+    expect(got).toEqual([{ type: 'text-delta', text: 'abc' }]);
+
+    const boom = new Error('reset');
+    async function* failing(): AsyncGenerator<StreamChunk> {
+      yield { type: 'text-delta', text: 'abc' };
+      throw boom;
+    }
+    const failed = await policy(async (r) => ({ ...streamOf(r, []), chunks: failing() }))(req, new RequestContext());
+    if (failed.type !== 'stream') throw new Error('expected a stream');
+    const it = failed.chunks[Symbol.asyncIterator]();
+    await expect(it.next()).rejects.toBe(boom);
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('gives an async classifier each released segment and what the caller already has', async () => {
+    const seen: { text: string; final: boolean; before: string }[] = [];
+    const classifier = async (text: string, info: { final: boolean; before: string }) => {
+      seen.push({ text, ...info });
+      return text.includes('7') ? { action: 'redact' as const, text: '#' } : { action: 'pass' as const };
+    };
+    const text = `${'a'.repeat(80)}${'7'.repeat(80)}${'b'.repeat(30)}`;
+    const res = await compose(outputPolicy({ classifier, holdBackChars: 10, classifierMinChars: 50 }))(async (r) =>
+      streamOf(r, splitAt(text, [40, 100, 120, 180])),
+    )(req, new RequestContext());
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const got: string[] = [];
+    for await (const c of res.chunks) if (c.type === 'text-delta') got.push(c.text);
+    expect(got).toEqual(['#', '#', 'b'.repeat(20)]);
+    expect(seen.map((s) => [s.text.length, s.final, s.before])).toEqual([
+      [90, false, ''],
+      [80, false, '#'],
+      [20, true, '##'],
+    ]);
   });
 });
