@@ -193,3 +193,132 @@ describe('mid-stream failover', () => {
     expect(out.finish).toMatchObject({ model: 'gpt-b-v1' });
   });
 });
+
+describe('mid-stream failover: how the stream ends', () => {
+  /** A stream of `n` text chunks then a finish, counting reads and closes. */
+  function counted(n: number) {
+    const state = { nexts: 0, closed: 0 };
+    const handler = async (): Promise<LlmResponse> => {
+      const it: AsyncIterableIterator<StreamChunk> = {
+        [Symbol.asyncIterator]: () => it,
+        next: async () => {
+          const i = state.nexts++;
+          if (i < n) return { done: false, value: { type: 'text-delta', text: `c${i} ` } };
+          if (i === n) return { done: false, value: { type: 'finish', finishReason: 'stop', model: 'gpt-c-v1' } };
+          return { done: true, value: undefined };
+        },
+        return: async () => {
+          state.closed++;
+          return { done: true, value: undefined };
+        },
+      };
+      return { type: 'stream', requestedModel: 'gpt-c', chunks: it };
+    };
+    return { handler, state };
+  }
+
+  it('surfaces a cancel mid-stream as it is, without trying a continuation', async () => {
+    const primary = scripted([{ stream: tokens(5), cutAfter: 2, error: { kind: 'cancelled' } }]);
+    const backup = scripted([{ stream: ['rest'] }]);
+    const route = router({
+      targets: [
+        { name: 'primary', handler: primary, model: 'gpt-a' },
+        { name: 'backup', handler: backup, model: 'gpt-b', supportsPrefill: true },
+      ],
+    });
+    const out = await drain(await route(streamReq, new RequestContext()));
+    expect(out.text).toBe(tokens(2).join(''));
+    expect(RelError.is(out.error) && out.error.failure.kind).toBe('cancelled');
+    expect(backup.seen).toHaveLength(0);
+  });
+
+  it('goes round again when the target it restarted on fails before its first chunk too', async () => {
+    const route = router({
+      targets: [
+        { name: 'primary', handler: scripted([{ stream: tokens(3), cutAfter: 0 }]), model: 'gpt-a' },
+        { name: 'second', handler: scripted([{ stream: tokens(3), cutAfter: 0 }]), model: 'gpt-s' },
+        { name: 'backup', handler: scripted([{ stream: tokens(2, 'b') }]), model: 'gpt-b' },
+      ],
+    });
+    const ctx = new RequestContext();
+    const out = await drain(await route(streamReq, ctx));
+    expect(out.error).toBeUndefined();
+    expect(out.text).toBe(tokens(2, 'b').join(''));
+    expect(ctx.fallbacks.map((f) => [f.from, f.to])).toEqual([
+      ['primary', 'second'],
+      ['second', 'backup'],
+    ]);
+  });
+
+  it('continues an interrupted stream with a completion of a prefill target, as chunks with the usage summed', async () => {
+    const route = router({
+      targets: [
+        { name: 'primary', handler: scripted([{ stream: tokens(4), cutAfter: 2 }]), model: 'gpt-a' },
+        { name: 'backup', handler: scripted([{ ok: true, text: 'rest' }]), model: 'gpt-b', supportsPrefill: true },
+      ],
+    });
+    const out = await drain(await route(streamReq, new RequestContext()));
+    expect(out.error).toBeUndefined();
+    expect(out.text).toBe(`${tokens(2).join('')}rest`);
+    expect(out.finish).toMatchObject({ type: 'finish', model: 'gpt-b-v1' });
+  });
+
+  it('closes the continuing target, not the failed one, and frees its probe slot when the caller stops after a failover', async () => {
+    const { handler, state } = counted(100);
+    const breaker = new CircuitBreaker({ name: 'backup', consecutiveFailures: 1, openMs: 0 });
+    breaker.record('pass', 'failure', 1);
+    const route = router({
+      targets: [
+        { name: 'primary', handler: scripted([{ stream: tokens(4), cutAfter: 2 }]), model: 'gpt-a' },
+        { name: 'backup', handler, model: 'gpt-c', supportsPrefill: true, breaker },
+      ],
+    });
+    const res = await route(streamReq, new RequestContext());
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const it = res.chunks[Symbol.asyncIterator]();
+    const got: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await it.next();
+      if (!r.done && r.value.type === 'text-delta') got.push(r.value.text);
+    }
+    expect(got).toEqual(['t0 ', 't1 ', 'c0 ', 'c1 ']);
+    expect(await it.return?.()).toEqual({ done: true, value: undefined });
+    expect(await it.return?.()).toEqual({ done: true, value: undefined });
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+    expect(state).toEqual({ nexts: 2, closed: 1 });
+    expect(breaker.enter()).toBe('probe');
+  });
+
+  it('closes the stream on the read after its finish, counts one success, and reads nothing more', async () => {
+    const { handler, state } = counted(2);
+    const breaker = new CircuitBreaker({ name: 'primary', consecutiveFailures: 1, openMs: 0 });
+    breaker.record('pass', 'failure', 1);
+    const route = router({ targets: [{ name: 'primary', handler, model: 'gpt-c', breaker }] });
+    const res = await route(streamReq, new RequestContext());
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const it = res.chunks[Symbol.asyncIterator]();
+    const types: string[] = [];
+    for (let r = await it.next(); !r.done; r = await it.next()) types.push(r.value.type);
+    expect(types).toEqual(['text-delta', 'text-delta', 'finish']);
+    expect(breaker.state).toBe('closed');
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+    expect(await it.return?.()).toEqual({ done: true, value: undefined });
+    expect(state).toEqual({ nexts: 3, closed: 1 });
+  });
+
+  it('waits for a read in progress before closing, as a generator does', async () => {
+    const { handler, state } = counted(10);
+    const route = router({ targets: [{ name: 'primary', handler, model: 'gpt-c' }] });
+    const res = await route(streamReq, new RequestContext());
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const it = res.chunks[Symbol.asyncIterator]();
+    const order: string[] = [];
+    const read = it.next().then((r) => order.push(`read ${r.done ? 'done' : r.value.type}`));
+    const close = it.return?.().then((r) => order.push(`closed ${r.done}`));
+    const after = it.next().then((r) => order.push(`after ${r.done}`));
+    await Promise.all([read, close, after]);
+    expect(order[0]).toBe('read text-delta');
+    expect(order.slice(1).sort()).toEqual(['after true', 'closed true']);
+    expect(state).toEqual({ nexts: 1, closed: 1 });
+  });
+});
