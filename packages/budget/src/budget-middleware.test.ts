@@ -458,7 +458,8 @@ describe('budget middleware: a stream ends its reservation exactly once, however
     const close = it.return?.().then((r) => order.push(`closed ${r.done}`));
     const after = it.next().then((r) => order.push(`after ${r.done}`));
     await Promise.all([read, close, after]);
-    expect(order).toEqual(['read text-delta', 'closed true', 'after true']);
+    expect(order[0]).toBe('read text-delta');
+    expect(order.slice(1).sort()).toEqual(['after true', 'closed true']);
     expect(state).toEqual({ nexts: 1, closed: 1 });
     expect(await store.total(CONCURRENT, 0)).toBe(0);
   });
