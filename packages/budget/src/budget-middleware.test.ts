@@ -447,6 +447,32 @@ describe('budget middleware: a stream ends its reservation exactly once, however
     expect(await store.total(CONCURRENT, 0)).toBe(0);
   });
 
+  it('settles a stream whose upstream fails to close, and surfaces that failure', async () => {
+    const { store, policy, ctx } = setup();
+    const { handler } = failing(10, new Error('never reached'), usage);
+    const broken: Handler = async (req, c) => {
+      const res = await handler(req, c);
+      if (res.type !== 'stream') return res;
+      const upstream = res.chunks[Symbol.asyncIterator]();
+      const chunks: AsyncIterableIterator<StreamChunk> = {
+        [Symbol.asyncIterator]: () => chunks,
+        next: () => upstream.next(),
+        return: async () => {
+          throw new Error('socket already gone');
+        },
+      };
+      return { ...res, chunks };
+    };
+    const res = await budget(policy)(broken)(request(), ctx());
+    if (res.type !== 'stream') throw new Error('expected a stream');
+    const it = res.chunks[Symbol.asyncIterator]();
+    await it.next();
+    await it.next();
+    await expect(it.return?.()).rejects.toThrow('socket already gone');
+    expect(await store.total(DAY_KEY, 86_400_000)).toBe(140_000);
+    expect(await store.total(CONCURRENT, 0)).toBe(0);
+  });
+
   it('waits for a read in progress before closing, as a generator does', async () => {
     const { store, policy, ctx } = setup();
     const { handler, state } = failing(10, new Error('never reached'));

@@ -1,4 +1,4 @@
-import type { RequestContext, StreamChunk, StreamingCompletion, Usage } from '@rel/core';
+import { CallGate, type RequestContext, type StreamChunk, type StreamingCompletion, type Usage } from '@rel/core';
 import type { BudgetPolicy, Reservation } from './budget-policy';
 
 type Finish = Extract<StreamChunk, { type: 'finish' }>;
@@ -28,7 +28,7 @@ export class SettledStream implements AsyncIterableIterator<StreamChunk> {
   /** The reservation was settled or released (or that is under way). */
   #ended = false;
   /** The call in progress, which the next call waits for. */
-  #busy: Promise<unknown> | undefined;
+  readonly #gate = new CallGate();
 
   constructor(
     policy: BudgetPolicy,
@@ -50,7 +50,7 @@ export class SettledStream implements AsyncIterableIterator<StreamChunk> {
   }
 
   next(): Promise<IteratorResult<StreamChunk>> {
-    if (this.#busy !== undefined) return this.#after(this.#busy, () => this.next());
+    if (this.#gate.busy !== undefined) return this.#gate.after(() => this.next());
     this.#started = true;
     if (this.#done) return Promise.resolve(DONE);
     let pending: Promise<IteratorResult<StreamChunk>>;
@@ -59,19 +59,19 @@ export class SettledStream implements AsyncIterableIterator<StreamChunk> {
     } catch (error) {
       return this.#fail(error);
     }
-    // `#onResult` clears `#busy` for a chunk; an end or a failure clears it once the reservation ended.
+    // `#onResult` clears the gate for a chunk; an end or a failure clears it once the reservation ended.
     const read = pending.then(this.#onResult, this.#onError);
-    this.#busy = read;
+    this.#gate.busy = read;
     return read;
   }
 
   return(value?: unknown): Promise<IteratorResult<StreamChunk>> {
-    if (this.#busy !== undefined) return this.#after(this.#busy, () => this.return(value));
+    if (this.#gate.busy !== undefined) return this.#gate.after(() => this.return(value));
     const result: IteratorReturnResult<undefined> = { done: true, value: value as undefined };
     if (!this.#started) {
       // Closed before its first `next`: end the reservation and close the upstream here.
       this.#started = true;
-      return this.#track(
+      return this.#gate.track(
         this.#closeUpstream().then(() => {
           this.#done = true;
           return result;
@@ -80,11 +80,11 @@ export class SettledStream implements AsyncIterableIterator<StreamChunk> {
     }
     if (this.#done) return Promise.resolve(result);
     this.#done = true;
-    return this.#track(this.#closeUpstream().then(() => result));
+    return this.#gate.track(this.#closeUpstream().then(() => result));
   }
 
   throw(error?: unknown): Promise<IteratorResult<StreamChunk>> {
-    if (this.#busy !== undefined) return this.#after(this.#busy, () => this.throw(error));
+    if (this.#gate.busy !== undefined) return this.#gate.after(() => this.throw(error));
     if (!this.#started || this.#done) {
       this.#done = true;
       return Promise.reject(error);
@@ -95,10 +95,10 @@ export class SettledStream implements AsyncIterableIterator<StreamChunk> {
   readonly #onResult = (result: IteratorResult<StreamChunk>): IteratorResult<StreamChunk> | Promise<typeof DONE> => {
     if (result.done) {
       this.#done = true;
-      return this.#track(this.#closeUpstream().then(() => DONE));
+      return this.#gate.track(this.#closeUpstream().then(() => DONE));
     }
     if (result.value.type === 'finish') this.#finish = result.value;
-    this.#busy = undefined;
+    this.#gate.busy = undefined;
     return result;
   };
 
@@ -107,17 +107,23 @@ export class SettledStream implements AsyncIterableIterator<StreamChunk> {
   /** Ends the stream on `error`: closes the upstream, ends the reservation, then rejects with `error`. */
   #fail(error: unknown): Promise<never> {
     this.#done = true;
-    return this.#track(
+    return this.#gate.track(
       this.#closeUpstream().then(() => {
         throw error;
       }),
     );
   }
 
-  /** Closes the upstream (unless the reservation already ended), then ends the reservation. */
+  /**
+   * Closes the upstream (unless the reservation already ended), then ends the reservation, even
+   * when closing the upstream fails (that failure is then passed on).
+   */
   async #closeUpstream(): Promise<void> {
-    if (!this.#ended) await this.#upstream.return?.();
-    await this.#endStream();
+    try {
+      if (!this.#ended) await this.#upstream.return?.();
+    } finally {
+      await this.#endStream();
+    }
   }
 
   /** Runs once: settles with the usage seen, or releases when no token was used. */
@@ -132,21 +138,6 @@ export class SettledStream implements AsyncIterableIterator<StreamChunk> {
         ...(this.#provider ? { provider: this.#provider } : {}),
       });
     } else await this.#policy.release(this.#reservation);
-  }
-
-  /** Makes `work` (an end, a failure, a close) the call in progress until it settles. */
-  #track<T>(work: Promise<T>): Promise<T> {
-    const tracked = work.finally(this.#idle);
-    this.#busy = tracked;
-    return tracked;
-  }
-
-  readonly #idle = (): void => {
-    this.#busy = undefined;
-  };
-
-  #after<T>(busy: Promise<unknown>, call: () => Promise<T>): Promise<T> {
-    return busy.then(call, call);
   }
 }
 

@@ -27,6 +27,7 @@ export type { Usage, FinishReason, Completion, StreamChunk, StreamingCompletion,
 export { failureInfo, retryAfterOf } from './failure';
 export type { RelFailure, FailureKind, TimeoutPhase, UserErrorClass, FailureInfo } from './failure';
 export { RelError, toRelError, isAbortError } from './rel-error';
+export { CallGate } from './call-gate';
 export { abortableOf, isAbortable } from './abortable';
 export type { Abortable } from './abortable';
 export { systemClock, abortReason, setTimer, stopwatch } from './clock';

@@ -1,4 +1,5 @@
 import {
+  CallGate,
   RelError,
   type RequestContext,
   type StreamChunk,
@@ -82,7 +83,7 @@ class FailoverStream implements AsyncIterableIterator<StreamChunk> {
   #usage: Usage | undefined;
   #original: RelError | undefined;
   /** The call in progress, which the next call waits for. */
-  #busy: Promise<unknown> | undefined;
+  readonly #gate = new CallGate();
 
   constructor(
     first: Opened & { readonly response: StreamingCompletion },
@@ -102,12 +103,12 @@ class FailoverStream implements AsyncIterableIterator<StreamChunk> {
   }
 
   next(): Promise<IteratorResult<StreamChunk>> {
-    if (this.#busy !== undefined) return this.#after(this.#busy, () => this.next());
+    if (this.#gate.busy !== undefined) return this.#gate.after(() => this.next());
     switch (this.#phase) {
       case Phase.Done:
         return Promise.resolve(DONE);
       case Phase.Finished:
-        return this.#track(this.#close());
+        return this.#gate.track(this.#close());
       case Phase.Unstarted:
       case Phase.ClosedUnstarted:
         this.#phase = Phase.Reading;
@@ -116,17 +117,17 @@ class FailoverStream implements AsyncIterableIterator<StreamChunk> {
   }
 
   return(): Promise<IteratorResult<StreamChunk>> {
-    if (this.#busy !== undefined) return this.#after(this.#busy, () => this.return());
+    if (this.#gate.busy !== undefined) return this.#gate.after(() => this.return());
     switch (this.#phase) {
       case Phase.Done:
         return Promise.resolve(DONE);
       case Phase.Unstarted:
-        return this.#track(this.#closeUnstarted());
+        return this.#gate.track(this.#closeUnstarted());
       case Phase.ClosedUnstarted:
         this.#phase = Phase.Done;
         return Promise.resolve(DONE);
     }
-    return this.#track(this.#close());
+    return this.#gate.track(this.#close());
   }
 
   /** The current target's next chunk. */
@@ -142,22 +143,22 @@ class FailoverStream implements AsyncIterableIterator<StreamChunk> {
       const response = this.#current.response as StreamingCompletion;
       pending = (this.#it ??= response.chunks[Symbol.asyncIterator]()).next();
     } catch (error) {
-      return this.#track(this.#recover(error));
+      return this.#gate.track(this.#recover(error));
     }
-    // `#onResult` clears `#busy` for a chunk; a finish or a failure clears it when its work is done.
+    // `#onResult` clears the gate for a chunk; a finish or a failure clears it when its work is done.
     const read = pending.then(this.#onResult, this.#onError);
-    this.#busy = read;
+    this.#gate.busy = read;
     return read;
   }
 
   readonly #onResult = (
     result: IteratorResult<StreamChunk>,
   ): IteratorResult<StreamChunk> | Promise<IteratorResult<StreamChunk>> => {
-    if (result.done) return this.#track(this.#recover(this.#endedEarly()));
+    if (result.done) return this.#gate.track(this.#recover(this.#endedEarly()));
     const chunk = result.value;
-    if (chunk.type === 'finish') return this.#track(this.#finish(chunk));
+    if (chunk.type === 'finish') return this.#gate.track(this.#finish(chunk));
     this.#count(chunk);
-    this.#busy = undefined;
+    this.#gate.busy = undefined;
     return result;
   };
 
@@ -173,7 +174,7 @@ class FailoverStream implements AsyncIterableIterator<StreamChunk> {
     return new RelError({ kind: 'stream_interrupted', emittedChunks: this.#emitted });
   }
 
-  readonly #onError = (error: unknown): Promise<IteratorResult<StreamChunk>> => this.#track(this.#recover(error));
+  readonly #onError = (error: unknown): Promise<IteratorResult<StreamChunk>> => this.#gate.track(this.#recover(error));
 
   /** The finish: the target's breaker counts a success, and the usage of every target is summed. */
   async #finish(chunk: Extract<StreamChunk, { type: 'finish' }>): Promise<IteratorResult<StreamChunk>> {
@@ -302,21 +303,6 @@ class FailoverStream implements AsyncIterableIterator<StreamChunk> {
       });
     }
     return next;
-  }
-
-  /** Makes `work` (a finish, a failover, a close) the call in progress until it settles. */
-  #track<T>(work: Promise<T>): Promise<T> {
-    const tracked = work.finally(this.#idle);
-    this.#busy = tracked;
-    return tracked;
-  }
-
-  readonly #idle = (): void => {
-    this.#busy = undefined;
-  };
-
-  #after<T>(busy: Promise<unknown>, call: () => Promise<T>): Promise<T> {
-    return busy.then(call, call);
   }
 }
 
