@@ -9,7 +9,7 @@ import {
   collectStream,
   compose,
 } from '@rel/core';
-import { FakeClock } from '@rel/core/testing';
+import { FakeClock, overlappingCalls } from '@rel/core/testing';
 import { describe, expect, it } from 'vitest';
 import { FaultyStore, answering, request, streaming } from '../test/helpers';
 import { budget } from './budget-middleware';
@@ -479,11 +479,7 @@ describe('budget middleware: a stream ends its reservation exactly once, however
     const res = await budget(policy)(handler)(request(), ctx());
     if (res.type !== 'stream') throw new Error('expected a stream');
     const it = res.chunks[Symbol.asyncIterator]();
-    const order: string[] = [];
-    const read = it.next().then((r) => order.push(`read ${r.done ? 'done' : r.value.type}`));
-    const close = it.return?.().then((r) => order.push(`closed ${r.done}`));
-    const after = it.next().then((r) => order.push(`after ${r.done}`));
-    await Promise.all([read, close, after]);
+    const order = await overlappingCalls(it);
     expect(order[0]).toBe('read text-delta');
     expect(order.slice(1).sort()).toEqual(['after true', 'closed true']);
     expect(state).toEqual({ nexts: 1, closed: 1 });

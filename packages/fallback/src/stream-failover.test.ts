@@ -1,4 +1,5 @@
 import { type LlmResponse, RelError, RequestContext, type StreamChunk } from '@rel/core';
+import { overlappingCalls } from '@rel/core/testing';
 import { describe, expect, it } from 'vitest';
 import { drain, request, scripted } from '../test/helpers';
 import { CircuitBreaker } from './circuit-breaker';
@@ -312,11 +313,7 @@ describe('mid-stream failover: how the stream ends', () => {
     const res = await route(streamReq, new RequestContext());
     if (res.type !== 'stream') throw new Error('expected a stream');
     const it = res.chunks[Symbol.asyncIterator]();
-    const order: string[] = [];
-    const read = it.next().then((r) => order.push(`read ${r.done ? 'done' : r.value.type}`));
-    const close = it.return?.().then((r) => order.push(`closed ${r.done}`));
-    const after = it.next().then((r) => order.push(`after ${r.done}`));
-    await Promise.all([read, close, after]);
+    const order = await overlappingCalls(it);
     expect(order[0]).toBe('read text-delta');
     expect(order.slice(1).sort()).toEqual(['after true', 'closed true']);
     expect(state).toEqual({ nexts: 1, closed: 1 });
