@@ -10,7 +10,7 @@ import {
 } from '@rel/core';
 import type { Admission } from './circuit-breaker';
 import { type StreamFailoverOptions, failoverStream } from './stream-failover';
-import { type DispatchTarget, ROUTE_TARGET_ATTRIBUTE } from './target';
+import type { DispatchTarget } from './target';
 import { type Triggers, fallbackReason } from './triggers';
 
 /** A target whose call succeeded (a completion, or a stream that opened). */
@@ -99,11 +99,7 @@ export class Dispatch {
       this.#recordMove(target.name);
       this.#attempted = true;
       const start = clock.now();
-      const id = ctx.requestId;
-      const count = target.track(id);
-      const before = count.calls;
-      const outer = ctx.getAttribute(ROUTE_TARGET_ATTRIBUTE);
-      ctx.setAttribute(ROUTE_TARGET_ATTRIBUTE, target.name);
+      const scope = target.begin(ctx);
       const req = this.#req;
       let response: LlmResponse | undefined;
       let error: unknown;
@@ -113,11 +109,8 @@ export class Dispatch {
       } catch (e) {
         error = e;
         failed = true;
-      } finally {
-        target.untrack(id, count);
-        if (ctx.getAttribute(ROUTE_TARGET_ATTRIBUTE) === target.name) ctx.setAttribute(ROUTE_TARGET_ATTRIBUTE, outer);
       }
-      const calls = count.calls - before;
+      const calls = target.end(ctx, scope);
       const openMs = clock.now() - start;
       if (failed) {
         await this.fail(target, admission, error, calls, openMs);

@@ -94,10 +94,22 @@ export interface DispatchTarget extends RoutedTarget {
   readonly inFlightRequests: number;
   /** The target's middlewares around its provider handler. */
   readonly pipeline: Handler;
-  /** Starts counting a call of request `id`; pair with one `untrack(id, count)`. */
-  track(id: string): CallCount;
-  /** Ends a call `track` started; the count is dropped with the last call of its request. */
-  untrack(id: string, count: CallCount): void;
+  /**
+   * Starts a call of this target for `ctx`'s request: counts its provider calls and names the
+   * target on `ctx` (`ROUTE_TARGET_ATTRIBUTE`). Pair with one `end(ctx, scope)`, in a `finally`.
+   */
+  begin(ctx: RequestContext): CallScope;
+  /** Ends a call `begin` started; returns the provider calls it made. */
+  end(ctx: RequestContext, scope: CallScope): number;
+}
+
+/** A call of a target in progress: what `end` needs to undo `begin`. @internal */
+export interface CallScope {
+  readonly count: CallCount;
+  /** The request's provider calls through this target before this call. */
+  readonly before: number;
+  /** The target named on the context before this call. */
+  readonly outer: unknown;
 }
 
 /** Collaborators the breakers built from options receive. */
@@ -152,6 +164,19 @@ export function routedTarget(
       solo = undefined;
     } else counts.delete(id);
   };
+  const begin = (ctx: RequestContext): CallScope => {
+    const count = track(ctx.requestId);
+    // Names this target to the middlewares (retry records attempts against it) while it runs.
+    const outer = ctx.getAttribute(ROUTE_TARGET_ATTRIBUTE);
+    ctx.setAttribute(ROUTE_TARGET_ATTRIBUTE, fields.name);
+    return { count, before: count.calls, outer };
+  };
+  const end = (ctx: RequestContext, scope: CallScope): number => {
+    const calls = scope.count.calls - scope.before;
+    untrack(ctx.requestId, scope.count);
+    if (ctx.getAttribute(ROUTE_TARGET_ATTRIBUTE) === fields.name) ctx.setAttribute(ROUTE_TARGET_ATTRIBUTE, scope.outer);
+    return calls;
+  };
   const pipeline = compose(...(target.middlewares ?? []))(counting);
   const breaker =
     target.breaker === false
@@ -177,24 +202,21 @@ export function routedTarget(
       return counts.size + (soloId === undefined ? 0 : 1);
     },
     pipeline,
-    track,
-    untrack,
+    begin,
+    end,
     async call(req, ctx) {
-      const id = ctx.requestId;
-      const entry = track(id);
-      const before = entry.calls;
-      // Names this target to the middlewares (retry records attempts against it) while it runs.
-      const outer = ctx.getAttribute(ROUTE_TARGET_ATTRIBUTE);
-      ctx.setAttribute(ROUTE_TARGET_ATTRIBUTE, fields.name);
+      const scope = begin(ctx);
+      let failed = false;
+      let response: LlmResponse | undefined;
+      let error: unknown;
       try {
-        const response = await pipeline(req.model === fields.model ? req : { ...req, model: fields.model }, ctx);
-        return { ok: true, response, calls: entry.calls - before };
-      } catch (error) {
-        return { ok: false, error, calls: entry.calls - before };
-      } finally {
-        untrack(id, entry);
-        if (ctx.getAttribute(ROUTE_TARGET_ATTRIBUTE) === fields.name) ctx.setAttribute(ROUTE_TARGET_ATTRIBUTE, outer);
+        response = await pipeline(req.model === fields.model ? req : { ...req, model: fields.model }, ctx);
+      } catch (e) {
+        failed = true;
+        error = e;
       }
+      const calls = end(ctx, scope);
+      return failed ? { ok: false, error, calls } : { ok: true, response: response as LlmResponse, calls };
     },
   };
 }
