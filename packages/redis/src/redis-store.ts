@@ -10,7 +10,15 @@ import { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { AcquireBatcher, MAX_BATCH, toAcquireResult, writeOps } from './acquire-batcher';
 import { LuaScript } from './lua-script';
-import { ACQUIRE_BATCH_LUA, ACQUIRE_LUA, COMPARE_AND_SET_LUA, INCREMENT_LUA, SETTLE_LUA, TOTAL_LUA } from './scripts';
+import {
+  ACQUIRE_BATCH_LUA,
+  ACQUIRE_LUA,
+  COMPARE_AND_SET_LUA,
+  INCREMENT_LUA,
+  RATE_LUA,
+  SETTLE_LUA,
+  TOTAL_LUA,
+} from './scripts';
 
 /** The plain (serialisable) options of `RedisStore`; validated once in the constructor. */
 export const RedisStoreOptionsSchema = z.strictObject({
@@ -36,8 +44,10 @@ export const RedisStoreOptionsSchema = z.strictObject({
    * ioredis auto-pipelining on the connection the store opens: the commands issued in one event
    * loop turn leave in one write. Under concurrency it saves most per-decision socket writes; a
    * lone command waits one turn (`setImmediate`) more. Fail-fast is unchanged: a command on a
-   * connection that is not ready still rejects at once. A `batchAcquire` run is already one
-   * command: it goes to the socket at once either way.
+   * connection that is not ready still rejects at once. `acquire` skips it on a standalone
+   * connection: a `batchAcquire` run is already one command, and a lone acquire sent at once lets
+   * Redis work while the client issues the next one (with 50 in flight, pipelined per turn, client
+   * and server took turns: half the decisions per second). Both go to the socket at once.
    */
   autoPipelining: z.boolean().default(true),
   /**
@@ -82,6 +92,7 @@ type Client = Redis | Cluster;
 // Shared by every store: each hashes its source once.
 const ACQUIRE = new LuaScript(ACQUIRE_LUA);
 const ACQUIRE_BATCH = new LuaScript(ACQUIRE_BATCH_LUA);
+const RATE = new LuaScript(RATE_LUA);
 const SETTLE = new LuaScript(SETTLE_LUA);
 const TOTAL = new LuaScript(TOTAL_LUA);
 const COMPARE_AND_SET = new LuaScript(COMPARE_AND_SET_LUA);
@@ -89,6 +100,16 @@ const INCREMENT = new LuaScript(INCREMENT_LUA);
 type SettleOptions = NonNullable<Parameters<StateStore['settle']>[2]>;
 /** How long a settled lease is remembered, so a retried settlement is skipped (core's SETTLED_MEMORY_MS). */
 const SETTLED_MEMORY_MS = 60_000;
+
+/**
+ * Runs an acquire script. On a standalone client it goes to the socket at once, outside ioredis
+ * auto-pipelining: with many decisions in flight, auto-pipelining holds each turn's commands until
+ * the turn ends, so client and server take turns instead of working at the same time (measured with
+ * 50 in flight: 55k decisions/s pipelined, 91k sent at once). A Cluster client routes as configured.
+ */
+function runAcquire(script: LuaScript, c: Client, numKeys: number, args: (string | number)[]): Promise<unknown> {
+  return c instanceof Redis ? script.runNow(c, numKeys, args) : script.run(c, numKeys, args);
+}
 
 /**
  * The `StateStore` on Redis, so several gateway instances share one truth. Every decision is one
@@ -157,11 +178,18 @@ export class RedisStore implements StateStore {
     assertDistinctKeys(ops);
     const c = this.#open ? this.#client : await this.#connected();
     if (this.#batcher) return this.#batcher.acquire(ops, this.#now());
+    const op = ops[0] as LimitOp;
+    if (n === 1 && op.type === 'rate') {
+      // The common decision, one rate limit: its own lean script. KEYS[1], then ARGV: now, limit,
+      // period, burst, cost (see RATE_LUA).
+      const args = [this.#prefix + op.key, this.#now(), op.limit, op.periodMs, op.burst ?? '', op.cost];
+      return toAcquireResult(ops, (await runAcquire(RATE, c, 1, args)) as Num[]);
+    }
     // KEYS, then ARGV: now, then 7 per op (see ACQUIRE_LUA).
     const args: (string | number)[] = new Array(n + 1 + n * 7);
     args[n] = this.#now();
     writeOps(ops, this.#prefix, args, 0, args, n + 1);
-    return toAcquireResult(ops, (await ACQUIRE.run(c, n, args)) as Num[]);
+    return toAcquireResult(ops, (await runAcquire(ACQUIRE, c, n, args)) as Num[]);
   }
 
   async settle(leaseId: string, entries: readonly SettleEntry[], options: SettleOptions = {}): Promise<number[]> {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ACQUIRE_BATCH_LUA, ACQUIRE_LUA, SETTLE_LUA } from '../scripts';
+import { ACQUIRE_BATCH_LUA, ACQUIRE_LUA, RATE_LUA, SETTLE_LUA } from '../scripts';
 
 /** One acquire decision or one settlement, as Redis ran it (keys without the store prefix). */
 export type ScriptRun =
@@ -19,9 +19,10 @@ const ESCAPES: Record<string, string> = { '\\': '\\\\', '"': '\\"', '\n': '\\n',
 /** A script's source as MONITOR prints an EVAL argument (Redis's `sdscatrepr` quoting). */
 const asMonitored = (text: string) =>
   text.replace(/[\\"\n\r\t]|[^\x20-\x7e]/g, (c) => ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-const SCRIPTS = new Map<string, 'acquire' | 'batch' | 'settle'>();
+const SCRIPTS = new Map<string, 'acquire' | 'rate' | 'batch' | 'settle'>();
 for (const [source, kind] of [
   [ACQUIRE_LUA, 'acquire'],
+  [RATE_LUA, 'rate'],
   [ACQUIRE_BATCH_LUA, 'batch'],
   [SETTLE_LUA, 'settle'],
 ] as const) {
@@ -31,7 +32,7 @@ for (const [source, kind] of [
 /**
  * The acquire decisions and settlements in one command as Redis `MONITOR` shows it (`args`: the
  * command and its arguments), whatever the layout `RedisStore` sent: a single acquire, a batch of
- * acquires (one entry per decision, in the order Redis decided them) or a settle. Any other
+ * acquires (one entry per decision, in the order Redis decided them), a lone rate op or a settle. Any other
  * command gives none. For tests that check decisions against the server's one true order.
  * @example monitor.on('monitor', (_t, args) => runs.push(...scriptRuns(args, 'gw:')));
  */
@@ -56,6 +57,11 @@ export function scriptRuns(args: readonly string[], keyPrefix: string): ScriptRu
         })),
       },
     ];
+  }
+  if (script === 'rate') {
+    // ARGV: now, limit, period, burst, cost.
+    const op = { key: keys[0] as string, kind: 'r', limit: Number(argv[1]), cost: Number(argv[4]), leaseId: '' };
+    return [{ type: 'acquire', ops: [op] }];
   }
   if (script === 'settle') {
     // The entries' keys, then the lease's marker key; ARGV: now, lease, retry, memory, then pairs.
