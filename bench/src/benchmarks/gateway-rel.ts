@@ -7,9 +7,7 @@
  * - `full`: the composition of `apps/gateway/gateway.example.yaml` (two routes with fallback,
  *   injection guard `block`, PII `tokenize`, output deny list and canary, caps, tier limits, the
  *   budget with prices, JSON request log, Prometheus) with limits raised so nothing is refused.
- * argv: <minimal|full> <upstream port> [lean-fetch]. With `lean-fetch` the providers' fetch gets
- * `window: null, redirect: 'error'`, which lets undici skip cloning (and teeing) every request
- * body (`httpNetworkOrCacheFetch`): an experiment for the profile, not a configuration.
+ * argv: <minimal|full> <upstream port>.
  * Sends `{ port }` over IPC once listening.
  */
 import { createGateway, hashKey, parseConfig } from '@rel/gateway';
@@ -95,13 +93,9 @@ const full: GatewayConfigInput = {
   telemetry: { serviceName: 'rel-gateway', jsonLogs: true, console: false, prometheus: true },
 };
 
-const leanFetch = process.argv[4] === 'lean-fetch';
 const config = parseConfig(mode === 'minimal' ? minimal : full);
 const gateway = createGateway(config, {
   env: { FAKE_API_KEY: 'sk-upstream-unused' },
-  ...(leanFetch
-    ? { fetch: (url: string, init: RequestInit) => fetch(url, { ...init, window: null, redirect: 'error' }) }
-    : {}),
   // The request log goes where a deployment's stdout would: written and serialized, then dropped
   // (the parent starts this child with stdout ignored).
   logs: process.stdout,

@@ -6,7 +6,8 @@
  * (1) the upstream directly (the baseline), (2) the rel gateway, minimal configuration,
  * (3) the rel gateway, full default composition (both `gateway-rel.ts`), (4) `@portkey-ai/gateway`
  * (`start-server.js --headless`) with `x-portkey-provider: openai` and `x-portkey-custom-host`
- * pointing at the same upstream. Two kinds of load, non-streaming then streaming:
+ * pointing at the same upstream, (5) a bare `node:http` forwarder (`gateway-node-proxy.ts`), the floor
+ * of any Node.js gateway. Two kinds of load, non-streaming then streaming:
  * - closed loop (autocannon) at 1, 10 and 100 connections, each sending its next request as soon
  *   as the previous answer completes: the most a target serves, and at 100 connections its p50 is
  *   about 100 / its throughput (queueing);
@@ -54,12 +55,11 @@ const ROUNDS = Number(process.env.REL_BENCH_GATEWAY_ROUNDS ?? 1);
 const PROFILE_DIR = process.env.REL_BENCH_GATEWAY_PROFILE;
 const MODES = (process.env.REL_BENCH_GATEWAY_MODES ?? 'json,stream').split(',') as ('json' | 'stream')[];
 
-type TargetName = 'direct' | 'rel minimal' | 'rel full' | 'portkey' | 'rel minimal lean-fetch';
-const ALL_TARGETS: readonly TargetName[] = ['direct', 'rel minimal', 'rel full', 'portkey', 'rel minimal lean-fetch'];
-/** The default four; `rel minimal lean-fetch` (an experiment, see gateway-rel.ts) only when named. */
+type TargetName = 'direct' | 'node proxy' | 'rel minimal' | 'rel full' | 'portkey';
+const ALL_TARGETS: readonly TargetName[] = ['direct', 'node proxy', 'rel minimal', 'rel full', 'portkey'];
 const TARGETS = process.env.REL_BENCH_GATEWAY_TARGETS
   ? ALL_TARGETS.filter((t) => process.env.REL_BENCH_GATEWAY_TARGETS?.split(',').includes(t))
-  : ALL_TARGETS.slice(0, 4);
+  : ALL_TARGETS;
 
 /** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
 function cpuSeconds(pid: number | undefined): number {
@@ -235,10 +235,10 @@ export async function gatewayBench(): Promise<string> {
       profArgs('full'),
     );
     children.push(relFull);
-    const [relLean, relLeanPort] = TARGETS.includes('rel minimal lean-fetch')
-      ? await forkListening('gateway-rel.ts', ['minimal', String(upstreamPort), 'lean-fetch'], profArgs('lean'))
+    const [proxy, proxyPort] = TARGETS.includes('node proxy')
+      ? await forkListening('gateway-node-proxy.ts', [String(upstreamPort)])
       : [undefined, 0];
-    if (relLean) children.push(relLean);
+    if (proxy) children.push(proxy);
 
     const json = { 'content-type': 'application/json' };
     const targets = (portkeyPort: number, portkeyPid: number | undefined): Record<TargetName, Target> => ({
@@ -260,11 +260,11 @@ export async function gatewayBench(): Promise<string> {
         model: 'chat',
         pid: relFull.pid,
       },
-      'rel minimal lean-fetch': {
-        url: `http://127.0.0.1:${relLeanPort}/v1/chat/completions`,
-        headers: { ...json, authorization: `Bearer ${REL_KEY}` },
-        model: 'chat',
-        pid: relLean?.pid,
+      'node proxy': {
+        url: `http://127.0.0.1:${proxyPort}/v1/chat/completions`,
+        headers: { ...json, authorization: 'Bearer sk-upstream-unused' },
+        model: 'gpt-primary',
+        pid: proxy?.pid,
       },
       portkey: {
         url: `http://127.0.0.1:${portkeyPort}/v1/chat/completions`,
@@ -456,6 +456,16 @@ function report(results: Map<Key, Run[]>, sanityNotes: string[], loads: string[]
       parts.push(`${name}: ${cells.join('; ')}`);
     }
     goal.push(`- ${MODE_NAME[mode]}, added p50 at 100 connections — ${parts.join(' | ')}.`);
+    if (TARGETS.includes('node proxy') && opens.length > 0) {
+      // What the gateways add over the floor: one Node.js hop with no policy.
+      const over = OTHERS.filter((n) => TARGETS.includes(n)).map(
+        (name) =>
+          `${name} ${opens.map((o) => `${label(o)} ${signed(fig(results.get(`${mode}/${label(o)}/${name}`), (r) => r.p50) - fig(results.get(`${mode}/${label(o)}/node proxy`), (r) => r.p50))}`).join(', ')} ms`,
+      );
+      goal.push(
+        `- ${MODE_NAME[mode]}, the hop itself (node proxy, added p50 over direct): ${opens.map((o) => `${label(o)} ${signed(addedP50(results, mode, o, 'node proxy'))}`).join(', ')} ms; p50 over the node proxy — ${over.join(' | ')}.`,
+      );
+    }
   }
   if (closed100) {
     const relMin = results.get(`json/${label(closed100)}/rel minimal`);
@@ -464,7 +474,7 @@ function report(results: Map<Key, Run[]>, sanityNotes: string[], loads: string[]
       `- Closed loop misses it for every gateway by construction: 100 connections each sending again at once keep every target saturated, so latency is queueing behind the other requests, not the cost of one (Little's law: mean latency = 100 / throughput; rel minimal non-streaming: 100 / ${Math.round(rps)} req/s = ${ms((100 / rps) * 1000)} ms, measured mean ${ms(fig(relMin, (r) => r.mean))} ms). The open loop keeps the 100 connections but sends at a rate the machine can carry, so its added p50 is the gateway's own time per request plus the contention of one more busy process on 2 cores.`,
     );
   }
-  const cpuRows = OTHERS.concat(['direct'])
+  const cpuRows = ['node proxy' as TargetName, ...OTHERS, 'direct' as TargetName]
     .filter((n) => TARGETS.includes(n))
     .map((name) => [
       name === 'direct' ? 'direct (the upstream)' : name,
@@ -494,7 +504,7 @@ function report(results: Map<Key, Run[]>, sanityNotes: string[], loads: string[]
       cpuRows,
     ),
     '',
-    `Method: each part in its own process on 127.0.0.1 — the upstream (rel's fake provider, 24-token answers, no latency configured), each gateway, and the load generator. Closed loop: autocannon 8 (programmatic API, keep-alive, one request in flight per connection), ${WARMUP} s warm-up then ${SECONDS} s measured. Open loop: a \`node:http\` client in the load generator process, ${OPEN_CONNECTIONS} keep-alive connections (one Agent with one socket each, all opened during the warm-up; \`reconnects\` would show any opened during the measured run), requests handed out on a fixed schedule (one every 1/rate s, round-robin over the connections, whether or not earlier answers have come back; a request whose connection is still busy waits there and the wait counts), ${WARMUP} s warm-up (at least one request per connection) then ${OPEN_SECONDS} s measured; \`lag p99\` is how late the schedule ran in the load generator (not counted in the latency). autocannon's \`overallRate\`/\`connectionRate\` are not used: each connection sends back to back until its quota for the second is used, and all connections' quotas reset together each second, so 100 req/s over 100 connections arrive as one burst of 100 per second. The targets in rotation, ${ROUNDS} round(s)${ROUNDS > 1 ? ', median over rounds' : ''}. Latency = request sent to response complete (the whole stream when streaming), every response recorded as a float; added = target percentile − direct percentile at the same load. A run with any error, timeout or non-2xx is INVALID; an open-loop run that served under 95% of its rate is OVER CAPACITY (its queue grew during the run). Body: a system and a user message (~110 characters), \`max_tokens\` 256, \`stream: true\` for streaming.`,
+    `Method: each part in its own process on 127.0.0.1 — the upstream (rel's fake provider, 24-token answers, no latency configured), each gateway, a bare \`node:http\` forwarder (\`node proxy\`: the body POSTed upstream on a keep-alive agent, the answer piped back, no policy; the floor of any Node.js gateway), and the load generator. Closed loop: autocannon 8 (programmatic API, keep-alive, one request in flight per connection), ${WARMUP} s warm-up then ${SECONDS} s measured. Open loop: a \`node:http\` client in the load generator process, ${OPEN_CONNECTIONS} keep-alive connections (one Agent with one socket each, all opened during the warm-up; \`reconnects\` would show any opened during the measured run), requests handed out on a fixed schedule (one every 1/rate s, round-robin over the connections, whether or not earlier answers have come back; a request whose connection is still busy waits there and the wait counts), ${WARMUP} s warm-up (at least one request per connection) then ${OPEN_SECONDS} s measured; \`lag p99\` is how late the schedule ran in the load generator (not counted in the latency). autocannon's \`overallRate\`/\`connectionRate\` are not used: each connection sends back to back until its quota for the second is used, and all connections' quotas reset together each second, so 100 req/s over 100 connections arrive as one burst of 100 per second. The targets in rotation, ${ROUNDS} round(s)${ROUNDS > 1 ? ', median over rounds' : ''}. Latency = request sent to response complete (the whole stream when streaming), every response recorded as a float; added = target percentile − direct percentile at the same load. A run with any error, timeout or non-2xx is INVALID; an open-loop run that served under 95% of its rate is OVER CAPACITY (its queue grew during the run). Body: a system and a user message (~110 characters), \`max_tokens\` 256, \`stream: true\` for streaming.`,
     'rel minimal: one alias, one route; injection, PII and output guardrails off; a tier with no limits (the budget middleware has nothing to check); no JSON request log, no Prometheus; default retry, breaker, retry budget and timeouts. rel full: the composition of `apps/gateway/gateway.example.yaml` (two routes, injection `block`, PII `tokenize`, output deny list + canary, caps, tier limits raised so nothing is refused, budget with prices, JSON request log to an ignored stdout, Prometheus). Both run from TypeScript sources through the esbuild loader (as the built packages).',
     '`@portkey-ai/gateway` 1.15.2 (`start-server.js --headless`, routed with `x-portkey-provider: openai` + `x-portkey-custom-host`); for streaming it runs with `src/benchmarks/gateway-portkey-fix.mjs` preloaded: as installed (with @hono/node-server 1.19) it answers every streamed request 500 `TypeError: immutable` (Portkey-AI/gateway#1389), and the preload hands it upstream responses with mutable headers (one Response copy per request). Portkey is started only for its phase and stopped after it (it listens on every interface).',
     'CPU µs/req: user + system CPU of the process under test (the upstream itself for `direct`) over warm-up + run, from /proc (10 ms ticks), divided by the responses; on a shared machine it is steadier than latency, which is mostly waiting for a core. At low open-loop rates it includes the idle cost of timers and GC spread over fewer requests.',
