@@ -105,6 +105,32 @@ describe('the Lua scripts', () => {
     );
   });
 
+  it('decide exactly as MemoryStore unbatched too (a lone rate op on RATE_LUA), for any sequence of steps', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async (steps) => {
+        const clock = new FakeClock(START);
+        const memory = new MemoryStore({ clock });
+        const redis = new RedisStore({ url: server.url, keyPrefix: `p${++n}:`, clock, batchAcquire: false });
+        try {
+          for (const s of steps) {
+            if (s.kind === 'advance') await clock.advance(s.ms);
+            else if (s.kind === 'acquire') expect(await redis.acquire(s.ops)).toEqual(await memory.acquire(s.ops));
+            else if (s.kind === 'total')
+              expect(await redis.total(s.key, s.windowMs)).toBe(await memory.total(s.key, s.windowMs));
+            else {
+              const e = [{ key: s.key, windowMs: s.windowMs, amount: s.amount }];
+              const o = { retry: s.retry };
+              expect(await redis.settle(s.lease, e, o)).toEqual(await memory.settle(s.lease, e, o));
+            }
+          }
+        } finally {
+          await redis.close();
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('store fractional times and amounts in full precision and whole ones as plain integers', async () => {
     const clock = new FakeClock(1_700_000_000_000);
     const prefix = `p${++n}:`;
