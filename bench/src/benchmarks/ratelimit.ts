@@ -232,7 +232,7 @@ export async function ratelimitBench(): Promise<string> {
     '(the three in rotated order) after a 1.5 s warm-up each, median. rel runs twice: with its defaults, which',
     `send the decisions issued in one event-loop turn as EVALSHA runs of up to ${BATCH} of a script that makes each in turn`,
     '(atomic, independent, one result or error per caller; one Redis TIME per call), and with',
-    '`batchAcquire: false` (one EVALSHA per decision, ioredis auto-pipelining); rate-limiter-flexible keeps its defaults',
+    '`batchAcquire: false` (one EVALSHA per decision: a lone rate op runs `RATE_LUA`; the acquires of a turn leave in socket writes of up to 8); rate-limiter-flexible keeps its defaults',
     '(`RateLimiterRedis` on a plain ioredis client, one EVALSHA per decision, no pipelining option set).',
     'Ceiling: `redis-benchmark -n 100000 -c 50 -r 10000 EVALSHA`',
     "of the library's own script (rel: the full acquire script with its shared prelude; rate-limiter-flexible:",
