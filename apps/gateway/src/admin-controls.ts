@@ -19,7 +19,8 @@ type AdminStateVersion = Awaited<ReturnType<AdminControls['state']>>['config'];
 /**
  * The incident controls of a gateway: breakers forced open or closed (through the router
  * target's own breaker, so with shared breakers every instance sees it), features forced to
- * their degraded answer, and config reload.
+ * their degraded answer (through `FeatureModes`, shared by every instance when it has a store),
+ * and config reload.
  * @example const controls = adminControls({ generation: () => current, featureModes, reload, note });
  */
 export function adminControls(deps: AdminControlDeps): AdminControls {
@@ -38,6 +39,8 @@ export function adminControls(deps: AdminControlDeps): AdminControls {
 
   return {
     async state() {
+      // The modes other instances set reach this one on its next refresh; read them now.
+      await deps.featureModes.refresh();
       const g = deps.generation();
       return {
         config: g.version,
@@ -58,13 +61,14 @@ export function adminControls(deps: AdminControlDeps): AdminControls {
       deps.note('rel.gateway.breaker_forced', { alias, target, action });
       return breakerView(b);
     },
-    feature(name, mode) {
+    async feature(name, mode) {
       const { config } = deps.generation();
       if (!Object.hasOwn(config.features, name)) throw notFound(`no feature "${name}" in features`);
       if (mode === 'degraded' && forcedAnswerOf(config, name) === undefined)
         throw conflict(`feature "${name}" has neither degraded nor safeDefault: nothing to answer with`);
-      deps.featureModes.set(name, mode);
-      deps.note('rel.gateway.feature_mode', { feature: name, mode });
+      // Shared modes are written to the store first: a store failure answers an error, nothing changed.
+      await deps.featureModes.set(name, mode);
+      deps.note('rel.gateway.feature_mode', { feature: name, mode, shared: deps.featureModes.shared });
       return featureView(config, name);
     },
     reload: () => deps.reload(),

@@ -51,11 +51,16 @@ export type ReloadResult =
 
 /** What the admin API acts on; `createGateway` implements it. */
 export interface AdminControls {
+  /** The running state; shared feature modes are re-read from the store first, so it shows every instance's truth. */
   state(): Promise<AdminState>;
   /** @throws RelError 404 for an unknown alias or target, 409 for a route without a breaker. */
   breaker(alias: string, target: string, action: 'open' | 'close' | 'reset'): Promise<BreakerView>;
-  /** @throws RelError 404 for an unknown feature, 409 for one with no degraded answer or safe default. */
-  feature(name: string, mode: FeatureMode): FeatureView;
+  /**
+   * Sets a feature's mode; with shared modes it resolves only once the store took the change.
+   * @throws RelError 404 for an unknown feature, 409 for one with no degraded answer or safe
+   * default, 503 (`dependency_unavailable`) when the store refused the write (the mode is unchanged).
+   */
+  feature(name: string, mode: FeatureMode): Promise<FeatureView>;
   reload(): Promise<ReloadResult>;
 }
 
@@ -136,7 +141,7 @@ export async function serveAdmin(
       case 'POST features/2': {
         const { mode } = parseBody(FeatureModeBody, await body());
         action = mode;
-        status = send(res, 200, options.controls.feature(parts[1] ?? '', mode));
+        status = send(res, 200, await options.controls.feature(parts[1] ?? '', mode));
         break;
       }
       case 'POST reload/1': {

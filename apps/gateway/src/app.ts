@@ -77,7 +77,10 @@ export interface Gateway extends GatewayApp {
   /** The pipeline serving requests that arrive now (a reload swaps it). */
   readonly pipeline: Pipeline;
   readonly telemetry: Telemetry;
-  /** The features an operator forced degraded (they survive reloads). */
+  /**
+   * The features an operator forced degraded (they survive reloads). With a store other than a
+   * `MemoryStore` they are shared by every process on it, re-read every `featureModesRefreshMs`.
+   */
   readonly featureModes: FeatureModes;
   /** The incident controls the admin API serves, usable in-process without an admin key. */
   readonly controls: AdminControls;
@@ -150,7 +153,23 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     events: hub,
   });
   hub.on('store-error', (e) => note('rel.gateway.store_error', e));
-  const featureModes = new FeatureModes();
+  // A MemoryStore serves one process: the modes then stay in it, as the store's state does.
+  const featureModes = new FeatureModes(
+    store.name === 'memory'
+      ? {}
+      : {
+          store,
+          clock,
+          ...(config.store.type === 'redis' ? { refreshMs: config.store.featureModesRefreshMs } : {}),
+          onStoreError: (_error, op) =>
+            hub.emit('store-error', {
+              store: store.name,
+              policy: 'feature_modes',
+              // A failed refresh keeps the last known modes until the next round; a failed write is refused.
+              decision: op === 'refresh' ? 'deferred' : 'fail_closed',
+            }),
+        },
+  );
   const upstreamFetch = options.fetch ?? nodeHttpFetch();
 
   const build = (c: GatewayConfig, version: number, previous?: Pipeline): Generation => {
@@ -230,12 +249,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       note('rel.gateway.reload_failed', { file: options.configFile, issues });
       return { ok: false, issues };
     }
-    for (const name of featureModes.degraded()) {
-      if (!Object.hasOwn(merged.features, name)) {
-        featureModes.set(name, 'normal');
+    // A feature no longer configured loses its forced mode, in the shared store too: the next
+    // time it is configured it starts normal. A store failure leaves the shared entry (reported
+    // as a store error); the reload still succeeds, and an unconfigured feature is never forced.
+    try {
+      for (const name of await featureModes.retain((name) => Object.hasOwn(merged.features, name)))
         note('rel.gateway.feature_mode_dropped', { feature: name });
-      }
-    }
+    } catch {}
     note('rel.gateway.reloaded', { ...current.version, ...(ignored.length > 0 ? { ignored } : {}) });
     return { ok: true, config: current.version, ignored };
   };
@@ -308,6 +328,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       : {}),
     async start() {
       if (running) return running;
+      // A process joining mid-incident serves the shared modes from its first request.
+      await featureModes.refresh().catch(() => {});
+      featureModes.start();
       running = await startHttpServer(gateway);
       note('rel.gateway.listening', { url: running.url, ...(adminKey ? { admin: true } : {}) });
       return running;
@@ -315,6 +338,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     shutdown() {
       stopped ??= (async () => {
         await running?.shutdown();
+        await featureModes.stop();
         // Deferred settlements (store unreachable) are written before the store closes.
         for (const policy of [current.pipeline.budget, ...retiredBudgets]) await policy.close();
         await telemetry.shutdown();

@@ -188,6 +188,8 @@ export const GatewayConfigSchema = z.strictObject({
         commandTimeoutMs: ms.default(500),
         /** Share circuit-breaker state across processes too (costs store round trips per call). */
         shareBreakers: z.boolean().default(true),
+        /** How often each process re-reads the feature modes an operator forced (through any instance). */
+        featureModesRefreshMs: ms.default(1_000),
       }),
     ])
     .default({ type: 'memory', maxKeys: 1_000_000 }),

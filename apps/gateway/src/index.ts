@@ -12,8 +12,8 @@ export type {
 } from './admin';
 export { adminControls } from './admin-controls';
 export type { AdminControlDeps } from './admin-controls';
-export { FeatureModes, forcedDegrade, forcedAnswerOf } from './feature-modes';
-export type { FeatureMode } from './feature-modes';
+export { FEATURE_MODES_KEY, FeatureModes, forcedDegrade, forcedAnswerOf } from './feature-modes';
+export type { FeatureMode, FeatureModesOptions } from './feature-modes';
 export { GatewayConfigSchema, ConfigError, parseConfig, loadConfig, budgetConfigOf, routeName } from './config';
 export type { GatewayConfig, GatewayConfigInput, RouteConfig, ModelAliasConfig } from './config';
 export { KeyRing, hashKey } from './auth';

@@ -76,6 +76,18 @@ describe('config', () => {
     expect(issues.join('\n')).toMatch(/store: unknown field url/);
   });
 
+  it('validates store.featureModesRefreshMs (Redis only, default 1000) and names it when bad', () => {
+    const input = testConfig('http://127.0.0.1:1/v1') as Record<string, unknown>;
+    const redis = parseConfig({ ...input, store: { type: 'redis' } });
+    expect(redis.store.type === 'redis' && redis.store.featureModesRefreshMs).toBe(1_000);
+    for (const bad of [0, -5, 1.5, 'soon']) {
+      const issues = issuesOf({ ...input, store: { type: 'redis', featureModesRefreshMs: bad } });
+      expect(issues.join('\n')).toMatch(/^store\.featureModesRefreshMs: /m);
+    }
+    const memory = issuesOf({ ...input, store: { type: 'memory', featureModesRefreshMs: 500 } });
+    expect(memory.join('\n')).toMatch(/store: unknown field featureModesRefreshMs/);
+  });
+
   it('reports an unreadable or unparsable file as a ConfigError naming it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rel-gw-'));
     const file = join(dir, 'bad.json');

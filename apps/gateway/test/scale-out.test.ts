@@ -21,7 +21,12 @@ beforeAll(async () => {
   const base = testConfig(server.baseURL);
   const config = {
     ...base,
-    store: { type: 'redis', urlEnv: 'REDIS_URL', keyPrefix: 'scale-test:' },
+    // A short refresh, so a feature mode forced on one process reaches the other within the test.
+    store: { type: 'redis', urlEnv: 'REDIS_URL', keyPrefix: 'scale-test:', featureModesRefreshMs: 50 },
+    features: {
+      suggestions: { critical: false, degraded: 'No suggestions right now.' },
+      answers: { critical: true, safeDefault: { text: 'Please try again later.' } },
+    },
     keys: [...(base.keys ?? []), { hash: hashKey(SPENDER), org: 'spender', tier: 'pro' }],
     // $1 per output token; input is free, so a 5-token answer costs exactly $5 (and reserves $5)
     prices: { 'gpt-primary': { inputPerMTok: 0, outputPerMTok: 1_000_000 } },
@@ -40,6 +45,21 @@ afterAll(async () => {
   await redis?.stop();
   await closeFake();
 });
+
+const adminHeaders = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
+const get = (url: string, path: string) => fetch(`${url}${path}`, { headers: adminHeaders });
+const post = (url: string, path: string, body: unknown) =>
+  fetch(`${url}${path}`, { method: 'POST', headers: adminHeaders, body: JSON.stringify(body) });
+
+/** Polls `check` (every 20 ms) until it holds or `deadlineMs` has passed; true when it held. */
+async function until(check: () => Promise<boolean>, deadlineMs = 5_000): Promise<boolean> {
+  const end = Date.now() + deadlineMs;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
+}
 
 const clients = (key: string) => urls.map((u) => new OpenAI({ baseURL: `${u}/v1`, apiKey: key, maxRetries: 0 }));
 
@@ -101,6 +121,58 @@ describe('two gateway processes sharing one Redis', () => {
     await admin(b, '/admin/breakers/chat/primary', { action: 'reset' });
     const after = await admin(a, '/admin/state');
     expect(after.breakers).toContainEqual({ alias: 'chat', target: 'primary', state: 'closed', forced: false });
+  });
+
+  it('share a feature forced degraded through one process: the other answers its degraded text within the refresh interval', async () => {
+    const [a = '', b = ''] = urls;
+    const [clientA, clientB] = clients(KEYS.acme);
+    const ask = async (client: OpenAI | undefined) =>
+      (
+        await client?.chat.completions.create(
+          { model: 'chat', messages: [{ role: 'user', content: 'hi' }] },
+          { headers: { 'x-rel-feature': 'suggestions' } },
+        )
+      )?.choices[0]?.message.content;
+    expect(await ask(clientB)).not.toBe('No suggestions right now.');
+
+    const set = await post(a, '/admin/features/suggestions', { mode: 'degraded' });
+    expect(set.status).toBe(200);
+    expect(await set.json()).toEqual({ name: 'suggestions', critical: false, mode: 'degraded', answer: 'degraded' });
+    // B learns it from the store on its own refresh (no admin call to B in between)
+    expect(await until(async () => (await ask(clientB)) === 'No suggestions right now.')).toBe(true);
+    const before = fake.attempts.length;
+    expect(await ask(clientB)).toBe('No suggestions right now.');
+    expect(fake.attempts.length).toBe(before);
+    const state = (await (await get(b, '/admin/state')).json()) as { features: unknown[] };
+    expect(state.features).toContainEqual({
+      name: 'suggestions',
+      critical: false,
+      mode: 'degraded',
+      answer: 'degraded',
+    });
+
+    // back to normal through B: A calls the route again
+    expect((await post(b, '/admin/features/suggestions', { mode: 'normal' })).status).toBe(200);
+    expect(await until(async () => (await ask(clientA)) !== 'No suggestions right now.')).toBe(true);
+    expect(fake.attempts.length).toBeGreaterThan(before);
+  });
+
+  it('GET /admin/state on one process shows a feature mode just set through the other, and both writes of a race land', async () => {
+    const [a = '', b = ''] = urls;
+    const [one, two] = await Promise.all([
+      post(a, '/admin/features/answers', { mode: 'degraded' }),
+      post(b, '/admin/features/suggestions', { mode: 'degraded' }),
+    ]);
+    expect([one.status, two.status]).toEqual([200, 200]);
+    for (const url of [a, b]) {
+      const state = (await (await get(url, '/admin/state')).json()) as { features: { name: string; mode: string }[] };
+      expect(state.features.map((f) => [f.name, f.mode])).toEqual([
+        ['suggestions', 'degraded'],
+        ['answers', 'degraded'],
+      ]);
+    }
+    for (const name of ['answers', 'suggestions'])
+      expect((await post(a, `/admin/features/${name}`, { mode: 'normal' })).status).toBe(200);
   });
 
   it('report ready while Redis answers', async () => {
