@@ -265,6 +265,20 @@ describe('a gateway sharing feature modes through its store', () => {
     expect((await ask()).model).toBe('rel-degraded');
   });
 
+  it('a gateway starting while a feature is forced degraded in the store answers degraded from its first request', async () => {
+    const store = new SwitchableStore();
+    await new FeatureModes({ store }).set('suggestions', 'degraded'); // another instance, earlier
+    stack = await startStack({}, { store });
+    const res = await stack
+      .client(KEYS.acme)
+      .chat.completions.create(
+        { model: 'chat', messages: [{ role: 'user', content: 'Hi' }] },
+        { headers: { 'x-rel-feature': 'suggestions' } },
+      );
+    expect(res.choices[0]?.message.content).toBe('No suggestions right now.');
+    expect(stack.fake.attempts.length).toBe(0);
+  });
+
   it('a reload that drops a feature clears its shared mode, so the feature comes back normal', async () => {
     const store = new SwitchableStore();
     const file = writeConfig({});
