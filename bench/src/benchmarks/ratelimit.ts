@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { MemoryStore } from '@rel/core';
 import { RedisStore, RedisStoreOptionsSchema } from '@rel/redis';
-import { ACQUIRE_BATCH_LUA, ACQUIRE_LUA } from '@rel/redis/scripts';
+import { ACQUIRE_BATCH_LUA, RATE_LUA } from '@rel/redis/scripts';
 import { startRedisServer } from '@rel/redis/testing';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
@@ -123,15 +123,16 @@ export async function ratelimitBench(): Promise<string> {
 
     // 3. Ceiling: the same scripts from redis-benchmark's C client.
     const admin = new Redis(server.url);
-    const relSha = String(await admin.call('SCRIPT', 'LOAD', ACQUIRE_LUA));
+    // The script an unbatched acquire of one rate op runs (RATE_LUA): ARGV now ('' = Redis TIME), limit, period, burst, cost.
+    const relSha = String(await admin.call('SCRIPT', 'LOAD', RATE_LUA));
     const batchSha = String(await admin.call('SCRIPT', 'LOAD', ACQUIRE_BATCH_LUA));
     const rlfScript = (rlfRedis as unknown as { _incrTtlLuaScript: string })._incrTtlLuaScript;
     const rlfSha = String(await admin.call('SCRIPT', 'LOAD', rlfScript));
-    const relOp = ['r', String(LIMIT), String(PERIOD_MS), '', '1', '', ''];
+    const relOp = ['', String(LIMIT), String(PERIOD_MS), '', '1'];
     // rel's batch script: per decision a header (its op count) and one argument per op.
     const batchOp = ['1', `r,${LIMIT},${PERIOD_MS},,1,,`];
     // Check the argument shapes before timing them: both calls must answer as the libraries expect.
-    const probe = (await admin.call('EVALSHA', relSha, '1', 'rel:probe', '', ...relOp)) as number[];
+    const probe = (await admin.call('EVALSHA', relSha, '1', 'rel:probe', ...relOp)) as number[];
     if (probe[0] !== 1) throw new Error(`rel script probe refused: ${JSON.stringify(probe)}`);
     const batchProbe = (await admin.call(
       'EVALSHA',
@@ -145,7 +146,7 @@ export async function ratelimitBench(): Promise<string> {
     if (batchProbe.length !== 2 || batchProbe.some((r) => r[0] !== 1)) {
       throw new Error(`rel batch script probe refused: ${JSON.stringify(batchProbe)}`);
     }
-    const relArgs = ['EVALSHA', relSha, '1', 'rel:bench:user:__rand_int__', '', ...relOp];
+    const relArgs = ['EVALSHA', relSha, '1', 'rel:bench:user:__rand_int__', ...relOp];
     const batchArgs = [
       'EVALSHA',
       batchSha,
@@ -187,11 +188,11 @@ export async function ratelimitBench(): Promise<string> {
         ratio(batchR, rlfR),
         `${((100 * rlfR) / rlfCeiling).toFixed(0)}% of its -c 50 ceiling`,
       ],
-      ['ceiling, -c 50', 'redis-benchmark EVALSHA rel acquire script', fmtRate(relCeiling), '', ''],
+      ['ceiling, -c 50', 'redis-benchmark EVALSHA rel rate script (RATE_LUA)', fmtRate(relCeiling), '', ''],
       ['ceiling, -c 50', 'redis-benchmark EVALSHA rate-limiter-flexible script', fmtRate(rlfCeiling), '', ''],
       [
         'ceiling, -c 50 -P 16',
-        'redis-benchmark EVALSHA rel acquire script',
+        'redis-benchmark EVALSHA rel rate script (RATE_LUA)',
         fmtRate(relCeilingP),
         ratio(relCeilingP, rlfCeilingP),
         'script cost alone',
@@ -235,7 +236,7 @@ export async function ratelimitBench(): Promise<string> {
     '`batchAcquire: false` (one EVALSHA per decision: a lone rate op runs `RATE_LUA`; the acquires of a turn leave in socket writes of up to 8); rate-limiter-flexible keeps its defaults',
     '(`RateLimiterRedis` on a plain ioredis client, one EVALSHA per decision, no pipelining option set).',
     'Ceiling: `redis-benchmark -n 100000 -c 50 -r 10000 EVALSHA`',
-    "of the library's own script (rel: the full acquire script with its shared prelude; rate-limiter-flexible:",
+    "of the library's own script (rel: RATE_LUA, the script an unbatched acquire of one rate op runs; rate-limiter-flexible:",
     'SET NX + INCRBY + PTTL), i.e. the server-side cost with a C client and no JS; once one request per',
     'connection at a time (`-c 50`, as asked), once with 16 pipelined per connection (`-P 16`, closer to',
     `how one ioredis connection carries 50 in-flight commands); rel's batch script with ${BATCH} decisions per call`,
