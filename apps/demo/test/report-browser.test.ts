@@ -7,7 +7,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../src/run-demo';
 
 const dir = mkdtempSync(join(tmpdir(), 'rel-report-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// Chromium may still be writing its profile for a moment after it closes.
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }));
+/**
+ * Running the demo and starting a browser takes ~6 s alone, and several times that when CI runs
+ * every package's tests at once on two cores: a limit for hangs, not a speed check.
+ */
+const BROWSER_TEST_TIMEOUT_MS = 90_000;
 
 describe('the HTML report', () => {
   it('renders its three charts offline in headless Chromium, with no console error and no request out', async () => {
@@ -66,5 +72,5 @@ describe('the HTML report', () => {
     } finally {
       await context.close();
     }
-  });
+  }, BROWSER_TEST_TIMEOUT_MS);
 });
