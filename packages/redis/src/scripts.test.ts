@@ -78,57 +78,40 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 8 }).map((s) => s * 1000) }),
 );
 
+/** Replays random steps on a RedisStore (with `options`) and a MemoryStore on one clock: every answer must match. */
+async function agreesWithMemory(options: { batchAcquire?: boolean }, numRuns: number): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async (steps) => {
+      const clock = new FakeClock(START);
+      const memory = new MemoryStore({ clock });
+      const redis = new RedisStore({ url: server.url, keyPrefix: `p${++n}:`, clock, ...options });
+      try {
+        for (const s of steps) {
+          if (s.kind === 'advance') await clock.advance(s.ms);
+          else if (s.kind === 'acquire') expect(await redis.acquire(s.ops)).toEqual(await memory.acquire(s.ops));
+          else if (s.kind === 'total')
+            expect(await redis.total(s.key, s.windowMs)).toBe(await memory.total(s.key, s.windowMs));
+          else {
+            const e = [{ key: s.key, windowMs: s.windowMs, amount: s.amount }];
+            const o = { retry: s.retry };
+            expect(await redis.settle(s.lease, e, o)).toEqual(await memory.settle(s.lease, e, o));
+          }
+        }
+      } finally {
+        await redis.close();
+      }
+    }),
+    { numRuns },
+  );
+}
+
 describe('the Lua scripts', () => {
   it('decide exactly as MemoryStore for any sequence of acquires, settlements and totals, fractions included', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async (steps) => {
-        const clock = new FakeClock(START);
-        const memory = new MemoryStore({ clock });
-        const redis = new RedisStore({ url: server.url, keyPrefix: `p${++n}:`, clock });
-        try {
-          for (const s of steps) {
-            if (s.kind === 'advance') await clock.advance(s.ms);
-            else if (s.kind === 'acquire') expect(await redis.acquire(s.ops)).toEqual(await memory.acquire(s.ops));
-            else if (s.kind === 'total')
-              expect(await redis.total(s.key, s.windowMs)).toBe(await memory.total(s.key, s.windowMs));
-            else {
-              const e = [{ key: s.key, windowMs: s.windowMs, amount: s.amount }];
-              const o = { retry: s.retry };
-              expect(await redis.settle(s.lease, e, o)).toEqual(await memory.settle(s.lease, e, o));
-            }
-          }
-        } finally {
-          await redis.close();
-        }
-      }),
-      { numRuns: 150 },
-    );
+    await agreesWithMemory({}, 150);
   });
 
   it('decide exactly as MemoryStore unbatched too (a lone rate op on RATE_LUA), for any sequence of steps', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async (steps) => {
-        const clock = new FakeClock(START);
-        const memory = new MemoryStore({ clock });
-        const redis = new RedisStore({ url: server.url, keyPrefix: `p${++n}:`, clock, batchAcquire: false });
-        try {
-          for (const s of steps) {
-            if (s.kind === 'advance') await clock.advance(s.ms);
-            else if (s.kind === 'acquire') expect(await redis.acquire(s.ops)).toEqual(await memory.acquire(s.ops));
-            else if (s.kind === 'total')
-              expect(await redis.total(s.key, s.windowMs)).toBe(await memory.total(s.key, s.windowMs));
-            else {
-              const e = [{ key: s.key, windowMs: s.windowMs, amount: s.amount }];
-              const o = { retry: s.retry };
-              expect(await redis.settle(s.lease, e, o)).toEqual(await memory.settle(s.lease, e, o));
-            }
-          }
-        } finally {
-          await redis.close();
-        }
-      }),
-      { numRuns: 100 },
-    );
+    await agreesWithMemory({ batchAcquire: false }, 100);
   });
 
   it('store fractional times and amounts in full precision and whole ones as plain integers', async () => {
