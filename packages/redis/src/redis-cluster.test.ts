@@ -1,6 +1,8 @@
 import { type LimitOp, MemoryStore, type StateStore } from '@rel/core';
 import { FakeClock, storeConformanceCases } from '@rel/core/testing';
 import fc from 'fast-check';
+import { readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from './redis-store';
@@ -47,6 +49,18 @@ async function ownerOf(key: string): Promise<number> {
   return range[2][1];
 }
 
+/** The cluster temp dirs, and the processes started with one as their `--dir` (Linux `/proc`). */
+async function leftovers(): Promise<{ dirs: string[]; processes: string[] }> {
+  const dirs = (await readdir(tmpdir())).filter((d) => d.startsWith('rel-redis-cluster-')).sort();
+  const processes: string[] = [];
+  for (const pid of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmd.includes('rel-redis-cluster-')) processes.push(pid);
+  }
+  return { dirs, processes: processes.sort() };
+}
+
 describe('startRedisCluster', () => {
   it('starts three masters that split the 16384 slots and agree on one map', async () => {
     expect(redis.nodes).toHaveLength(3);
@@ -61,6 +75,16 @@ describe('startRedisCluster', () => {
       [10922, 16383],
     ]);
     expect(new Set(sorted.map(([, , port]) => port))).toEqual(new Set(redis.nodes.map((x) => x.port)));
+  });
+
+  it('a start that fails half-way (missing binary, or not healthy in time) rejects and leaves no process or temp dir', async () => {
+    const before = await leftovers();
+    await expect(startRedisCluster({ binary: '/nonexistent/redis-server' })).rejects.toThrow(/3-master cluster/);
+    // A master declares its state ok only 2 s after it starts, so 300 ms always runs out.
+    const late = await startRedisCluster({ startTimeoutMs: 300 }).catch((e: Error) => e);
+    expect(late).toBeInstanceOf(Error);
+    expect((late as Error).message).toMatch(/could not start a 3-master cluster/);
+    expect(await leftovers()).toEqual(before);
   });
 
   it('stop() ends every node and a second stop() is harmless', async () => {

@@ -61,14 +61,20 @@ async function launch(binary: string, port: number, options: StartRedisServerOpt
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'];
   args.push('--daemonize', 'no', '--loglevel', 'warning', ...(options.args ?? []));
   const child = spawn(binary, args, { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A binary that cannot be spawned (ENOENT) emits 'error' and never 'exit'.
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => {
+      if (child.pid === undefined) resolve();
+    });
+  });
   const failed = new Promise<never>((_, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`redis-server exited early with code ${code}`)));
   });
   failed.catch(() => {});
   running.add(child);
-  child.once('exit', () => running.delete(child));
+  exited.then(() => running.delete(child));
   installExitHook();
   const signal = async (sig: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(sig);
