@@ -175,7 +175,10 @@ describe('RedisStore on a real 3-master Redis Cluster', () => {
     const seen: { port: number; script: string; key: string }[] = [];
     const monitors = await Promise.all(
       redis.nodes.map(async ({ port }) => {
-        const m = await new Redis(port, '127.0.0.1').monitor();
+        // monitor() opens a connection of its own; the one it was called on is not needed.
+        const base = new Redis(port, '127.0.0.1', { lazyConnect: true });
+        const m = await base.monitor();
+        base.disconnect();
         m.on('monitor', (_t: string, args: string[]) => {
           if (String(args[0]).toLowerCase() !== 'evalsha') return;
           const key = String(args[3]);
@@ -203,7 +206,9 @@ describe('RedisStore on a real 3-master Redis Cluster', () => {
       { script: 'settle', key: '{b}:usd' },
       { script: 'acquire', key: '{c}:tok' },
     ];
-    expect(seen.map(({ script, key }) => ({ script, key }))).toEqual(expected);
+    // Three MONITOR connections deliver in no order relative to each other: compare sorted by key.
+    const byKey = (x: { key: string }, y: { key: string }) => x.key.localeCompare(y.key);
+    expect(seen.map(({ script, key }) => ({ script, key })).sort(byKey)).toEqual(expected.sort(byKey));
     for (const s of seen) expect(s.port).toBe(await ownerOf(prefix + s.key));
   });
 
