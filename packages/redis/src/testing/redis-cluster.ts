@@ -15,7 +15,7 @@ export interface RedisClusterHandle {
 export interface StartRedisClusterOptions {
   /** The binary; default `$REL_REDIS_SERVER`, else `redis-server` on the PATH. */
   binary?: string;
-  /** How many masters (no replicas). Default 3, the fewest Redis accepts for a cluster. */
+  /** How many masters (no replicas). Default 3, the fewest `redis-cli --cluster create` accepts. */
   masters?: number;
   /** `cluster-node-timeout`: how long a silent node takes to be judged failing. Default 2000 ms. */
   nodeTimeoutMs?: number;
