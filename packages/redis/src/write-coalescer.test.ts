@@ -70,3 +70,27 @@ describe('RedisStore with batchAcquire off', () => {
     await store.close();
   });
 });
+
+describe('RedisStore script calls other than a batch', () => {
+  it('leave in the same grouped writes as unbatched acquires: settle, total, compareAndSet, increment', async () => {
+    const store = new RedisStore({ url: server.url, keyPrefix: `wc${++n}:` });
+    await store.set('warm', '1');
+    const socket = (store.client as Redis).stream as Socket;
+    const pending: Promise<unknown>[] = [
+      store.settle('lease-1', [{ key: '{o}:spend', windowMs: 60_000, amount: 3 }]),
+      store.total('{o}:spend', 60_000),
+      store.compareAndSet('flag', undefined, 'on'),
+      store.increment('count', 2, 60_000),
+    ];
+    // Four calls written in one turn wait in the corked socket, and leave together at its end.
+    expect(socket.writableCorked).toBe(1);
+    expect(socket.writableLength).toBeGreaterThan(0);
+    const [settled, total, swapped, count] = await Promise.all(pending);
+    expect(socket.writableCorked).toBe(0);
+    expect(settled).toEqual([3]);
+    expect(total).toBe(3);
+    expect(swapped).toBe(true);
+    expect(count).toBe(2);
+    await store.close();
+  });
+});
