@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { RelError } from '@rel/core';
 import type { GatewayConfig } from './config';
 
@@ -16,7 +16,7 @@ export interface Caller {
  * @example hashKey('sk-rel-demo-acme') // 'sha256:f0306be3...'
  */
 export function hashKey(key: string): string {
-  return `sha256:${createHash('sha256').update(key).digest('hex')}`;
+  return `sha256:${hash('sha256', key, 'hex')}`;
 }
 
 /**
@@ -44,7 +44,8 @@ export class KeyRing {
   authenticate(authorization: string | undefined): Caller {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     if (!match?.[1]) throw unauthorized(401, 'missing API key: send Authorization: Bearer <key>');
-    const digest = createHash('sha256').update(match[1]).digest();
+    // One-shot: no Hash object per request.
+    const digest = hash('sha256', match[1], 'buffer');
     let found: Caller | undefined;
     for (const e of this.#entries) if (timingSafeEqual(e.digest, digest) && !found) found = e.caller;
     if (!found) throw unauthorized(401, 'invalid API key');

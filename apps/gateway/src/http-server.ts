@@ -1,6 +1,14 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type LlmRequest, type LlmResponse, RelError, type RequestContext, toRelError } from '@rel/core';
+import {
+  type Abortable,
+  AbortSource,
+  type LlmRequest,
+  type LlmResponse,
+  RelError,
+  type RequestContext,
+  toRelError,
+} from '@rel/core';
 import { type AdminControls, type AdminKey, serveAdmin } from './admin';
 import type { Caller, KeyRing } from './auth';
 import type { GatewayConfig } from './config';
@@ -19,7 +27,7 @@ export interface RequestScope {
   /** Builds the request context for a caller (principal, feature, events, clock). */
   context(
     caller: Caller,
-    init: { signal: AbortSignal; idempotencyKey?: string; feature?: string; userId?: string },
+    init: { signal: AbortSignal | Abortable; idempotencyKey?: string; feature?: string; userId?: string },
   ): RequestContext;
 }
 
@@ -80,7 +88,7 @@ export interface RunningGateway {
  */
 export async function startHttpServer(app: GatewayApp): Promise<RunningGateway> {
   const { server: s } = app.config;
-  const inflight = new Map<AbortController, Promise<void>>();
+  const inflight = new Map<AbortSource, Promise<void>>();
   let draining = false;
 
   const server = createServer(
@@ -181,9 +189,11 @@ export async function startHttpServer(app: GatewayApp): Promise<RunningGateway> 
 
     const idempotencyKey = header(req, 'idempotency-key');
     const userId = header(req, 'x-rel-user') ?? user;
-    const abort = new AbortController();
+    // Not an AbortController: the layers below listen through `onAbort`, and a request that is
+    // never cancelled (almost all) then makes no signal and no EventTarget listener.
+    const abort = new AbortSource();
     const ctx = scope.context(caller, {
-      signal: abort.signal,
+      signal: abort,
       ...(idempotencyKey ? { idempotencyKey } : {}),
       ...(feature ? { feature } : {}),
       ...(userId ? { userId } : {}),
@@ -224,12 +234,12 @@ export async function startHttpServer(app: GatewayApp): Promise<RunningGateway> 
         if (full) await full;
       } catch (error) {
         // Never a silent truncation: the caller reads an error event, as OpenAI sends one.
-        const rel = toRelError(error, abort.signal);
+        const rel = toRelError(error, abort.aborted ? abort.signal : undefined);
         if (!res.destroyed) res.write(`data: ${JSON.stringify(toErrorBody(publicError(rel)))}\n\n`);
       }
       res.end();
     } catch (error) {
-      sendError(res, toRelError(error, abort.signal), undefined, headers);
+      sendError(res, toRelError(error, abort.aborted ? abort.signal : undefined), undefined, headers);
     } finally {
       res.off('close', onClose);
       inflight.delete(abort);
@@ -262,7 +272,13 @@ export async function startHttpServer(app: GatewayApp): Promise<RunningGateway> 
       await Promise.race([Promise.all(inflight.values()), grace]);
       clearTimeout(timer);
       // Past the grace period: cancel what is left; the budget releases or settles each reservation.
-      for (const a of inflight.keys()) a.abort(new RelError({ kind: 'cancelled', reason: 'gateway shutting down' }));
+      for (const a of inflight.keys()) {
+        try {
+          a.abort(new RelError({ kind: 'cancelled', reason: 'gateway shutting down' }));
+        } catch {
+          // A listener that throws is its layer's bug; every other request is still cancelled.
+        }
+      }
       await Promise.race([Promise.all(inflight.values()), new Promise((r) => setTimeout(r, 2_000).unref())]);
       server.closeAllConnections();
       await closed;

@@ -29,6 +29,7 @@ export type { RelFailure, FailureKind, TimeoutPhase, UserErrorClass, FailureInfo
 export { RelError, toRelError, isAbortError } from './rel-error';
 export { CallGate } from './call-gate';
 export { abortableOf, isAbortable } from './abortable';
+export { AbortSource } from './abort-source';
 export type { Abortable } from './abortable';
 export { systemClock, abortReason, setTimer, stopwatch } from './clock';
 export type { Clock } from './clock';
