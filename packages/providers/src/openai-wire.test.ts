@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OpenAiChunkSchema, readOpenAiChunk } from './openai-wire';
+import { OpenAiChunkSchema, OpenAiCompletionSchema, readOpenAiChunk, readOpenAiCompletion } from './openai-wire';
 
 /** A value of any JSON type, weighted towards the ones each field accepts. */
 const anyValue = fc.oneof(
@@ -54,6 +54,61 @@ const chunk = obj({
     completion_tokens_details: obj({ reasoning_tokens: count }),
   }),
   error: anyValue,
+});
+
+const usage = obj({
+  prompt_tokens: count,
+  completion_tokens: count,
+  total_tokens: count,
+  prompt_tokens_details: obj({ cached_tokens: count }),
+  completion_tokens_details: obj({ reasoning_tokens: count }),
+});
+const completion = obj({
+  id: str,
+  object: fc.constant('chat.completion'),
+  model: str,
+  choices: fc.array(
+    obj({
+      index: fc.oneof(fc.nat(2), fc.constant(0.5)),
+      finish_reason: str,
+      logprobs: fc.constant(null),
+      message: obj({ role: fc.constant('assistant'), content: str, refusal: str, tool_calls: fc.array(toolCall) }),
+    }),
+    { maxLength: 2 },
+  ),
+  usage,
+  error: anyValue,
+});
+
+describe('readOpenAiCompletion', () => {
+  it('accepts and rejects exactly what the completion schema does, with the same data', () => {
+    fc.assert(
+      fc.property(completion, (json) => {
+        const fast = readOpenAiCompletion(json);
+        const zod = OpenAiCompletionSchema.safeParse(json);
+        expect(fast.success).toBe(zod.success);
+        if (zod.success) expect(fast.data).toEqual(zod.data);
+        else if (!fast.success) expect(fast.error.issues).toEqual(zod.error.issues);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('reads a well-formed completion without a copy', () => {
+    const json = JSON.parse(
+      '{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hi","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}',
+    );
+    const read = readOpenAiCompletion(json);
+    expect(read.success && read.data).toBe(json);
+  });
+
+  it('leaves a count that is not a number to the schema, which reads it as absent', () => {
+    const json = { choices: [{ message: { content: 'x' } }], usage: { prompt_tokens: 'three' } };
+    const read = readOpenAiCompletion(json);
+    expect(read.success).toBe(true);
+    expect(read.success && read.data).not.toBe(json);
+    expect(read.success && read.data.usage?.prompt_tokens).toBeUndefined();
+  });
 });
 
 describe('readOpenAiChunk', () => {

@@ -90,7 +90,8 @@ const WireToolCall = z.looseObject({
   function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
 });
 
-const CompletionWire = z.looseObject({
+/** A non-streamed `chat.completion`, as far as rel reads it. */
+export const OpenAiCompletionSchema = z.looseObject({
   id: z.string().nullish(),
   model: z.string().nullish(),
   choices: z
@@ -107,6 +108,8 @@ const CompletionWire = z.looseObject({
     .min(1),
   usage: OpenAiUsageSchema.nullish(),
 });
+
+type OpenAiCompletion = z.infer<typeof OpenAiCompletionSchema>;
 
 /** One `chat.completion.chunk` of a stream. */
 export const OpenAiChunkSchema = z.looseObject({
@@ -199,12 +202,49 @@ export function readOpenAiChunk(
   return OpenAiChunkSchema.safeParse(json);
 }
 
+function isToolCall(v: unknown): boolean {
+  if (!isRecord(v) || !nullishString(v.id)) return false;
+  const f = v.function;
+  return isNullish(f) || (isRecord(f) && nullishString(f.name) && nullishString(f.arguments));
+}
+
+function isCompletionChoice(v: unknown): boolean {
+  if (!isRecord(v) || !nullishString(v.finish_reason)) return false;
+  const m = v.message;
+  if (!isRecord(m) || !nullishString(m.content) || !nullishString(m.refusal)) return false;
+  const calls = m.tool_calls;
+  if (isNullish(calls)) return true;
+  if (!Array.isArray(calls)) return false;
+  for (const call of calls) if (!isToolCall(call)) return false;
+  return true;
+}
+
+/**
+ * `json` itself when it is a completion the wire schema accepts unchanged, else the schema's
+ * `safeParse(json)`: a non-streamed answer read without building zod's copy of it, as
+ * `readOpenAiChunk` reads a stream's events. Exported for its property test.
+ * @internal
+ */
+export function readOpenAiCompletion(
+  json: unknown,
+): { readonly success: true; readonly data: OpenAiCompletion } | ReturnType<typeof OpenAiCompletionSchema.safeParse> {
+  if (isRecord(json) && nullishString(json.id) && nullishString(json.model) && isUsage(json.usage)) {
+    const choices = json.choices;
+    if (Array.isArray(choices) && choices.length > 0) {
+      let ok = true;
+      for (let i = 0; ok && i < choices.length; i++) ok = isCompletionChoice(choices[i]);
+      if (ok) return { success: true, data: json as OpenAiCompletion };
+    }
+  }
+  return OpenAiCompletionSchema.safeParse(json);
+}
+
 /**
  * Reads a non-streamed chat completion.
  * @throws RelError `provider_error` when the body is not a chat completion
  */
 export function fromOpenAiCompletion(json: unknown, requestedModel: string, provider: string, raw: string): Completion {
-  const parsed = CompletionWire.safeParse(json);
+  const parsed = readOpenAiCompletion(json);
   if (!parsed.success) {
     throw new RelError({ kind: 'provider_error', status: 200, body: cutBody(raw) }, { cause: parsed.error });
   }
