@@ -4,7 +4,7 @@ import { decodeAnthropicStream } from './anthropic-stream';
 import { fromAnthropicMessage, toAnthropicBody } from './anthropic-wire';
 import { type FetchFunction, runtimeFetch } from './http-transport';
 import { parseOptions } from './options';
-import { callProvider, sharedOptionFields } from './provider-call';
+import { callProvider, lowerCaseNames, sharedOptionFields } from './provider-call';
 import { type ProviderHandler, trimBaseURL, withProviderInfo } from './provider-handler';
 
 /** Options of `anthropic`, validated once when the adapter is made. */
@@ -15,8 +15,6 @@ export const AnthropicOptionsSchema = z.strictObject({
   baseURL: z.url({ protocol: /^https?$/ }).default('https://api.anthropic.com/v1'),
   /** The `anthropic-version` header. Default `2023-06-01`. */
   version: z.string().min(1).default('2023-06-01'),
-  /** Extra headers on every request (e.g. `anthropic-beta`); they override the defaults. */
-  headers: z.record(z.string(), z.string()).optional(),
   /** Provider name for telemetry and completions. Default `anthropic`. */
   name: z.string().min(1).max(64).optional(),
   /** `max_tokens` when the request sets none (the Messages API requires it). Default 4096. */
@@ -45,14 +43,15 @@ export function anthropic(options: AnthropicOptions): ProviderHandler {
   const baseURL = trimBaseURL(opts.baseURL);
   const url = `${baseURL}/messages`;
   const doFetch: FetchFunction = fetchFn ?? runtimeFetch;
+  const extraHeaders = lowerCaseNames(opts.headers);
 
   const handler = async (req: LlmRequest, ctx: RequestContext): Promise<LlmResponse> => {
     const stream = req.stream === true;
-    const headers = new Headers({
+    const headers: Record<string, string> = {
       accept: stream ? 'text/event-stream' : 'application/json',
       'anthropic-version': opts.version,
-    });
-    if (opts.apiKey) headers.set('x-api-key', opts.apiKey);
+    };
+    if (opts.apiKey) headers['x-api-key'] = opts.apiKey;
     const { body, jsonTool } = toAnthropicBody(req, { stream, defaultMaxTokens: opts.defaultMaxTokens });
     return callProvider(
       {
@@ -60,7 +59,7 @@ export function anthropic(options: AnthropicOptions): ProviderHandler {
         provider,
         fetch: doFetch,
         headers,
-        extraHeaders: opts.headers,
+        extraHeaders,
         body,
         stream,
         maxResponseBytes: opts.maxResponseBytes,

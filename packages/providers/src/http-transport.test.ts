@@ -4,6 +4,7 @@ import { RequestContext } from '@rel/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixture } from '../test/fixture-server';
 import type { FetchFunction } from './http-transport';
+import { nodeHttpFetch } from './node-http-fetch';
 import { openaiCompatible } from './openai-compatible';
 
 const ask = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'Hi' }] };
@@ -86,4 +87,52 @@ describe('the default fetch of the adapters (runtimeFetch)', () => {
     expect(inits[0]?.redirect).toBeUndefined();
     expect('window' in (inits[0] ?? {})).toBe(false);
   });
+});
+
+describe('reading an answer body', () => {
+  /** A server answering a completion whose text holds `é` and `😀`, with a leading byte order mark, in pieces that split both. */
+  async function startSplit(): Promise<string> {
+    const bytes = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from(
+        JSON.stringify({
+          id: 'c1',
+          model: 'gpt-4o',
+          choices: [{ index: 0, message: { role: 'assistant', content: 'café 😀' }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 1, completion_tokens: 2 },
+        }),
+      ),
+    ]);
+    const e = bytes.indexOf(Buffer.from('é')) + 1;
+    const smile = bytes.indexOf(Buffer.from('😀')) + 2;
+    const server: Server = createServer(async (req, res) => {
+      await read(req);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // Each piece waits for the previous one to leave, so the client reads them as separate chunks.
+      const pieces = [bytes.subarray(0, 1), bytes.subarray(1, e), bytes.subarray(e, smile), bytes.subarray(smile)];
+      for (const piece of pieces.slice(0, -1)) {
+        res.write(piece);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      res.end(pieces.at(-1));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    stop = () => new Promise<void>((resolve) => server.close(() => resolve()));
+    return `http://127.0.0.1:${port}/v1`;
+  }
+
+  for (const [transport, fetch] of [
+    ['the runtime fetch', undefined],
+    ['nodeHttpFetch', nodeHttpFetch()],
+  ] as const) {
+    it(`decodes characters split across chunks and drops a leading byte order mark, as TextDecoder does (${transport})`, async () => {
+      const baseURL = await startSplit();
+      const res = await openaiCompatible({ baseURL, apiKey: 'sk-test', ...(fetch ? { fetch } : {}) })(
+        ask,
+        new RequestContext(),
+      );
+      expect(res.type === 'completion' && res.message.content).toBe('café 😀');
+    });
+  }
 });

@@ -103,7 +103,8 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 /** One POST to make: where, what, and how failures are attributed. */
 export interface PostInit {
   readonly url: string;
-  readonly headers: Headers;
+  /** Names in lower case; made for this call (`content-type` is added to it when absent). */
+  readonly headers: Record<string, string>;
   readonly body: unknown;
   /** A `fetch` gets the signal (made for an `Abortable`); a raw transport gets it as given. */
   readonly signal: AbortSignal | Abortable;
@@ -122,10 +123,7 @@ export async function postJson(init: PostInit): Promise<HttpAnswer> {
   const raw = (init.fetch as { [RAW_TRANSPORT]?: RawTransport })[RAW_TRANSPORT];
   try {
     if (raw) {
-      const headers: Record<string, string> = {};
-      init.headers.forEach((value, key) => {
-        headers[key] = value;
-      });
+      const { headers } = init;
       headers['content-type'] ??= 'application/json';
       res = await raw(init.url, { method: 'POST', headers, body: JSON.stringify(init.body), signal: init.signal });
     } else {
@@ -171,8 +169,7 @@ async function readLimited(
 ): Promise<{ readonly text: string; readonly cut: boolean }> {
   const reader = res.reader();
   if (!reader) return { text: '', cut: false };
-  const decoder = new TextDecoder();
-  let text = '';
+  const chunks: Uint8Array[] = [];
   let read = 0;
   let done = false;
   const abort = isAbortable(signal) ? signal : abortableOf(signal);
@@ -187,10 +184,10 @@ async function readLimited(
         break;
       }
       read += next.value.byteLength;
-      text += decoder.decode(next.value, { stream: true });
+      chunks.push(next.value);
     }
     if (signal.aborted) throw signalOf(signal).reason;
-    return { text: text + decoder.decode(), cut: !done };
+    return { text: utf8(chunks, read), cut: !done };
   } catch (err) {
     throw mapNetworkFailure(err, abortedSignal(signal));
   } finally {
@@ -198,6 +195,21 @@ async function readLimited(
     if (!done) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
+}
+
+/**
+ * The text of `chunks` (`bytes` in all), decoded as `TextDecoder` does by default: invalid
+ * sequences replaced, a leading byte order mark dropped. One decode of the whole body; a body of
+ * one chunk is decoded in place.
+ */
+function utf8(chunks: readonly Uint8Array[], bytes: number): string {
+  const [only] = chunks;
+  const all =
+    chunks.length === 1 && only
+      ? Buffer.from(only.buffer, only.byteOffset, only.byteLength)
+      : Buffer.concat(chunks, bytes);
+  const text = all.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /**

@@ -96,6 +96,7 @@ describe('nodeHttpFetch: what it leaves to the caller', () => {
       req.resume();
       if (req.url === '/moved') res.writeHead(307, { location: '/elsewhere' }).end('moved');
       else if (req.url === '/empty') res.writeHead(204).end();
+      else if (req.url?.startsWith('/echo')) res.writeHead(200).end(`${req.url} ${req.headers.authorization ?? ''}`);
       else res.writeHead(200, { 'content-type': 'text/plain', 'x-two': 'a' }).end(`${req.headers['content-length']}`);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -121,6 +122,16 @@ describe('nodeHttpFetch: what it leaves to the caller', () => {
     const res = await fetch(`${base}/`, { method: 'POST', body: 'héllo', headers: { 'x-one': '1' } });
     expect(await res.text()).toBe('6');
     expect(res.headers.get('x-two')).toBe('a');
+  });
+
+  it('sends each URL to its own path and query, the same URL again included, with credentials in the URL', async () => {
+    const urls = [`${base}/echo/a?x=1`, `${base}/echo/b`, `${base}/echo/a?x=1`, `${base}/echo/a?x=2`];
+    const seen: string[] = [];
+    for (const url of urls) seen.push(await (await fetch(url, { method: 'POST', body: '' })).text());
+    expect(seen).toEqual(['/echo/a?x=1 ', '/echo/b ', '/echo/a?x=1 ', '/echo/a?x=2 ']);
+    const withUser = base.replace('http://', 'http://user:p%40ss@');
+    const res = await fetch(`${withUser}/echo/auth`, { method: 'POST', body: '' });
+    expect(await res.text()).toBe(`/echo/auth Basic ${Buffer.from('user:p@ss').toString('base64')}`);
   });
 
   it('refuses a body that is not a string and a protocol other than http(s), saying so', async () => {

@@ -1,6 +1,13 @@
-import { type Agent, type ClientRequest, type IncomingMessage, request as httpRequest } from 'node:http';
+import {
+  type Agent,
+  type ClientRequest,
+  type IncomingMessage,
+  type RequestOptions,
+  request as httpRequest,
+} from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
+import { urlToHttpOptions } from 'node:url';
 import { type Abortable, isAbortable } from '@rel/core';
 import { type FetchFunction, RAW_TRANSPORT, type RawTransport } from './http-transport';
 import { NULL_BODY_STATUSES, incomingAnswer } from './incoming-answer';
@@ -30,8 +37,9 @@ export interface NodeHttpFetchOptions {
  * const openai = openaiCompatible({ baseURL, apiKey, fetch: nodeHttpFetch() });
  */
 export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): FetchFunction {
+  const targets = new Map<string, Target>();
   const fetch: FetchFunction = (input, init) =>
-    send(options, input, init.method ?? 'GET', init.body ?? undefined, init.signal ?? undefined, () => {
+    send(options, targets, input, init.method ?? 'GET', init.body ?? undefined, init.signal ?? undefined, () => {
       const headers: Record<string, string> = {};
       // The adapters pass a Headers already; anything else is read through one.
       const given = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
@@ -41,14 +49,38 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): FetchFunction
       return headers;
     }).then(toResponse);
   const raw: RawTransport = (url, init) =>
-    send(options, url, init.method, init.body, init.signal, () => init.headers).then(incomingAnswer);
+    send(options, targets, url, init.method, init.body, init.signal, () => init.headers).then(incomingAnswer);
   Object.defineProperty(fetch, RAW_TRANSPORT, { value: raw });
   return fetch;
+}
+
+/** Where a URL sends to, as `node:http` takes it; kept per `nodeHttpFetch` (a few base URLs). */
+interface Target {
+  readonly https: boolean;
+  readonly options: RequestOptions;
+}
+
+/** Most URLs a `nodeHttpFetch` keeps parsed; past them the cache starts over. */
+const MAX_TARGETS = 256;
+
+/** `input` parsed once for `targets`: `new URL` and its conversion cost more than the rest of a call's setup. */
+function targetOf(targets: Map<string, Target>, input: string): Target {
+  let target = targets.get(input);
+  if (target === undefined) {
+    const url = new URL(input);
+    const https = url.protocol === 'https:';
+    if (!https && url.protocol !== 'http:') throw new TypeError(`nodeHttpFetch: unsupported protocol ${url.protocol}`);
+    target = { https, options: urlToHttpOptions(url) };
+    if (targets.size >= MAX_TARGETS) targets.clear();
+    targets.set(input, target);
+  }
+  return target;
 }
 
 /** Sends one request; resolves with the answer once its head arrived. */
 function send(
   options: NodeHttpFetchOptions,
+  targets: Map<string, Target>,
   input: string,
   method: string,
   body: unknown,
@@ -56,12 +88,7 @@ function send(
   headersOf: () => Record<string, string>,
 ): Promise<IncomingMessage> {
   return new Promise<IncomingMessage>((resolve, reject) => {
-    const url = new URL(input);
-    const https = url.protocol === 'https:';
-    if (!https && url.protocol !== 'http:') {
-      reject(new TypeError(`nodeHttpFetch: unsupported protocol ${url.protocol}`));
-      return;
-    }
+    const { https, options: where } = targetOf(targets, input);
     if (body !== undefined && body !== null && typeof body !== 'string') {
       reject(new TypeError('nodeHttpFetch: the body must be a string'));
       return;
@@ -71,8 +98,7 @@ function send(
     const agent = https ? options.httpsAgent : options.httpAgent;
     const plain = signal !== undefined && !isAbortable(signal) ? signal : undefined;
     const req = (https ? httpsRequest : httpRequest)(
-      url,
-      { method, headers, ...(agent ? { agent } : {}), ...(plain ? { signal: plain } : {}) },
+      { ...where, method, headers, ...(agent ? { agent } : {}), ...(plain ? { signal: plain } : {}) },
       resolve,
     );
     req.on('error', reject);

@@ -5,6 +5,7 @@ import { FakeClock } from '@rel/core/testing';
 import { FakeProvider } from '@rel/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FixtureServer, startFixtureServer } from '../test/fixture-server';
+import { nodeHttpFetch } from './node-http-fetch';
 import { openaiCompatible } from './openai-compatible';
 
 const fake = new FakeProvider({ seed: 7 });
@@ -68,6 +69,24 @@ describe('openaiCompatible against the fake provider over HTTP', () => {
     expect(attempts[0]?.headers['x-team']).toBe('search');
     expect(attempts[0]?.messages).toEqual(ask('gpt-idem').messages);
   });
+
+  for (const [transport, fetch] of [
+    ['the runtime fetch', undefined],
+    ['nodeHttpFetch', nodeHttpFetch()],
+  ] as const) {
+    it(`lets extra headers override its own whatever their case, but not the idempotency key (${transport})`, async () => {
+      const ctx = new RequestContext({ idempotencyKey: 'idem_kept' });
+      const h = client({
+        headers: { Authorization: 'Bearer sk-override', 'X-Team': 'search', 'Idempotency-Key': 'not-this' },
+        ...(fetch ? { fetch } : {}),
+      });
+      await h(ask(`gpt-case-${transport.length}`), ctx);
+      const [attempt] = fake.attemptsFor(`gpt-case-${transport.length}`);
+      expect(attempt?.headers.authorization).toBe('Bearer sk-override');
+      expect(attempt?.headers['x-team']).toBe('search');
+      expect(attempt?.idempotencyKey).toBe('idem_kept');
+    });
+  }
 
   it('streams the same answer as the non-streamed call, finishing with usage, version and id', async () => {
     const whole = await client()(ask('gpt-stream'), new RequestContext());
@@ -291,6 +310,15 @@ describe('openaiCompatible options', () => {
     expect(() => openaiCompatible({ baseURL: 'http://x', apiKey: '', headers: { a: 1 } } as never)).toThrow(
       /headers\.a/,
     );
+    // A header HTTP cannot carry fails when the adapter is made, not on every call.
+    for (const headers of [{ 'bad name': 'x' }, { 'x-ok': 'line\nbreak' }] as Record<string, string>[]) {
+      const name = Object.keys(headers)[0];
+      expect(() => openaiCompatible({ baseURL: 'http://x', apiKey: '', headers })).toThrow(
+        expect.objectContaining({
+          failure: expect.objectContaining({ kind: 'invalid_request', param: `headers.${name}` }),
+        }),
+      );
+    }
   });
 });
 

@@ -5,7 +5,7 @@ import { type FetchFunction, runtimeFetch } from './http-transport';
 import { OpenAiEventDecoder, decodeOpenAiStream } from './openai-stream';
 import { fromOpenAiCompletion, toOpenAiBody } from './openai-wire';
 import { parseOptions } from './options';
-import { callProvider, sharedOptionFields } from './provider-call';
+import { callProvider, lowerCaseNames, sharedOptionFields } from './provider-call';
 import { type ProviderHandler, trimBaseURL, withProviderInfo } from './provider-handler';
 import { replayCompletion } from './replay-completion';
 
@@ -15,8 +15,6 @@ export const OpenAiCompatibleOptionsSchema = z.strictObject({
   baseURL: z.url({ protocol: /^https?$/ }),
   /** Sent as `Authorization: Bearer <apiKey>`; may be empty for local servers. */
   apiKey: z.string(),
-  /** Extra headers on every request (e.g. Azure's `api-key`, OpenRouter's `HTTP-Referer`); they override the defaults. */
-  headers: z.record(z.string(), z.string()).optional(),
   /** Provider name for telemetry and completions. Default `openai`. */
   name: z.string().min(1).max(64).optional(),
   /** Ask for usage in streams (`stream_options.include_usage`). Default true. */
@@ -47,11 +45,13 @@ export function openaiCompatible(options: OpenAiCompatibleOptions): ProviderHand
   const baseURL = trimBaseURL(opts.baseURL);
   const url = `${baseURL}/chat/completions`;
   const doFetch: FetchFunction = fetchFn ?? runtimeFetch;
+  const extraHeaders = lowerCaseNames(opts.headers);
+  const authorization = opts.apiKey ? `Bearer ${opts.apiKey}` : undefined;
 
   const handler = async (req: LlmRequest, ctx: RequestContext): Promise<LlmResponse> => {
     const stream = req.stream === true;
-    const headers = new Headers({ accept: stream ? 'text/event-stream' : 'application/json' });
-    if (opts.apiKey) headers.set('authorization', `Bearer ${opts.apiKey}`);
+    const headers: Record<string, string> = { accept: stream ? 'text/event-stream' : 'application/json' };
+    if (authorization) headers.authorization = authorization;
     const body = toOpenAiBody(req, { stream, includeUsage: opts.includeUsage, maxTokensField: opts.maxTokensField });
     return callProvider(
       {
@@ -59,7 +59,7 @@ export function openaiCompatible(options: OpenAiCompatibleOptions): ProviderHand
         provider,
         fetch: doFetch,
         headers,
-        extraHeaders: opts.headers,
+        extraHeaders,
         body,
         stream,
         maxResponseBytes: opts.maxResponseBytes,

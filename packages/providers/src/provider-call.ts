@@ -1,3 +1,4 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import type { Abortable, LlmResponse, RequestContext } from '@rel/core';
 import { z } from 'zod';
 import { type StreamDecoder, guardBody } from './guard-stream';
@@ -14,8 +15,32 @@ import {
 import { linkSignal } from './linked-signal';
 import { type EventDecoder, SseChunkStream } from './sse-chunk-stream';
 
+/** True when node:http would send `value` under the header `name` (no invalid character). */
+function sendable(name: string, value: string): boolean {
+  try {
+    validateHeaderName(name);
+    validateHeaderValue(name, value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The option fields every adapter shares; each adapter's schema spreads them. */
 export const sharedOptionFields = {
+  /**
+   * Extra headers on every request (Azure's `api-key`, OpenRouter's `HTTP-Referer`, Anthropic's
+   * `anthropic-beta`); they override the adapter's own. Names are matched without
+   * regard to case; a name or value HTTP cannot carry fails when the adapter is made.
+   */
+  headers: z
+    .record(z.string(), z.string())
+    .superRefine((headers, ctx) => {
+      for (const [name, value] of Object.entries(headers))
+        if (!sendable(name, value))
+          ctx.addIssue({ code: 'custom', path: [name], message: 'not a valid HTTP header name and value' });
+    })
+    .optional(),
   /** An SSE event whose data is not valid JSON: `skip` it (default) or `fail` the stream with `provider_error`. */
   onMalformedEvent: z.enum(['skip', 'fail']).default('skip'),
   /**
@@ -35,8 +60,12 @@ export interface ProviderCall {
   readonly url: string;
   readonly provider: string;
   readonly fetch: FetchFunction;
-  /** The adapter's own headers (accept, auth, version); the caller's extra headers and the idempotency key are added here. */
-  readonly headers: Headers;
+  /**
+   * The adapter's own headers (accept, auth, version), names in lower case, made for this call:
+   * the extra headers and the idempotency key are added to it here.
+   */
+  readonly headers: Record<string, string>;
+  /** The option's extra headers, names in lower case (`lowerCaseNames`). */
   readonly extraHeaders: Readonly<Record<string, string>> | undefined;
   readonly body: unknown;
   readonly stream: boolean;
@@ -58,6 +87,19 @@ export interface ProviderCall {
 
 const noop = () => {};
 
+/**
+ * `headers` with every name in lower case (a later name wins over an earlier one that differs only
+ * in case, as `Headers.set` would), made once per adapter so a call merges names as they are.
+ */
+export function lowerCaseNames(
+  headers: Readonly<Record<string, string>> | undefined,
+): Record<string, string> | undefined {
+  if (!headers) return undefined;
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
+  return out;
+}
+
 /** `linkSignal`'s shape for a transport that listens to the context itself: nothing to release. */
 function direct(ctx: RequestContext): { readonly signal: Abortable; release(): void } {
   return { signal: ctx, release: noop };
@@ -72,9 +114,9 @@ function direct(ctx: RequestContext): { readonly signal: Abortable; release(): v
  * @throws RelError for any HTTP or network failure (see `postJson`).
  */
 export async function callProvider(call: ProviderCall, ctx: RequestContext): Promise<LlmResponse> {
-  const { headers } = call;
-  if (call.extraHeaders) for (const [k, v] of Object.entries(call.extraHeaders)) headers.set(k, v);
-  headers.set('idempotency-key', ctx.idempotencyKey);
+  const { headers, extraHeaders } = call;
+  if (extraHeaders) for (const name in extraHeaders) headers[name] = extraHeaders[name] as string;
+  headers['idempotency-key'] = ctx.idempotencyKey;
   // A raw transport follows the context itself and stops when its request closes; a `fetch` gets
   // a signal of its own, unlinked when the call or its stream ends.
   const link = RAW_TRANSPORT in call.fetch ? direct(ctx) : linkSignal(ctx);
