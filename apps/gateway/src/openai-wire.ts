@@ -94,12 +94,134 @@ export const ChatCompletionRequestSchema = z.strictObject({
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
 
+/** A JSON-like object: own keys are all that `ChatCompletionRequestSchema` would read (no inherited fields). */
+const isPlain = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+/** `max_tokens` / `max_completion_tokens`: a positive whole number up to the ceiling, or null. */
+const isTokens = (v: unknown): boolean =>
+  v === null || (Number.isInteger(v) && (v as number) > 0 && (v as number) <= MAX_TOKENS_CEILING);
+/** A number the schema checks with `.min(0).max(hi)`, or null; NaN and infinities fail the comparisons. */
+const isInRange = (v: unknown, hi: number): boolean => v === null || (typeof v === 'number' && v >= 0 && v <= hi);
+/** A non-tool message with string content (`content` may be null or absent only for `assistant`). */
+function isCommonMessage(m: unknown): boolean {
+  if (!isPlain(m)) return false;
+  const role = m.role;
+  const assistant = role === 'assistant';
+  if (!assistant && role !== 'user' && role !== 'system' && role !== 'developer') return false;
+  let hasContent = assistant;
+  for (const key of Object.keys(m)) {
+    const v = m[key];
+    switch (key) {
+      case 'role':
+        break;
+      case 'content':
+        if (typeof v !== 'string' && !(assistant && v === null)) return false;
+        hasContent = true;
+        break;
+      case 'name':
+        if (typeof v !== 'string') return false;
+        break;
+      case 'refusal':
+        if (!assistant || (v !== null && typeof v !== 'string')) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return hasContent;
+}
+
+/** The request's own fields pass the schema unchanged; any other field or shape is left to zod. */
+function isCommonRequest(b: Record<string, unknown>): boolean {
+  let required = 0;
+  for (const key of Object.keys(b)) {
+    const v = b[key];
+    switch (key) {
+      case 'model':
+        // Lengths here are UTF-16 units; zod counts code points (never more): a longer string is its call.
+        if (typeof v !== 'string' || v.length < 1 || v.length > 256) return false;
+        required++;
+        break;
+      case 'messages':
+        if (!Array.isArray(v) || v.length < 1 || v.length > 2048) return false;
+        for (let i = 0; i < v.length; i++) if (!isCommonMessage(v[i])) return false;
+        required++;
+        break;
+      case 'max_tokens':
+      case 'max_completion_tokens':
+        if (!isTokens(v)) return false;
+        break;
+      case 'temperature':
+        if (!isInRange(v, 2)) return false;
+        break;
+      case 'top_p':
+        if (!isInRange(v, 1)) return false;
+        break;
+      case 'stream':
+      case 'store':
+        if (v !== null && typeof v !== 'boolean') return false;
+        break;
+      case 'parallel_tool_calls':
+        if (typeof v !== 'boolean') return false;
+        break;
+      case 'n':
+        if (v !== null && v !== 1) return false;
+        break;
+      case 'user':
+        if (typeof v !== 'string' || v.length > 256) return false;
+        break;
+      case 'seed':
+        if (v !== null && !Number.isSafeInteger(v)) return false;
+        break;
+      case 'stop':
+        if (v === null || typeof v === 'string') break;
+        if (!Array.isArray(v) || v.length > 4) return false;
+        for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') return false;
+        break;
+      case 'stream_options':
+        if (v === null) break;
+        if (!isPlain(v)) return false;
+        for (const k of Object.keys(v)) {
+          if ((k !== 'include_usage' && k !== 'include_obfuscation') || typeof v[k] !== 'boolean') return false;
+        }
+        break;
+      case 'metadata':
+        if (v === null) break;
+        if (!isPlain(v)) return false;
+        // Every own key, as the record schema reads them: a symbol key fails it, `__proto__` is dropped from its copy.
+        for (const k of Reflect.ownKeys(v)) {
+          if (typeof k !== 'string' || k === '__proto__' || typeof v[k] !== 'string') return false;
+        }
+        break;
+      default:
+        return false;
+    }
+  }
+  return required === 2;
+}
+
+/**
+ * `body` itself when it is a common request `ChatCompletionRequestSchema` accepts unchanged (plain
+ * string messages and scalar options; no present-but-undefined fields), else
+ * `ChatCompletionRequestSchema.safeParse(body)`: the usual request checked without zod building
+ * its copy. Tools, content parts, `response_format` and every error still go through zod.
+ * @example readChatRequest(JSON.parse('{"model":"m","messages":[{"role":"user","content":"Hi"}]}')).success // true
+ */
+export function readChatRequest(
+  body: unknown,
+):
+  | { readonly success: true; readonly data: ChatCompletionRequest }
+  | ReturnType<typeof ChatCompletionRequestSchema.safeParse> {
+  if (isPlain(body) && isCommonRequest(body)) return { success: true, data: body as ChatCompletionRequest };
+  return ChatCompletionRequestSchema.safeParse(body);
+}
+
 /**
  * Parses an OpenAI request body into a core `LlmRequest`.
  * @throws RelError `invalid_request` whose `param` names the first bad field, e.g. `messages.0.role`.
  */
 export function parseChatRequest(body: unknown): { request: LlmRequest; includeUsage: boolean; user?: string } {
-  const parsed = ChatCompletionRequestSchema.safeParse(body);
+  const parsed = readChatRequest(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue ? issuePath(issue) : '';
