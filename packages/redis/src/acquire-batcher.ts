@@ -1,4 +1,6 @@
-import { type AcquireResult, type LimitOp, type LimitResult, RelError } from '@rel/core';
+import type { AcquireResult, LimitOp, LimitResult } from '@rel/core';
+import { ReplyError } from 'ioredis';
+import { storeError } from './store-error';
 
 /**
  * Most decisions one script run carries by default. The acquire that fills a run sends it at once,
@@ -82,8 +84,9 @@ export function writeOps(
  * leaves as soon as it holds `maxBatch` decisions, the last one of the turn at its end.
  * Every decision stays atomic and independent (the script runs them one after another, in call
  * order, each under its own `pcall`); each caller gets its own result or its own error. When the run
- * itself fails (connection, timeout, reply of the wrong shape), every caller of that run rejects
- * with a `RelError` `dependency_unavailable` carrying the cause.
+ * itself fails (connection, timeout, reply of the wrong shape), every caller of that run rejects.
+ * Errors map as on every store call (`storeError`): a reply of Redis is `internal`, the rest
+ * `dependency_unavailable`, the cause kept.
  */
 export class AcquireBatcher {
   readonly #send: SendBatch;
@@ -137,36 +140,28 @@ export class AcquireBatcher {
     this.#send(numKeys, args).then(
       (reply) => {
         if (!Array.isArray(reply) || reply.length !== batch.length) {
-          failAll(batch, new Error(`unexpected reply to a batch of ${batch.length} acquires`));
+          failAll(batch, prefix, new Error(`unexpected reply to a batch of ${batch.length} acquires`));
           return;
         }
         for (let i = 0; i < batch.length; i++) {
           const p = batch[i] as Pending;
           const out = reply[i] as unknown;
           if (Array.isArray(out)) p.resolve(toAcquireResult(p.ops, out as Num[]));
-          else {
-            p.reject(
-              new RelError(
-                { kind: 'internal', message: `redis store: acquire failed: ${String(out)}` },
-                { cause: new Error(String(out)) },
-              ),
-            );
-          }
+          // A decision's own error, caught by its pcall: a reply of Redis, as unbatched.
+          else p.reject(storeError('acquire', acquireKeys(p.ops, prefix), new ReplyError(String(out))));
         }
       },
-      (error: unknown) => failAll(batch, error),
+      (error: unknown) => failAll(batch, prefix, error),
     );
   }
 }
 
-function failAll(batch: readonly Pending[], cause: unknown): void {
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  for (const p of batch) {
-    p.reject(
-      new RelError(
-        { kind: 'dependency_unavailable', dependency: 'redis' },
-        { message: `redis store: a batch of ${batch.length} acquires failed: ${reason}`, cause },
-      ),
-    );
-  }
+function failAll(batch: readonly Pending[], prefix: string, cause: unknown): void {
+  const operation = `acquire (one of a batch of ${batch.length})`;
+  for (const p of batch) p.reject(storeError(operation, acquireKeys(p.ops, prefix), cause));
+}
+
+/** The Redis keys of one acquire, for its error message. */
+export function acquireKeys(ops: readonly LimitOp[], prefix: string): string[] {
+  return ops.map((op) => prefix + op.key);
 }

@@ -1,4 +1,4 @@
-import { type LimitOp, MemoryStore, type StateStore } from '@rel/core';
+import { type LimitOp, MemoryStore, RelError, type StateStore } from '@rel/core';
 import { FakeClock, storeConformanceCases } from '@rel/core/testing';
 import fc from 'fast-check';
 import { readdir, readFile } from 'node:fs/promises';
@@ -218,14 +218,17 @@ describe('RedisStore on a real 3-master Redis Cluster', () => {
     expect(() => new RedisStore({ client: cluster, batchAcquire: false })).not.toThrow();
   });
 
-  it('rejects (never hangs) an acquire or settle whose keys lack a shared hash tag, with CROSSSLOT, and writes nothing', async () => {
+  it('rejects (never hangs) an acquire or settle whose keys lack a shared hash tag: RelError internal, cause CROSSSLOT, nothing written', async () => {
     const prefix = fresh();
     const store = new RedisStore({ client: cluster, keyPrefix: prefix });
     const outcome = (p: Promise<unknown>) =>
       Promise.race([
         p.then(
           () => 'resolved',
-          (e: Error) => e.message.split(' ')[0],
+          (e: unknown) =>
+            RelError.is(e) && e.failure.kind === 'internal' && e.cause instanceof Error && e.cause.name === 'ReplyError'
+              ? e.cause.message.split(' ')[0]
+              : `not a RelError internal: ${String(e)}`,
         ),
         new Promise<string>((r) => setTimeout(() => r('hung'), 5000)),
       ]);
@@ -241,6 +244,46 @@ describe('RedisStore on a real 3-master Redis Cluster', () => {
     // Nothing was consumed: the same keys, each alone, still see a fresh limit.
     expect((await store.acquire([rate('{a}:x')])).results[0]?.remaining).toBe(4);
     expect(await store.total('{b}:y', 60_000)).toBe(0);
+  });
+
+  it('an acquire or settle on a key of another type rejects with RelError internal naming the key, the key untouched', async () => {
+    const prefix = fresh();
+    const store = new RedisStore({ client: cluster, keyPrefix: prefix });
+    const key = `${prefix}{b}:list`;
+    await cluster.rpush(key, 'a');
+    const calls = [
+      store.acquire([{ type: 'rate', key: '{b}:list', limit: 5, periodMs: 60_000, cost: 1 }]),
+      store.acquire([{ type: 'quota', key: '{b}:list', limit: 5, windowMs: 60_000, cost: 1 }]),
+      store.settle('L', [{ key: '{b}:list', windowMs: 60_000, amount: 1 }]),
+    ];
+    for (const call of calls) {
+      const error = await call.catch((e: unknown) => e);
+      expect(RelError.is(error) && error.failure.kind).toBe('internal');
+      expect((error as Error).message).toContain(`"${key}": WRONGTYPE`);
+      expect(((error as Error).cause as Error).name).toBe('ReplyError');
+    }
+    expect(await cluster.lrange(key, 0, -1)).toEqual(['a']);
+  });
+
+  it('a Cluster client that is not connected makes every method reject with dependency_unavailable', async () => {
+    const idle = new Cluster([...redis.nodes], { lazyConnect: true, enableOfflineQueue: false });
+    const store = new RedisStore({ client: idle, keyPrefix: fresh() });
+    const calls = [
+      store.acquire([{ type: 'rate', key: '{a}:r', limit: 5, periodMs: 60_000, cost: 1 }]),
+      store.settle('L', [{ key: '{a}:q', windowMs: 60_000, amount: 1 }]),
+      store.total('{a}:q', 60_000),
+      store.get('{a}:s'),
+      store.set('{a}:s', 'v'),
+      store.compareAndSet('{a}:s', undefined, 'v'),
+      store.increment('{a}:n', 1, 60_000),
+      store.delete('{a}:s'),
+    ];
+    for (const call of calls) {
+      const error = await call.catch((e: unknown) => e);
+      expect(RelError.is(error) && error.failure).toEqual({ kind: 'dependency_unavailable', dependency: 'redis' });
+      expect((error as Error).cause).toBeInstanceOf(Error);
+    }
+    idle.disconnect();
   });
 });
 

@@ -9,8 +9,9 @@ import {
 import type { Socket } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
-import { AcquireBatcher, MAX_BATCH, toAcquireResult, writeOps } from './acquire-batcher';
+import { AcquireBatcher, MAX_BATCH, acquireKeys, toAcquireResult, writeOps } from './acquire-batcher';
 import { LuaScript } from './lua-script';
+import { isReplyError, storeError } from './store-error';
 import { WriteCoalescer } from './write-coalescer';
 import {
   ACQUIRE_BATCH_LUA,
@@ -118,6 +119,11 @@ const SETTLED_MEMORY_MS = 60_000;
  * share a hash tag (`{org:acme}`) so a Redis Cluster keeps them in one slot. An unreachable Redis
  * makes every method reject within `commandTimeoutMs` (no offline queue), so callers can choose
  * fail-open or fail-closed.
+ *
+ * Every method, batched or not, rejects with a `RelError` whose `cause` is the client's error and
+ * whose message names the call and its Redis keys: `internal` when Redis answered with an error
+ * (WRONGTYPE, OOM, CROSSSLOT, a script error), `dependency_unavailable` (`dependency: 'redis'`)
+ * when it could not answer (connection closed, command timeout, not connected, LOADING, BUSY).
  * @throws ZodError naming the field when an option is invalid.
  * @example
  * const store = new RedisStore({ url: 'redis://127.0.0.1:6379', keyPrefix: 'gw:' });
@@ -183,13 +189,21 @@ export class RedisStore implements StateStore {
       // The common decision, one rate limit: its own lean script. KEYS[1], then ARGV: now, limit,
       // period, burst, cost (see RATE_LUA).
       const args = [this.#key(op.key), this.#now(), op.limit, op.periodMs, op.burst ?? '', op.cost];
-      return toAcquireResult(ops, (await this.#runScript(RATE, c, 1, args)) as Num[]);
+      try {
+        return toAcquireResult(ops, (await this.#runScript(RATE, c, 1, args)) as Num[]);
+      } catch (error) {
+        throw storeError('acquire', acquireKeys(ops, this.#prefix), error);
+      }
     }
     // KEYS, then ARGV: now, then 7 per op (see ACQUIRE_LUA).
     const args: (string | number)[] = new Array(n + 1 + n * 7);
     args[n] = this.#now();
     writeOps(ops, this.#prefix, args, 0, args, n + 1);
-    return toAcquireResult(ops, (await this.#runScript(ACQUIRE, c, n, args)) as Num[]);
+    try {
+      return toAcquireResult(ops, (await this.#runScript(ACQUIRE, c, n, args)) as Num[]);
+    } catch (error) {
+      throw storeError('acquire', acquireKeys(ops, this.#prefix), error);
+    }
   }
 
   /**
@@ -219,47 +233,77 @@ export class RedisStore implements StateStore {
     args.push(`${this.#key((entries[0] as SettleEntry).key)}:settled:${leaseId}`);
     args.push(this.#now(), leaseId, options.retry ? '1' : '0', SETTLED_MEMORY_MS);
     for (const e of entries) args.push(e.windowMs, e.amount);
-    return ((await this.#runScript(SETTLE, c, entries.length + 1, args)) as Num[]).map(Number);
+    try {
+      return ((await this.#runScript(SETTLE, c, entries.length + 1, args)) as Num[]).map(Number);
+    } catch (error) {
+      throw storeError('settle', args.slice(0, entries.length) as string[], error);
+    }
   }
 
   async total(key: string, windowMs: number): Promise<number> {
     const c = await this.#connected();
-    return Number(await this.#runScript(TOTAL, c, 1, [this.#key(key), this.#now(), windowMs]));
+    const k = this.#key(key);
+    try {
+      return Number(await this.#runScript(TOTAL, c, 1, [k, this.#now(), windowMs]));
+    } catch (error) {
+      throw storeError('total', [k], error);
+    }
   }
 
   async get(key: string): Promise<string | undefined> {
     const c = await this.#connected();
+    const k = this.#key(key);
     try {
-      return (await c.get(this.#key(key))) ?? undefined;
+      return (await c.get(k)) ?? undefined;
     } catch (error) {
       // A quota or other non-string key reads as absent, as in MemoryStore.
-      if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return undefined;
-      throw error;
+      if (isReplyError(error) && error.message.startsWith('WRONGTYPE')) return undefined;
+      throw storeError('get', [k], error);
     }
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
     const c = await this.#connected();
-    if (ttlMs === undefined) await c.set(this.#key(key), value);
-    else if (ttlMs > 0) await c.set(this.#key(key), value, 'PX', Math.ceil(ttlMs));
-    else await c.del(this.#key(key));
+    const k = this.#key(key);
+    try {
+      if (ttlMs === undefined) await c.set(k, value);
+      else if (ttlMs > 0) await c.set(k, value, 'PX', Math.ceil(ttlMs));
+      else await c.del(k);
+    } catch (error) {
+      throw storeError('set', [k], error);
+    }
   }
 
   async compareAndSet(key: string, expected: string | undefined, value: string, ttlMs?: number): Promise<boolean> {
     const c = await this.#connected();
+    const k = this.#key(key);
     const has = expected === undefined ? '0' : '1';
     const ttl = ttlMs === undefined ? '' : String(ttlMs);
-    return (await this.#runScript(COMPARE_AND_SET, c, 1, [this.#key(key), has, expected ?? '', value, ttl])) === 1;
+    try {
+      return (await this.#runScript(COMPARE_AND_SET, c, 1, [k, has, expected ?? '', value, ttl])) === 1;
+    } catch (error) {
+      throw storeError('compareAndSet', [k], error);
+    }
   }
 
   async increment(key: string, by: number, ttlMs: number): Promise<number> {
     const c = await this.#connected();
-    return Number(await this.#runScript(INCREMENT, c, 1, [this.#key(key), by, ttlMs]));
+    const k = this.#key(key);
+    try {
+      return Number(await this.#runScript(INCREMENT, c, 1, [k, by, ttlMs]));
+    } catch (error) {
+      throw storeError('increment', [k], error);
+    }
   }
 
   async delete(key: string): Promise<void> {
     const c = await this.#connected();
-    await c.del(this.#key(key));
+    const k = this.#key(key);
+    try {
+      await c.del(k);
+    } catch (error) {
+      throw storeError('delete', [k], error);
+    }
   }
 
   /** Disconnects a connection the store opened itself; a client passed in is left open. */
