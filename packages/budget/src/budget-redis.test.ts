@@ -273,4 +273,33 @@ describe('budget on a shared Redis', () => {
     });
     await store.close();
   });
+
+  it('a settlement Redis refuses (the spend key holds a list: WRONGTYPE) is deferred once, then dropped with a warning, not retried for ever', async () => {
+    const keyPrefix = `w${++n}:`;
+    const store = new RedisStore({ url: server.url, keyPrefix });
+    const warnings: string[] = [];
+    const policy = new BudgetPolicy({
+      store,
+      prices,
+      alerts: [],
+      tiers: { free: { spendPerDayUsd: 5 } },
+      logger: { warn: (m) => warnings.push(m) },
+    });
+    const ctx = new RequestContext({ principal: { orgId: 'acme' } });
+    const lease = await policy.reserve(request(), ctx);
+    const raw = store.client as unknown as {
+      del(key: string): Promise<number>;
+      lpush(key: string, value: string): Promise<number>;
+      lrange(key: string, from: number, to: number): Promise<string[]>;
+    };
+    await raw.del(`${keyPrefix}${ORG_KEY}`);
+    await raw.lpush(`${keyPrefix}${ORG_KEY}`, 'not a quota');
+    await policy.settle(lease, USAGE);
+    expect(policy.pendingSettlements).toBe(1);
+    await policy.flush();
+    expect(policy.pendingSettlements).toBe(0);
+    expect(warnings.some((w) => w.includes('rejected a deferred settlement') && w.includes('WRONGTYPE'))).toBe(true);
+    expect(await raw.lrange(`${keyPrefix}${ORG_KEY}`, 0, -1)).toEqual(['not a quota']);
+    await store.close();
+  });
 });

@@ -99,6 +99,19 @@ describe('settlements deferred while the store is unreachable', () => {
     expect(await inner.total(SPEND, DAY)).toBeGreaterThan(0);
   });
 
+  it('a store that passes the raw ioredis ReplyError through gets the same: the refused settlement is dropped with a warning', async () => {
+    const { store, policy, ctx, warnings } = setup();
+    const a = await policy.reserve(request(), ctx());
+    store.mode = 'down';
+    await policy.settle(a, usage);
+    store.mode = 'up';
+    store.rawRefusals = true;
+    store.rejectKeys.add(SPEND);
+    await policy.flush();
+    expect(policy.pendingSettlements).toBe(0);
+    expect(warnings.filter((w) => w.includes('rejected a deferred settlement'))).toHaveLength(1);
+  });
+
   it('flush() rejects while the store is down and keeps the settlements; concurrent flushes write each once', async () => {
     const { inner, store, policy, ctx } = setup();
     const rs = await Promise.all([1, 2, 3].map(() => policy.reserve(request(), ctx())));

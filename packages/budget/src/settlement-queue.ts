@@ -1,4 +1,4 @@
-import { type Clock, type SettleEntry, type StateStore, newId } from '@rel/core';
+import { type Clock, RelError, type SettleEntry, type StateStore, newId } from '@rel/core';
 import type { BudgetLogger } from './pricing';
 
 /** A settlement (or release) the store could not take, waiting to be written. */
@@ -74,8 +74,9 @@ export class SettlementQueue {
    * pass begun earlier (during an outage, say) is still running, it waits for that one to end, then
    * joins or starts the next, so its result is about the store as it is now, never a stale failure.
    * Those the store still cannot take stay queued, in order, and the first error is thrown; one the
-   * store answers with an error of its own (`ReplyError`: it will never succeed) is dropped with a
-   * warning, so it cannot block every later decision.
+   * store answers with an error of its own (a `RelError` `internal`, as `RedisStore` gives for a
+   * Redis reply error: it will never succeed) is dropped with a warning, so it cannot block every
+   * later decision.
    */
   flush(): Promise<void> {
     const running = this.#running;
@@ -140,7 +141,7 @@ export class SettlementQueue {
       results.forEach((r, i) => {
         const job = jobs[i];
         if (r.status === 'fulfilled' || !job) return;
-        if (isReplyError(r.reason)) {
+        if (isRefused(r.reason)) {
           this.#logger.warn(
             `@rel/budget: the store rejected a deferred settlement; dropping it (${describe(job.entries)}): ${message(r.reason)}`,
           );
@@ -185,8 +186,13 @@ export class SettlementQueue {
   }
 }
 
-/** An error the server answered with (ioredis `ReplyError`): retrying the same command cannot help. */
-function isReplyError(error: unknown): boolean {
+/**
+ * An error the store answered with, which retrying the same write cannot help: a `RelError`
+ * `internal` (the `StateStore` contract; `RedisStore` maps a Redis reply error to it), or the raw
+ * ioredis `ReplyError` of a store that passes client errors through.
+ */
+function isRefused(error: unknown): boolean {
+  if (RelError.is(error)) return error.failure.kind === 'internal';
   return error instanceof Error && error.name === 'ReplyError';
 }
 

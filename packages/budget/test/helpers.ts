@@ -1,4 +1,14 @@
-import type { Completion, Handler, LimitOp, LlmRequest, SettleEntry, StateStore, StreamChunk, Usage } from '@rel/core';
+import {
+  type Completion,
+  type Handler,
+  type LimitOp,
+  type LlmRequest,
+  RelError,
+  type SettleEntry,
+  type StateStore,
+  type StreamChunk,
+  type Usage,
+} from '@rel/core';
 
 /** A chat request of `words` words on `model`. */
 export function request(model = 'test-model', maxTokens = 100, words = 20): LlmRequest {
@@ -41,6 +51,14 @@ export function streaming(usage: Usage, n = 5, onYield?: (i: number) => void): H
   });
 }
 
+/** What `RedisStore` rejects with when Redis answers with an error (the `StateStore` contract). */
+function refused(): RelError {
+  const cause = Object.assign(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), {
+    name: 'ReplyError',
+  });
+  return new RelError({ kind: 'internal', message: `faulty store: ${cause.message}` }, { cause });
+}
+
 /**
  * A real store behind a fault switch: `up` passes calls through; `down` rejects them as an
  * unreachable Redis does; `lost-reply` applies them and then rejects, as a command that timed out
@@ -49,15 +67,17 @@ export function streaming(usage: Usage, n = 5, onYield?: (i: number) => void): H
 export class FaultyStore implements StateStore {
   readonly name = 'faulty';
   mode: 'up' | 'down' | 'lost-reply' | 'reply-error' = 'up';
-  /** Settlements touching these keys are always answered with a `ReplyError`. */
+  /** Settlements touching these keys are always answered with an error of the store's own. */
   readonly rejectKeys = new Set<string>();
+  /** Refuse as a store that passes the raw ioredis `ReplyError` through, instead of a `RelError` `internal`. */
+  rawRefusals = false;
   calls = 0;
   constructor(readonly inner: StateStore) {}
 
   async #run<T>(op: () => Promise<T>): Promise<T> {
     this.calls++;
     if (this.mode === 'down') throw new Error('Connection is closed.');
-    if (this.mode === 'reply-error') throw Object.assign(new Error('WRONGTYPE'), { name: 'ReplyError' });
+    if (this.mode === 'reply-error') throw refused();
     const result = await op();
     if (this.mode === 'lost-reply') throw new Error('Command timed out');
     return result;
@@ -67,7 +87,7 @@ export class FaultyStore implements StateStore {
   }
   settle(id: string, entries: readonly SettleEntry[], options?: { retry?: boolean }) {
     if (entries.some((e) => this.rejectKeys.has(e.key))) {
-      return Promise.reject(Object.assign(new Error('WRONGTYPE'), { name: 'ReplyError' }));
+      return Promise.reject(this.rawRefusals ? (refused().cause as Error) : refused());
     }
     return this.#run(() => this.inner.settle(id, entries, options));
   }

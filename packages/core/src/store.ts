@@ -4,6 +4,12 @@ import { RelError } from './rel-error';
  * The one interface through which policies share state across instances: rate limits, budgets,
  * reservations, breaker state and retry budgets. `MemoryStore` (here) serves one process;
  * `RedisStore` (`@rel/redis`) serves many. Every method is one atomic step (one round trip in Redis).
+ *
+ * Failures: a store that cannot answer (unreachable, timed out, not ready) rejects with a
+ * `RelError` `dependency_unavailable`, which is worth trying again; one that answered with an error
+ * of its own (a Redis reply error: a key of another type, out of memory) rejects with a `RelError`
+ * `internal`, which the same call will meet again. Callers decide fail-open or fail-closed on the
+ * first and drop, rather than retry, a deferred write that meets the second.
  */
 export interface StateStore {
   /** A short name for telemetry, e.g. `memory` or `redis`. */

@@ -390,12 +390,21 @@ return out
 /**
  * KEYS: one per entry, then the lease's "settled" marker key. ARGV: now, lease id, retry (`1`: skip
  * if the marker exists), marker lifetime in ms, then 2 per entry: window, amount. Returns each total.
+ * A script is not rolled back when it fails half-way, so a key of another type (WRONGTYPE) is
+ * refused before anything is written: a marker left by a failed run would make its retry skip a
+ * charge that never landed, and entries written before the failure would be counted again.
  */
 export const SETTLE_LUA: string = `${FMT}${CLOCK}${QUOTA}
 local leaseId = ARGV[2]
 local n = #KEYS - 1
 local marker = KEYS[#KEYS]
 local memoryMs = tonumber(ARGV[4])
+for i = 1, n do
+  local t = redis.call('TYPE', KEYS[i]).ok
+  if t ~= 'hash' and t ~= 'none' then
+    return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' holds a ' .. t .. ', not a quota')
+  end
+end
 -- The marker holds when it is forgotten, on the script's clock; PX only reclaims it.
 local skip = ARGV[3] == '1' and (tonumber(redis.call('GET', marker)) or 0) > now
 if not skip then redis.call('SET', marker, fmt(now + memoryMs), 'PX', memoryMs) end

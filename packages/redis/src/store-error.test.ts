@@ -39,7 +39,16 @@ describe('RedisStore: a reply error of Redis rejects with RelError internal on e
     ['acquire of one rate op (RATE_LUA)', (s) => s.acquire([rate('{w}:k')]), []],
     ['acquire of a quota op (ACQUIRE_LUA)', (s) => s.acquire([quota('{w}:k')]), []],
     ['acquire of several ops (ACQUIRE_LUA)', (s) => s.acquire([rate('{w}:other'), quota('{w}:k')]), ['{w}:other']],
-    ['settle', (s) => s.settle('L1', [{ key: '{w}:k', windowMs: 60_000, amount: 2 }]), ['{w}:k:settled:L1']],
+    // Settle checks every key first: no marker and no earlier entry is written (see the next test).
+    [
+      'settle',
+      (s) =>
+        s.settle('L1', [
+          { key: '{w}:first', windowMs: 60_000, amount: 3 },
+          { key: '{w}:k', windowMs: 60_000, amount: 2 },
+        ]),
+      [],
+    ],
   ];
   for (const [name, call, written] of cases) {
     it(`${name} on a key of another type: internal naming the call and key, cause the ReplyError, the key untouched`, async () => {
@@ -59,6 +68,21 @@ describe('RedisStore: a reply error of Redis rejects with RelError internal on e
       await store.close();
     });
   }
+
+  it('a settlement refused for a key of another type lands whole on its retry once the key is fixed, neither skipped nor counted twice', async () => {
+    const prefix = fresh();
+    const store = new RedisStore({ url: server.url, keyPrefix: prefix });
+    const entries = [
+      { key: '{s}:a', windowMs: 60_000, amount: 3 },
+      { key: '{s}:b', windowMs: 60_000, amount: 2 },
+    ];
+    await raw.rpush(`${prefix}{s}:b`, 'x');
+    await rejection(store.settle('L9', entries));
+    await raw.del(`${prefix}{s}:b`);
+    expect(await store.settle('L9', entries, { retry: true })).toEqual([3, 2]);
+    expect(await store.settle('L9', entries, { retry: true })).toEqual([3, 2]);
+    await store.close();
+  });
 
   it('get still reads a key of another type as absent, as MemoryStore does', async () => {
     const prefix = fresh();
