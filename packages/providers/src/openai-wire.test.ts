@@ -80,18 +80,27 @@ const completion = obj({
   error: anyValue,
 });
 
+/** `read` succeeds exactly when `schema` does, with the same data, or fails with the schema's issues. */
+function holdsToSchema(
+  values: fc.Arbitrary<unknown>,
+  read: (json: unknown) => { success: boolean; data?: unknown; error?: { issues: unknown } },
+  schema: { safeParse(json: unknown): { success: boolean; data?: unknown; error?: { issues: unknown } } },
+): void {
+  fc.assert(
+    fc.property(values, (json) => {
+      const fast = read(json);
+      const zod = schema.safeParse(json);
+      expect(fast.success).toBe(zod.success);
+      if (zod.success) expect(fast.data).toEqual(zod.data);
+      else if (!fast.success) expect(fast.error?.issues).toEqual(zod.error?.issues);
+    }),
+    { numRuns: 5000 },
+  );
+}
+
 describe('readOpenAiCompletion', () => {
   it('accepts and rejects exactly what the completion schema does, with the same data', () => {
-    fc.assert(
-      fc.property(completion, (json) => {
-        const fast = readOpenAiCompletion(json);
-        const zod = OpenAiCompletionSchema.safeParse(json);
-        expect(fast.success).toBe(zod.success);
-        if (zod.success) expect(fast.data).toEqual(zod.data);
-        else if (!fast.success) expect(fast.error.issues).toEqual(zod.error.issues);
-      }),
-      { numRuns: 5000 },
-    );
+    holdsToSchema(completion, readOpenAiCompletion, OpenAiCompletionSchema);
   });
 
   it('reads a well-formed completion without a copy', () => {
@@ -113,16 +122,7 @@ describe('readOpenAiCompletion', () => {
 
 describe('readOpenAiChunk', () => {
   it('accepts and rejects exactly what OpenAiChunkSchema does, with the same data', () => {
-    fc.assert(
-      fc.property(chunk, (json) => {
-        const fast = readOpenAiChunk(json);
-        const zod = OpenAiChunkSchema.safeParse(json);
-        expect(fast.success).toBe(zod.success);
-        if (zod.success) expect(fast.data).toEqual(zod.data);
-        else if (!fast.success) expect(fast.error.issues).toEqual(zod.error.issues);
-      }),
-      { numRuns: 5000 },
-    );
+    holdsToSchema(chunk, readOpenAiChunk, OpenAiChunkSchema);
   });
 
   it('reads a well-formed chunk without a copy', () => {

@@ -161,25 +161,45 @@ function isUsage(v: unknown): boolean {
   );
 }
 
-function isToolCallDelta(v: unknown): boolean {
-  if (!isRecord(v)) return false;
-  const i = v.index;
-  if (!isNullish(i) && !(typeof i === 'number' && Number.isSafeInteger(i) && i >= 0)) return false;
-  if (!nullishString(v.id)) return false;
+/** A tool call of a completion: a nullish string id, a nullish or well-formed function. */
+function isToolCall(v: unknown): boolean {
+  if (!isRecord(v) || !nullishString(v.id)) return false;
   const f = v.function;
   return isNullish(f) || (isRecord(f) && nullishString(f.name) && nullishString(f.arguments));
 }
 
+/** A tool call of a chunk: the same, plus a non-negative whole `index` when there is one. */
+function isToolCallDelta(v: unknown): boolean {
+  if (!isToolCall(v)) return false;
+  const i = (v as Record<string, unknown>).index;
+  return isNullish(i) || (typeof i === 'number' && Number.isSafeInteger(i) && i >= 0);
+}
+
+/** Every item of `list` passes `check`. */
+function every(list: readonly unknown[], check: (v: unknown) => boolean): boolean {
+  for (const v of list) if (!check(v)) return false;
+  return true;
+}
+
+/** A chunk's `delta` or a completion's `message`: nullish string content and refusal, valid tool calls. */
+function isMessagePart(m: unknown, isCall: (v: unknown) => boolean): boolean {
+  if (!isRecord(m) || !nullishString(m.content) || !nullishString(m.refusal)) return false;
+  const calls = m.tool_calls;
+  return isNullish(calls) || (Array.isArray(calls) && every(calls, isCall));
+}
+
+/** The top-level fields a chunk and a completion share: nullish string id and model, a readable usage. */
+function isAnswerHead(json: unknown): json is Record<string, unknown> {
+  return isRecord(json) && nullishString(json.id) && nullishString(json.model) && isUsage(json.usage);
+}
+
 function isChoice(v: unknown): boolean {
   if (!isRecord(v) || !nullishNumber(v.index) || !nullishString(v.finish_reason)) return false;
-  const d = v.delta;
-  if (isNullish(d)) return true;
-  if (!isRecord(d) || !nullishString(d.content) || !nullishString(d.refusal)) return false;
-  const calls = d.tool_calls;
-  if (isNullish(calls)) return true;
-  if (!Array.isArray(calls)) return false;
-  for (const call of calls) if (!isToolCallDelta(call)) return false;
-  return true;
+  return isNullish(v.delta) || isMessagePart(v.delta, isToolCallDelta);
+}
+
+function isCompletionChoice(v: unknown): boolean {
+  return isRecord(v) && nullishString(v.finish_reason) && isMessagePart(v.message, isToolCall);
 }
 
 /**
@@ -190,33 +210,12 @@ function isChoice(v: unknown): boolean {
 export function readOpenAiChunk(
   json: unknown,
 ): { readonly success: true; readonly data: OpenAiChunk } | ReturnType<typeof OpenAiChunkSchema.safeParse> {
-  if (isRecord(json) && nullishString(json.id) && nullishString(json.model) && isUsage(json.usage)) {
+  if (isAnswerHead(json)) {
     const choices = json.choices;
-    let ok = true;
-    if (!isNullish(choices)) {
-      if (!Array.isArray(choices)) ok = false;
-      else for (let i = 0; ok && i < choices.length; i++) ok = isChoice(choices[i]);
-    }
-    if (ok) return { success: true, data: json as OpenAiChunk };
+    if (isNullish(choices) || (Array.isArray(choices) && every(choices, isChoice)))
+      return { success: true, data: json as OpenAiChunk };
   }
   return OpenAiChunkSchema.safeParse(json);
-}
-
-function isToolCall(v: unknown): boolean {
-  if (!isRecord(v) || !nullishString(v.id)) return false;
-  const f = v.function;
-  return isNullish(f) || (isRecord(f) && nullishString(f.name) && nullishString(f.arguments));
-}
-
-function isCompletionChoice(v: unknown): boolean {
-  if (!isRecord(v) || !nullishString(v.finish_reason)) return false;
-  const m = v.message;
-  if (!isRecord(m) || !nullishString(m.content) || !nullishString(m.refusal)) return false;
-  const calls = m.tool_calls;
-  if (isNullish(calls)) return true;
-  if (!Array.isArray(calls)) return false;
-  for (const call of calls) if (!isToolCall(call)) return false;
-  return true;
 }
 
 /**
@@ -228,13 +227,10 @@ function isCompletionChoice(v: unknown): boolean {
 export function readOpenAiCompletion(
   json: unknown,
 ): { readonly success: true; readonly data: OpenAiCompletion } | ReturnType<typeof OpenAiCompletionSchema.safeParse> {
-  if (isRecord(json) && nullishString(json.id) && nullishString(json.model) && isUsage(json.usage)) {
+  if (isAnswerHead(json)) {
     const choices = json.choices;
-    if (Array.isArray(choices) && choices.length > 0) {
-      let ok = true;
-      for (let i = 0; ok && i < choices.length; i++) ok = isCompletionChoice(choices[i]);
-      if (ok) return { success: true, data: json as OpenAiCompletion };
-    }
+    if (Array.isArray(choices) && choices.length > 0 && every(choices, isCompletionChoice))
+      return { success: true, data: json as OpenAiCompletion };
   }
   return OpenAiCompletionSchema.safeParse(json);
 }
