@@ -4,7 +4,7 @@ import { decodeAnthropicStream } from './anthropic-stream';
 import { fromAnthropicMessage, toAnthropicBody } from './anthropic-wire';
 import { type FetchFunction, runtimeFetch } from './http-transport';
 import { parseOptions } from './options';
-import { callProvider, lowerCaseNames, sharedOptionFields } from './provider-call';
+import { callProvider, sharedOptionFields } from './provider-call';
 import { type ProviderHandler, trimBaseURL, withProviderInfo } from './provider-handler';
 
 /** Options of `anthropic`, validated once when the adapter is made. */
@@ -43,7 +43,6 @@ export function anthropic(options: AnthropicOptions): ProviderHandler {
   const baseURL = trimBaseURL(opts.baseURL);
   const url = `${baseURL}/messages`;
   const doFetch: FetchFunction = fetchFn ?? runtimeFetch;
-  const extraHeaders = lowerCaseNames(opts.headers);
 
   const handler = async (req: LlmRequest, ctx: RequestContext): Promise<LlmResponse> => {
     const stream = req.stream === true;
@@ -59,7 +58,7 @@ export function anthropic(options: AnthropicOptions): ProviderHandler {
         provider,
         fetch: doFetch,
         headers,
-        extraHeaders,
+        extraHeaders: opts.headers,
         body,
         stream,
         maxResponseBytes: opts.maxResponseBytes,

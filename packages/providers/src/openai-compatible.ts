@@ -5,7 +5,7 @@ import { type FetchFunction, runtimeFetch } from './http-transport';
 import { OpenAiEventDecoder, decodeOpenAiStream } from './openai-stream';
 import { fromOpenAiCompletion, toOpenAiBody } from './openai-wire';
 import { parseOptions } from './options';
-import { callProvider, lowerCaseNames, sharedOptionFields } from './provider-call';
+import { callProvider, sharedOptionFields } from './provider-call';
 import { type ProviderHandler, trimBaseURL, withProviderInfo } from './provider-handler';
 import { replayCompletion } from './replay-completion';
 
@@ -45,7 +45,6 @@ export function openaiCompatible(options: OpenAiCompatibleOptions): ProviderHand
   const baseURL = trimBaseURL(opts.baseURL);
   const url = `${baseURL}/chat/completions`;
   const doFetch: FetchFunction = fetchFn ?? runtimeFetch;
-  const extraHeaders = lowerCaseNames(opts.headers);
   const authorization = opts.apiKey ? `Bearer ${opts.apiKey}` : undefined;
 
   const handler = async (req: LlmRequest, ctx: RequestContext): Promise<LlmResponse> => {
@@ -59,7 +58,7 @@ export function openaiCompatible(options: OpenAiCompatibleOptions): ProviderHand
         provider,
         fetch: doFetch,
         headers,
-        extraHeaders,
+        extraHeaders: opts.headers,
         body,
         stream,
         maxResponseBytes: opts.maxResponseBytes,

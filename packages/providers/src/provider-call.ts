@@ -26,12 +26,23 @@ function sendable(name: string, value: string): boolean {
   }
 }
 
+/**
+ * `headers` with every name in lower case (a later name wins over an earlier one that differs only
+ * in case, as `Headers.set` would).
+ */
+function lowerCaseNames(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
+  return out;
+}
+
 /** The option fields every adapter shares; each adapter's schema spreads them. */
 export const sharedOptionFields = {
   /**
    * Extra headers on every request (Azure's `api-key`, OpenRouter's `HTTP-Referer`, Anthropic's
    * `anthropic-beta`); they override the adapter's own. Names are matched without
-   * regard to case; a name or value HTTP cannot carry fails when the adapter is made.
+   * regard to case (the parsed option holds them in lower case, ready for every call to merge);
+   * a name or value HTTP cannot carry fails when the adapter is made.
    */
   headers: z
     .record(z.string(), z.string())
@@ -40,6 +51,7 @@ export const sharedOptionFields = {
         if (!sendable(name, value))
           ctx.addIssue({ code: 'custom', path: [name], message: 'not a valid HTTP header name and value' });
     })
+    .transform(lowerCaseNames)
     .optional(),
   /** An SSE event whose data is not valid JSON: `skip` it (default) or `fail` the stream with `provider_error`. */
   onMalformedEvent: z.enum(['skip', 'fail']).default('skip'),
@@ -65,7 +77,7 @@ export interface ProviderCall {
    * the extra headers and the idempotency key are added to it here.
    */
   readonly headers: Record<string, string>;
-  /** The option's extra headers, names in lower case (`lowerCaseNames`). */
+  /** The option's extra headers, names in lower case (as `sharedOptionFields.headers` parses them). */
   readonly extraHeaders: Readonly<Record<string, string>> | undefined;
   readonly body: unknown;
   readonly stream: boolean;
@@ -86,19 +98,6 @@ export interface ProviderCall {
 }
 
 const noop = () => {};
-
-/**
- * `headers` with every name in lower case (a later name wins over an earlier one that differs only
- * in case, as `Headers.set` would), made once per adapter so a call merges names as they are.
- */
-export function lowerCaseNames(
-  headers: Readonly<Record<string, string>> | undefined,
-): Record<string, string> | undefined {
-  if (!headers) return undefined;
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
-  return out;
-}
 
 /** `linkSignal`'s shape for a transport that listens to the context itself: nothing to release. */
 function direct(ctx: RequestContext): { readonly signal: Abortable; release(): void } {
