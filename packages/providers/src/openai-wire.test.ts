@@ -33,29 +33,6 @@ const toolCall = obj({
   type: fc.constant('function'),
   function: obj({ name: str, arguments: str }),
 });
-const chunk = obj({
-  id: str,
-  object: fc.constant('chat.completion.chunk'),
-  model: str,
-  choices: fc.array(
-    obj({
-      index: fc.oneof(fc.nat(2), fc.constant(0.5)),
-      finish_reason: str,
-      logprobs: fc.constant(null),
-      delta: obj({ role: fc.constant('assistant'), content: str, refusal: str, tool_calls: fc.array(toolCall) }),
-    }),
-    { maxLength: 2 },
-  ),
-  usage: obj({
-    prompt_tokens: count,
-    completion_tokens: count,
-    total_tokens: count,
-    prompt_tokens_details: obj({ cached_tokens: count }),
-    completion_tokens_details: obj({ reasoning_tokens: count }),
-  }),
-  error: anyValue,
-});
-
 const usage = obj({
   prompt_tokens: count,
   completion_tokens: count,
@@ -63,22 +40,26 @@ const usage = obj({
   prompt_tokens_details: obj({ cached_tokens: count }),
   completion_tokens_details: obj({ reasoning_tokens: count }),
 });
-const completion = obj({
-  id: str,
-  object: fc.constant('chat.completion'),
-  model: str,
-  choices: fc.array(
-    obj({
-      index: fc.oneof(fc.nat(2), fc.constant(0.5)),
-      finish_reason: str,
-      logprobs: fc.constant(null),
-      message: obj({ role: fc.constant('assistant'), content: str, refusal: str, tool_calls: fc.array(toolCall) }),
-    }),
-    { maxLength: 2 },
-  ),
-  usage,
-  error: anyValue,
-});
+/** A chunk or a completion: they differ in `object` and in where a choice keeps its text (`delta`, `message`). */
+const answer = (object: string, part: 'delta' | 'message') =>
+  obj({
+    id: str,
+    object: fc.constant(object),
+    model: str,
+    choices: fc.array(
+      obj({
+        index: fc.oneof(fc.nat(2), fc.constant(0.5)),
+        finish_reason: str,
+        logprobs: fc.constant(null),
+        [part]: obj({ role: fc.constant('assistant'), content: str, refusal: str, tool_calls: fc.array(toolCall) }),
+      }),
+      { maxLength: 2 },
+    ),
+    usage,
+    error: anyValue,
+  });
+const chunk = answer('chat.completion.chunk', 'delta');
+const completion = answer('chat.completion', 'message');
 
 /** `read` succeeds exactly when `schema` does, with the same data, or fails with the schema's issues. */
 function holdsToSchema(
@@ -98,17 +79,31 @@ function holdsToSchema(
   );
 }
 
+describe('the hand-checked readers', () => {
+  const wellFormed: [string, (json: unknown) => { success: boolean; data?: unknown }, string][] = [
+    [
+      'a completion (readOpenAiCompletion)',
+      readOpenAiCompletion,
+      '{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hi","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}',
+    ],
+    [
+      'a chunk (readOpenAiChunk)',
+      readOpenAiChunk,
+      '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"logprobs":null,"finish_reason":null}],"usage":null}',
+    ],
+  ];
+  for (const [what, read, text] of wellFormed) {
+    it(`read a well-formed ${what} without a copy`, () => {
+      const json = JSON.parse(text);
+      const result = read(json);
+      expect(result.success && result.data).toBe(json);
+    });
+  }
+});
+
 describe('readOpenAiCompletion', () => {
   it('accepts and rejects exactly what the completion schema does, with the same data', () => {
     holdsToSchema(completion, readOpenAiCompletion, OpenAiCompletionSchema);
-  });
-
-  it('reads a well-formed completion without a copy', () => {
-    const json = JSON.parse(
-      '{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hi","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}',
-    );
-    const read = readOpenAiCompletion(json);
-    expect(read.success && read.data).toBe(json);
   });
 
   it('leaves a count that is not a number to the schema, which reads it as absent', () => {
@@ -123,13 +118,5 @@ describe('readOpenAiCompletion', () => {
 describe('readOpenAiChunk', () => {
   it('accepts and rejects exactly what OpenAiChunkSchema does, with the same data', () => {
     holdsToSchema(chunk, readOpenAiChunk, OpenAiChunkSchema);
-  });
-
-  it('reads a well-formed chunk without a copy', () => {
-    const json = JSON.parse(
-      '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"logprobs":null,"finish_reason":null}],"usage":null}',
-    );
-    const read = readOpenAiChunk(json);
-    expect(read.success && read.data).toBe(json);
   });
 });
