@@ -12,6 +12,7 @@ import {
 import { type AdminControls, type AdminKey, serveAdmin } from './admin';
 import type { Caller, KeyRing } from './auth';
 import type { GatewayConfig } from './config';
+import { EventSink } from './event-sink';
 import { invalid, publicError, readJson, sendError, sendJson } from './http-io';
 import { ChunkWriter, parseChatRequest, toChatCompletion, toErrorBody } from './openai-wire';
 
@@ -214,30 +215,28 @@ export async function startHttpServer(app: GatewayApp): Promise<RunningGateway> 
         sendJson(res, 200, toChatCompletion(response, id, created), headers);
         return;
       }
-      corkUntilIdle(res);
       res.writeHead(200, {
         ...headers,
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',
         'x-accel-buffering': 'no',
       });
-      res.flushHeaders();
       const writer = new ChunkWriter(id, created, response.requestedModel);
+      const sink = new EventSink(res);
       try {
         for await (const chunk of response.chunks) {
           const text = writer.sse(chunk, includeUsage);
+          if (text !== '') sink.push(text);
           // Waits only when the socket is full: an `await` of nothing would still cost a turn.
-          const full = text === '' ? undefined : write(res, text);
-          if (full) await full;
+          const blocked = sink.blocked;
+          if (blocked) await blocked;
         }
-        const full = write(res, 'data: [DONE]\n\n');
-        if (full) await full;
+        sink.end('data: [DONE]\n\n');
       } catch (error) {
         // Never a silent truncation: the caller reads an error event, as OpenAI sends one.
         const rel = toRelError(error, abort.aborted ? abort.signal : undefined);
-        if (!res.destroyed) res.write(`data: ${JSON.stringify(toErrorBody(publicError(rel)))}\n\n`);
+        sink.end(`data: ${JSON.stringify(toErrorBody(publicError(rel)))}\n\n`);
       }
-      res.end();
     } catch (error) {
       sendError(res, toRelError(error, abort.aborted ? abort.signal : undefined), undefined, headers);
     } finally {
@@ -295,35 +294,4 @@ function pathOf(url: string | undefined): string {
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return typeof v === 'string' && v.length > 0 && v.length <= 256 ? v : undefined;
-}
-
-/**
- * Holds the response's writes until the work in hand is done (the current tick and its promise
- * jobs). Node already batches the body writes of one tick this way, but `flushHeaders` writes at
- * once: corked first, the headers leave in the same system call as the events ready with them
- * (one write fewer per stream). Nothing waits on the network: they go out before the next I/O.
- */
-function corkUntilIdle(res: ServerResponse): void {
-  if (res.writableCorked > 0) return;
-  res.cork();
-  process.nextTick(uncork, res);
-}
-
-function uncork(res: ServerResponse): void {
-  res.uncork();
-}
-
-/** Writes with backpressure: waits for `drain` when the socket buffer is full (a slow reader). */
-function write(res: ServerResponse, text: string): Promise<void> | undefined {
-  if (res.destroyed) return undefined;
-  if (res.write(text)) return undefined;
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
