@@ -117,7 +117,14 @@ describe('RedisStore batchAcquire', () => {
         async (turns) => {
           const clock = new FakeClock(1_700_000_000_000.5);
           const memory = new MemoryStore({ clock });
-          const redis = new RedisStore({ url: server.url, keyPrefix: fresh(), clock, batchAcquire: true });
+          // A generous command timeout: this proves the decisions, and a loaded machine may be slow.
+          const redis = new RedisStore({
+            url: server.url,
+            keyPrefix: fresh(),
+            clock,
+            batchAcquire: true,
+            commandTimeoutMs: 10_000,
+          });
           try {
             for (const turn of turns) {
               const batched = await Promise.all(turn.map((ops) => redis.acquire(ops as LimitOp[])));
@@ -150,6 +157,26 @@ describe('RedisStore batchAcquire', () => {
     expect(RelError.is(error) && error.failure.kind).toBe('internal');
     expect(String(error.message)).toMatch(/WRONGTYPE/);
     expect(await store.total('{a}:q', 60_000)).toBe(5);
+    raw.disconnect();
+    await store.close();
+  });
+
+  it('a decision refused on a later key of another type writes none of its earlier keys', async () => {
+    const prefix = fresh();
+    const store = new RedisStore({ url: server.url, keyPrefix: prefix, batchAcquire: true });
+    const raw = new Redis(server.url);
+    await raw.rpush(`${prefix}{p}:bad`, 'x'); // a list where a quota expects a hash
+    const outcomes = await Promise.allSettled([
+      store.acquire([
+        { type: 'rate', key: '{p}:rpm', limit: 10, periodMs: 60_000, cost: 1 },
+        { type: 'quota', key: '{p}:usd', limit: 10, windowMs: 60_000, cost: 2 },
+        { type: 'quota', key: '{p}:bad', limit: 10, windowMs: 60_000, cost: 1 },
+      ]),
+      store.acquire([{ type: 'quota', key: '{p}:other', limit: 10, windowMs: 60_000, cost: 1 }]),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'fulfilled']);
+    expect(String((outcomes[0] as PromiseRejectedResult).reason.message)).toMatch(/WRONGTYPE/);
+    expect((await raw.keys(`${prefix}*`)).sort()).toEqual([`${prefix}{p}:bad`, `${prefix}{p}:other`]);
     raw.disconnect();
     await store.close();
   });

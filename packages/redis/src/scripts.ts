@@ -57,11 +57,12 @@ width = function(windowMs)
 end
 -- Loads a quota hash { buckets = {start = amount}, names = {start = field}, leases = {id = {amount, exp}} }
 -- and deletes, in one HDEL, its expired leases, the lease \`drop\` (if given) and (windowMs > 0) the
--- buckets that left the window. sum: settled amounts in the window plus live leases.
+-- buckets that left the window. sum: settled amounts in the window plus live leases. A key of
+-- another type loads as empty, with its error reply in \`err\` for a caller that must refuse it.
 load = function(key, now, windowMs, drop)
   local ok, flat = pcall(redis.call, 'HGETALL', key)
   local buckets, names, leases, stale, sum = {}, {}, {}, nil, 0
-  if not ok then return { buckets = buckets, names = names, leases = leases, sum = 0 } end
+  if not ok then return { buckets = buckets, names = names, leases = leases, sum = 0, err = flat } end
   local oldest
   if windowMs > 0 then
     local w = width(windowMs)
@@ -129,7 +130,8 @@ const QUOTA = `${QUOTA_LOCALS}${QUOTA_DEFS}`;
  * One decision: `decide(kb, A, ab, n, now)` reads its `n` keys from `KEYS[kb + 1 .. kb + n]` and its
  * ops from the array `A` (ARGV, or the batch's parsed ops), 7 per op starting after `A[ab]`: type
  * (r|q), limit, period/window, burst, cost, lease id, lease ttl. It returns `{ all, then 4 per op: allowed, remaining, resetMs,
- * retryAfterMs }` (flags 1|0; numbers as integers, or strings for fractions). The quota helpers
+ * retryAfterMs }` (flags 1|0; numbers as integers, or strings for fractions), or the WRONGTYPE error
+ * reply when a quota key holds another type, before anything is written. The quota helpers
  * are built once per script run, on the first decision that needs them.
  */
 const DECIDE = `${QUOTA_LOCALS}local function quotaHelpers()
@@ -198,6 +200,9 @@ local function decide(kb, A, ab, n, now)
     else
       local leaseId, leaseTtl = A[a + 6], tonumber(A[a + 7])
       local q = load(key, now, period)
+      -- Refused here, while nothing is written: a script is not rolled back, and the HSET below
+      -- would fail only after the earlier keys' writes.
+      if q.err then return redis.error_reply(type(q.err) == 'table' and q.err.err or tostring(q.err)) end
       local used = q.sum
       ok = used + cost <= limit
       local w = width(period)
@@ -374,7 +379,7 @@ while p <= count do
     end
     ok, r = pcall(decide, kb, A, 0, n, now)
   end
-  if ok then
+  if ok and not r.err then
     out[#out + 1] = r
   elseif type(r) == 'table' and r.err then
     out[#out + 1] = tostring(r.err)
