@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { memoizeHasher } from './hash-id';
-import { requestLogFields, requestLogRecord } from './request-log';
+import { requestJsonLine, requestLogFields, requestLogRecord } from './request-log';
 import type { RequestSummary } from './request-summary';
 
 const text = fc.string({ maxLength: 12 });
@@ -45,6 +45,33 @@ describe('the request log record', () => {
       fc.property(summary, (s) => {
         const want = Object.entries(requestLogFields(s)).filter(([, v]) => v !== null);
         expect(Object.entries(requestLogRecord(s, 0, undefined).attributes ?? {})).toEqual(want);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('the request JSON line', () => {
+  it('is the envelope then every field of requestLogFields, null included, as one JSON object on one line', () => {
+    const extra = fc.record(
+      { service: fc.oneof(text, fc.constant('rel "gw"\n\u2028')), traceId: fc.stringMatching(/^[0-9a-f]{0,32}$/) },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(summary, fc.integer({ min: 0, max: 4_102_444_800_000 }), extra, (s, endMs, x) => {
+        const line = requestJsonLine(s, endMs, x);
+        expect(line.endsWith('\n')).toBe(true);
+        expect(line.indexOf('\n')).toBe(line.length - 1);
+        const level = s.failure ? 'error' : s.degraded || s.safeDefault ? 'warn' : 'info';
+        expect(Object.entries(JSON.parse(line))).toEqual([
+          ['ts', new Date(endMs).toISOString()],
+          ['level', level],
+          ['event', 'rel.request'],
+          ...(x.service ? [['service', x.service]] : []),
+          ...(x.traceId ? [['trace_id', x.traceId]] : []),
+          // What JSON makes of the fields (a -0 or a non-finite cost reads back as 0 or null).
+          ...Object.entries(JSON.parse(JSON.stringify(requestLogFields(s)))),
+        ]);
       }),
       { numRuns: 500 },
     );
