@@ -8,14 +8,17 @@
  * 50 decisions in flight, on the same redis-server, alternating 2 s runs; rel twice, with its
  * defaults (the decisions of one event-loop turn in EVALSHA runs of up to 32) and with `batchAcquire: false` (one
  * EVALSHA per decision); rate-limiter-flexible with its defaults. Ceiling: redis-benchmark (C client,
- * 50 connections) running each library's own Lua script with EVALSHA.
+ * 50 connections) running each library's own Lua script with EVALSHA. Redis Cluster: the same
+ * two limiters (rel's `RedisStore`, one script run per decision as on any Cluster, and
+ * `RateLimiterRedis`), each on its own ioredis `Cluster` client of a 3-master cluster
+ * (`startRedisCluster`, no replicas), the same keys (they hash over all three masters), 50 in flight.
  */
 import { execFileSync } from 'node:child_process';
 import { MemoryStore } from '@rel/core';
 import { RedisStore, RedisStoreOptionsSchema } from '@rel/redis';
 import { ACQUIRE_BATCH_LUA, RATE_LUA } from '@rel/redis/scripts';
-import { startRedisServer } from '@rel/redis/testing';
-import { Redis } from 'ioredis';
+import { startRedisCluster, startRedisServer } from '@rel/redis/testing';
+import { Cluster, type ClusterOptions, Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { compare, fmtNs, fmtRate, median, ratio } from '../lib/measure';
 import { table } from '../lib/report';
@@ -82,7 +85,75 @@ function redisBenchmark(port: number, args: readonly string[], pipeline = 1): nu
   return Number(m[1]);
 }
 
-/** Runs the memory and Redis comparisons and returns the RESULTS.md body. */
+/** A Cluster client that resolves once it has loaded the slot map. */
+async function readyCluster(
+  nodes: readonly { host: string; port: number }[],
+  options: ClusterOptions,
+): Promise<Cluster> {
+  const client = new Cluster([...nodes], options);
+  await new Promise<void>((resolve, reject) => {
+    client.once('ready', resolve);
+    client.once('error', reject);
+  });
+  return client;
+}
+
+/**
+ * rel and rate-limiter-flexible on one 3-master Redis Cluster, each on its own `Cluster` client:
+ * a 1.5 s warm-up each, then five rounds of 2 s runs (the two in rotated order). Returns the rows
+ * and a note with the samples.
+ */
+async function clusterRows(): Promise<{ rows: string[][]; note: string }> {
+  const redis = await startRedisCluster();
+  try {
+    // rel's client as its README recommends: fail fast, no offline queue.
+    const relClient = await readyCluster(redis.nodes, {
+      enableOfflineQueue: false,
+      redisOptions: { commandTimeout: 500, connectTimeout: 2000, maxRetriesPerRequest: 1 },
+    });
+    // rate-limiter-flexible's as on the single Redis above (offline queue on, one retry).
+    const rlfClient = await readyCluster(redis.nodes, { redisOptions: { maxRetriesPerRequest: 1 } });
+    const relStore = new RedisStore({ client: relClient, keyPrefix: 'rel:bench:' });
+    const rlf = new RateLimiterRedis({
+      storeClient: rlfClient,
+      points: LIMIT,
+      duration: PERIOD_MS / 1000,
+      keyPrefix: 'rlflx:bench',
+    });
+    const runs = [relDecide(relStore), rlfDecide(rlf)];
+    for (const run of runs) await saturate(run, 1500);
+    const rates: number[][] = runs.map(() => []);
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < runs.length; j++) {
+        const k = (i + j) % runs.length;
+        (rates[k] as number[]).push(await saturate(runs[k] as () => Promise<void>, 2000));
+      }
+    }
+    relClient.disconnect();
+    rlfClient.disconnect();
+    const [relRates, rlfRates] = rates as [number[], number[]];
+    const relR = median(relRates);
+    const rlfR = median(rlfRates);
+    const where = 'Cluster (3 masters), 50 in flight';
+    return {
+      rows: [
+        [
+          where,
+          'rel RedisStore on an ioredis Cluster (one EVALSHA per decision)',
+          fmtRate(relR),
+          ratio(relR, rlfR),
+          '',
+        ],
+        [where, 'rate-limiter-flexible RateLimiterRedis on an ioredis Cluster', fmtRate(rlfR), '', ''],
+      ],
+      note: `Cluster samples (decisions/s): rel ${relRates.map(fmtRate).join(', ')}; rate-limiter-flexible ${rlfRates.map(fmtRate).join(', ')}.`,
+    };
+  } finally {
+    await redis.stop();
+  }
+}
+
+/** Runs the memory, Redis and Redis Cluster comparisons and returns the RESULTS.md body. */
 export async function ratelimitBench(): Promise<string> {
   // 1. In memory.
   const relMem = new MemoryStore();
@@ -213,6 +284,9 @@ export async function ratelimitBench(): Promise<string> {
   } finally {
     await server.stop();
   }
+  // 4. Redis Cluster, same keys, same concurrency.
+  const clustered = await clusterRows();
+  notes.push(clustered.note);
   const memRows = [
     ['memory, sequential', rm.name, `${fmtRate(rm.opsPerSec)} (${fmtNs(rm.medianNs)})`, '1.00', ''],
     [
@@ -224,7 +298,7 @@ export async function ratelimitBench(): Promise<string> {
     ],
   ];
   return [
-    table(['store', 'limiter', 'decisions/s', 'ratio rel/peer', 'note'], [...memRows, ...redisRows]),
+    table(['store', 'limiter', 'decisions/s', 'ratio rel/peer', 'note'], [...memRows, ...redisRows, ...clustered.rows]),
     '',
     "Ratio = rel decisions/s / the peer's (above 1: rel is faster); on Redis, rel with its defaults. Limit 1,000/s per key, cost 1, keys",
     "cycled over 10,000 distinct ones, every decision admitted. rel: GCRA (`acquire([{ type: 'rate' }])`);",
@@ -241,6 +315,10 @@ export async function ratelimitBench(): Promise<string> {
     'connection at a time (`-c 50`, as asked), once with 16 pipelined per connection (`-P 16`, closer to',
     `how one ioredis connection carries 50 in-flight commands); rel's batch script with ${BATCH} decisions per call`,
     `(\`-c 50\`, decisions/s = calls/s x ${BATCH}).`,
+    'Cluster: a 3-master Redis Cluster on 127.0.0.1 (`startRedisCluster`, no replicas), the same 10,000 keys (no hash tag, so',
+    'they spread over the three masters), one ioredis `Cluster` client per limiter, 50 loops in flight, five rounds of 2 s runs',
+    'after a 1.5 s warm-up each, median; rel runs one script per decision there (a batch cannot span slots), its client as its README',
+    "recommends (no offline queue, 500 ms command timeout), rate-limiter-flexible's as on the single Redis.",
     ...notes,
   ].join('\n');
 }
