@@ -1,6 +1,6 @@
 export { startRedisServer } from './redis-server';
 export type { RedisServerHandle, StartRedisServerOptions } from './redis-server';
 export { startRedisCluster } from './redis-cluster';
-export type { RedisClusterHandle, StartRedisClusterOptions } from './redis-cluster';
+export type { RedisClusterHandle, RedisClusterNode, StartRedisClusterOptions } from './redis-cluster';
 export { scriptRuns } from './script-runs';
 export type { ScriptRun } from './script-runs';
