@@ -99,6 +99,22 @@ async function readyCluster(
 }
 
 /**
+ * Each run's decisions per second: a 1.5 s warm-up each, then five rounds of 2 s runs, each round
+ * in a rotated order so no run always goes first.
+ */
+async function rotatedRates(runs: readonly (() => Promise<void>)[]): Promise<number[][]> {
+  for (const run of runs) await saturate(run, 1500);
+  const rates: number[][] = runs.map(() => []);
+  for (let i = 0; i < 5; i++) {
+    for (let j = 0; j < runs.length; j++) {
+      const k = (i + j) % runs.length;
+      (rates[k] as number[]).push(await saturate(runs[k] as () => Promise<void>, 2000));
+    }
+  }
+  return rates;
+}
+
+/**
  * rel and rate-limiter-flexible on one 3-master Redis Cluster, each on its own `Cluster` client:
  * a 1.5 s warm-up each, then five rounds of 2 s runs (the two in rotated order). Returns the rows
  * and a note with the samples.
@@ -120,15 +136,7 @@ async function clusterRows(): Promise<{ rows: string[][]; note: string }> {
       duration: PERIOD_MS / 1000,
       keyPrefix: 'rlflx:bench',
     });
-    const runs = [relDecide(relStore), rlfDecide(rlf)];
-    for (const run of runs) await saturate(run, 1500);
-    const rates: number[][] = runs.map(() => []);
-    for (let i = 0; i < 5; i++) {
-      for (let j = 0; j < runs.length; j++) {
-        const k = (i + j) % runs.length;
-        (rates[k] as number[]).push(await saturate(runs[k] as () => Promise<void>, 2000));
-      }
-    }
+    const rates = await rotatedRates([relDecide(relStore), rlfDecide(rlf)]);
     relClient.disconnect();
     rlfClient.disconnect();
     const [relRates, rlfRates] = rates as [number[], number[]];
@@ -178,16 +186,7 @@ export async function ratelimitBench(): Promise<string> {
       duration: PERIOD_MS / 1000,
       keyPrefix: 'rlflx:bench',
     });
-    const runs = [relDecide(relBatched), relDecide(relRedis), rlfDecide(rlfRedis)];
-    for (const run of runs) await saturate(run, 1500);
-    const rates: number[][] = runs.map(() => []);
-    // Five rounds, each running the three in a rotated order, so no one always goes first.
-    for (let i = 0; i < 5; i++) {
-      for (let j = 0; j < runs.length; j++) {
-        const k = (i + j) % runs.length;
-        (rates[k] as number[]).push(await saturate(runs[k] as () => Promise<void>, 2000));
-      }
-    }
+    const rates = await rotatedRates([relDecide(relBatched), relDecide(relRedis), rlfDecide(rlfRedis)]);
     await relRedis.close();
     await relBatched.close();
     const [batchRates, relRates, rlfRates] = rates as [number[], number[], number[]];
