@@ -216,7 +216,7 @@ export async function startHttpServer(app: GatewayApp): Promise<RunningGateway> 
         return;
       }
       res.writeHead(200, {
-        ...headers,
+        'x-request-id': headers['x-request-id'],
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',
         'x-accel-buffering': 'no',
