@@ -387,45 +387,48 @@ export class ChunkWriter {
       this.#model = chunk.model;
       this.#textHead = undefined;
     }
-    const base = { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.#model };
-    const role = this.#first ? { role: 'assistant' } : {};
+    // No object spreads here: fields added after a leading spread cost V8 (Node 20) a new hidden
+    // class each, and a tool call's stream encodes every chunk through this.
+    const first = this.#first;
     this.#first = false;
     switch (chunk.type) {
       case 'text-delta':
-        return [{ ...base, choices: [{ index: 0, delta: { ...role, content: chunk.text }, finish_reason: null }] }];
-      case 'tool-call-delta':
         return [
-          {
-            ...base,
-            choices: [
-              {
-                index: 0,
-                delta: {
-                  ...role,
-                  tool_calls: [
-                    {
-                      index: chunk.index,
-                      ...(chunk.id ? { id: chunk.id, type: 'function' } : {}),
-                      function: {
-                        ...(chunk.name ? { name: chunk.name } : {}),
-                        arguments: chunk.argumentsDelta ?? '',
-                      },
-                    },
-                  ],
-                },
-                finish_reason: null,
-              },
-            ],
-          },
+          this.#wire([
+            {
+              index: 0,
+              delta: first ? { role: 'assistant', content: chunk.text } : { content: chunk.text },
+              finish_reason: null,
+            },
+          ]),
         ];
+      case 'tool-call-delta': {
+        const fn: { name?: string; arguments: string } = chunk.name
+          ? { name: chunk.name, arguments: chunk.argumentsDelta ?? '' }
+          : { arguments: chunk.argumentsDelta ?? '' };
+        const call = chunk.id
+          ? { index: chunk.index, id: chunk.id, type: 'function', function: fn }
+          : { index: chunk.index, function: fn };
+        const delta = first ? { role: 'assistant', tool_calls: [call] } : { tool_calls: [call] };
+        return [this.#wire([{ index: 0, delta, finish_reason: null }])];
+      }
       case 'finish': {
-        const out: object[] = [
-          { ...base, choices: [{ index: 0, delta: { ...role }, finish_reason: chunk.finishReason as FinishReason }] },
-        ];
-        if (includeUsage && chunk.usage) out.push({ ...base, choices: [], usage: wireUsage(chunk.usage) });
+        const delta = first ? { role: 'assistant' } : {};
+        const out: object[] = [this.#wire([{ index: 0, delta, finish_reason: chunk.finishReason as FinishReason }])];
+        if (includeUsage && chunk.usage) out.push(this.#wire([], wireUsage(chunk.usage)));
         return out;
       }
     }
+  }
+
+  /** One `chat.completion.chunk` with `choices` (and `usage`, for the usage chunk). */
+  #wire(choices: object[], usage?: object): object {
+    const id = this.id;
+    const created = this.created;
+    const model = this.#model;
+    return usage === undefined
+      ? { id, object: 'chat.completion.chunk', created, model, choices }
+      : { id, object: 'chat.completion.chunk', created, model, choices, usage };
   }
 }
 
