@@ -221,15 +221,4 @@ describe('RedisStore batchAcquire', () => {
     }
     await store.close();
   });
-
-  it('refuses batchAcquire on a Redis Cluster client, and leaves it off there by default', () => {
-    const { Cluster } = Redis as unknown as {
-      Cluster: new (nodes: unknown[], o: unknown) => import('ioredis').Cluster;
-    };
-    const cluster = new Cluster([{ host: '127.0.0.1', port: server.port }], { lazyConnect: true });
-    expect(() => new RedisStore({ client: cluster, batchAcquire: true })).toThrow(/batchAcquire.*Cluster/);
-    // By default a Cluster client simply runs one script per acquire.
-    expect(() => new RedisStore({ client: cluster }).close()).not.toThrow();
-    cluster.disconnect();
-  });
 });

@@ -1,6 +1,6 @@
 import type { AcquireResult, LimitOp, LimitResult } from '@rel/core';
 import { ReplyError } from 'ioredis';
-import { storeError } from './store-error';
+import { isReplyError, storeError } from './store-error';
 
 /**
  * Most decisions one script run carries by default. The acquire that fills a run sends it at once,
@@ -11,11 +11,17 @@ export const MAX_BATCH = 32;
 /** Sends one batch script run: `numKeys` keys first in `args`, then ARGV. */
 export type SendBatch = (numKeys: number, args: (string | number)[]) => Promise<unknown>;
 
+/** Makes one decision on its own (one script run of its own), for a decision a run could not make. */
+export type DecideAlone = (ops: readonly LimitOp[], now: string) => Promise<AcquireResult>;
+
+/** The error a Cluster node gives a script for a key of a slot it does not serve (Redis 7). */
+const NON_LOCAL_KEY = 'non local key';
+
 interface Pending {
   readonly ops: readonly LimitOp[];
   /** The decision time, or '' for Redis `TIME`. */
   readonly now: string;
-  readonly resolve: (result: AcquireResult) => void;
+  readonly resolve: (result: AcquireResult | Promise<AcquireResult>) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -87,17 +93,24 @@ export function writeOps(
  * itself fails (connection, timeout, reply of the wrong shape), every caller of that run rejects.
  * Errors map as on every store call (`storeError`): a reply of Redis is `internal`, the rest
  * `dependency_unavailable`, the cause kept.
+ *
+ * With `alone` (a Cluster node's runs), what a run could not decide is decided again on its own,
+ * where the client routes it: a decision that failed because the node no longer serves its key's
+ * slot, and every decision of a run Redis refused as a whole (an error reply, so the script made
+ * none of them). Neither wrote anything, so nothing is counted twice.
  */
 export class AcquireBatcher {
   readonly #send: SendBatch;
   readonly #prefix: string;
   readonly #maxBatch: number;
+  readonly #alone: DecideAlone | undefined;
   #queue: Pending[] = [];
 
-  constructor(send: SendBatch, prefix: string, maxBatch = MAX_BATCH) {
+  constructor(send: SendBatch, prefix: string, maxBatch = MAX_BATCH, alone?: DecideAlone) {
     this.#send = send;
     this.#prefix = prefix;
     this.#maxBatch = maxBatch;
+    this.#alone = alone;
   }
 
   /** Queues one decision for the current run; `now` is its time, or '' for Redis `TIME`. */
@@ -143,15 +156,21 @@ export class AcquireBatcher {
           failAll(batch, prefix, new Error(`unexpected reply to a batch of ${batch.length} acquires`));
           return;
         }
+        const alone = this.#alone;
         for (let i = 0; i < batch.length; i++) {
           const p = batch[i] as Pending;
           const out = reply[i] as unknown;
           if (Array.isArray(out)) p.resolve(toAcquireResult(p.ops, out as Num[]));
+          else if (alone && String(out).includes(NON_LOCAL_KEY)) p.resolve(alone(p.ops, p.now));
           // A decision's own error, caught by its pcall: a reply of Redis, as unbatched.
           else p.reject(storeError('acquire', acquireKeys(p.ops, prefix), new ReplyError(String(out))));
         }
       },
-      (error: unknown) => failAll(batch, prefix, error),
+      (error: unknown) => {
+        const alone = this.#alone;
+        if (alone && isReplyError(error)) for (const p of batch) p.resolve(alone(p.ops, p.now));
+        else failAll(batch, prefix, error);
+      },
     );
   }
 }

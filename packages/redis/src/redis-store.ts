@@ -10,10 +10,12 @@ import type { Socket } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { AcquireBatcher, MAX_BATCH, acquireKeys, toAcquireResult, writeOps } from './acquire-batcher';
+import { ClusterAcquireBatcher } from './cluster-acquire-batcher';
 import { LuaScript } from './lua-script';
 import { isReplyError, storeError } from './store-error';
 import { WriteCoalescer } from './write-coalescer';
 import {
+  ACQUIRE_BATCH_CLUSTER_LUA,
   ACQUIRE_BATCH_LUA,
   ACQUIRE_LUA,
   COMPARE_AND_SET_LUA,
@@ -60,9 +62,9 @@ export const RedisStoreOptionsSchema = z.strictObject({
    * makes each decision in turn, atomic and independent, in call order: one script call, one
    * Redis `TIME` and one reply for many decisions. Each caller still gets its own result, or its own
    * error (a MONITOR of the server shows one EVALSHA per batch; `scriptRuns` from
-   * `@rel/redis/testing` reads the decisions back out). Default: on with a standalone Redis, off
-   * with a `Cluster` client (one script cannot carry keys of many slots; `true` with a Cluster
-   * throws).
+   * `@rel/redis/testing` reads the decisions back out). With a `Cluster` client, one run per master
+   * node carries the decisions whose keys it serves (Redis 7's `allow-cross-slot-keys` script flag);
+   * a decision whose slot moved is made again on its own. Default: on.
    */
   batchAcquire: z.boolean().optional(),
   /**
@@ -97,6 +99,7 @@ type Client = Redis | Cluster;
 // Shared by every store: each hashes its source once.
 const ACQUIRE = new LuaScript(ACQUIRE_LUA);
 const ACQUIRE_BATCH = new LuaScript(ACQUIRE_BATCH_LUA);
+const ACQUIRE_BATCH_CLUSTER = new LuaScript(ACQUIRE_BATCH_CLUSTER_LUA);
 const RATE = new LuaScript(RATE_LUA);
 const SETTLE = new LuaScript(SETTLE_LUA);
 const TOTAL = new LuaScript(TOTAL_LUA);
@@ -135,7 +138,7 @@ export class RedisStore implements StateStore {
   readonly #owned: boolean;
   readonly #prefix: string;
   readonly #clock: Clock | undefined;
-  readonly #batcher: AcquireBatcher | undefined;
+  readonly #batcher: AcquireBatcher | ClusterAcquireBatcher | undefined;
   readonly #writes = new WriteCoalescer(SCRIPT_WRITE_GROUP);
   #ready: Promise<void> | undefined;
   /** Set once a connection this store opened (or was given) has been started: no await needed. */
@@ -162,9 +165,11 @@ export class RedisStore implements StateStore {
       });
     if (this.#owned) redis.on('error', (error: unknown) => onError?.(error));
     this.#client = redis;
-    if (config.batchAcquire ?? !(redis instanceof Cluster)) {
-      if (redis instanceof Cluster)
-        throw new TypeError('RedisStore: batchAcquire needs a standalone Redis, not a Cluster');
+    if (config.batchAcquire === false) this.#batcher = undefined;
+    else if (redis instanceof Cluster) {
+      const alone = (ops: readonly LimitOp[], now: string) => this.#acquireAlone(redis, ops, now);
+      this.#batcher = new ClusterAcquireBatcher(redis, config.keyPrefix, config.maxBatch, alone, ACQUIRE_BATCH_CLUSTER);
+    } else {
       this.#batcher = new AcquireBatcher(
         (numKeys, args) => ACQUIRE_BATCH.runNow(redis, numKeys, args),
         config.keyPrefix,
@@ -184,11 +189,17 @@ export class RedisStore implements StateStore {
     assertDistinctKeys(ops);
     const c = this.#open ? this.#client : await this.#connected();
     if (this.#batcher) return this.#batcher.acquire(ops, this.#now());
+    return this.#acquireAlone(c, ops, this.#now());
+  }
+
+  /** One decision in a script run of its own; `now` is its time, or '' for Redis `TIME`. */
+  async #acquireAlone(c: Client, ops: readonly LimitOp[], now: string): Promise<AcquireResult> {
+    const n = ops.length;
     const op = ops[0] as LimitOp;
     if (n === 1 && op.type === 'rate') {
       // The common decision, one rate limit: its own lean script. KEYS[1], then ARGV: now, limit,
       // period, burst, cost (see RATE_LUA).
-      const args = [this.#key(op.key), this.#now(), op.limit, op.periodMs, op.burst ?? '', op.cost];
+      const args = [this.#key(op.key), now, op.limit, op.periodMs, op.burst ?? '', op.cost];
       try {
         return toAcquireResult(ops, (await this.#runScript(RATE, c, 1, args)) as Num[]);
       } catch (error) {
@@ -197,7 +208,7 @@ export class RedisStore implements StateStore {
     }
     // KEYS, then ARGV: now, then 7 per op (see ACQUIRE_LUA).
     const args: (string | number)[] = new Array(n + 1 + n * 7);
-    args[n] = this.#now();
+    args[n] = now;
     writeOps(ops, this.#prefix, args, 0, args, n + 1);
     try {
       return toAcquireResult(ops, (await this.#runScript(ACQUIRE, c, n, args)) as Num[]);

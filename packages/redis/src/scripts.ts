@@ -393,6 +393,24 @@ return out
 `;
 
 /**
+ * `ACQUIRE_BATCH_LUA` for a Redis Cluster node: the decisions of one run may sit in different slots
+ * of that node (Redis 7's `allow-cross-slot-keys` flag). Redis Cluster refuses declared keys of
+ * several slots, so one key is declared (the first, for routing) and every key travels in ARGV:
+ * `<key count>`, the keys, then the batch's ARGV as `ACQUIRE_BATCH_LUA` takes it. A decision whose
+ * key this node does not serve (a slot map that changed) fails alone, with Redis' "non local key"
+ * error, on its first read, before it writes anything.
+ */
+export const ACQUIRE_BATCH_CLUSTER_LUA: string = `#!lua flags=allow-cross-slot-keys
+local KEYS, ARGV = {}, ARGV
+do
+  local argv, rest, k = ARGV, {}, tonumber(ARGV[1])
+  for i = 1, k do KEYS[i] = argv[i + 1] end
+  for i = k + 2, #argv do rest[i - k - 1] = argv[i] end
+  ARGV = rest
+end
+${ACQUIRE_BATCH_LUA}`;
+
+/**
  * KEYS: one per entry, then the lease's "settled" marker key. ARGV: now, lease id, retry (`1`: skip
  * if the marker exists), marker lifetime in ms, then 2 per entry: window, amount. Returns each total.
  * A script is not rolled back when it fails half-way, so a key of another type (WRONGTYPE) is

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ACQUIRE_BATCH_LUA, ACQUIRE_LUA, RATE_LUA, SETTLE_LUA } from '../scripts';
+import { ACQUIRE_BATCH_CLUSTER_LUA, ACQUIRE_BATCH_LUA, ACQUIRE_LUA, RATE_LUA, SETTLE_LUA } from '../scripts';
 
 /** One acquire decision or one settlement, as Redis ran it (keys without the store prefix). */
 export type ScriptRun =
@@ -19,11 +19,12 @@ const ESCAPES: Record<string, string> = { '\\': '\\\\', '"': '\\"', '\n': '\\n',
 /** A script's source as MONITOR prints an EVAL argument (Redis's `sdscatrepr` quoting). */
 const asMonitored = (text: string) =>
   text.replace(/[\\"\n\r\t]|[^\x20-\x7e]/g, (c) => ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-const SCRIPTS = new Map<string, 'acquire' | 'rate' | 'batch' | 'settle'>();
+const SCRIPTS = new Map<string, 'acquire' | 'rate' | 'batch' | 'cluster batch' | 'settle'>();
 for (const [source, kind] of [
   [ACQUIRE_LUA, 'acquire'],
   [RATE_LUA, 'rate'],
   [ACQUIRE_BATCH_LUA, 'batch'],
+  [ACQUIRE_BATCH_CLUSTER_LUA, 'cluster batch'],
   [SETTLE_LUA, 'settle'],
 ] as const) {
   for (const form of [source, sha1(source), asMonitored(source)]) SCRIPTS.set(form, kind);
@@ -32,7 +33,8 @@ for (const [source, kind] of [
 /**
  * The acquire decisions and settlements in one command as Redis `MONITOR` shows it (`args`: the
  * command and its arguments), whatever the layout `RedisStore` sent: a single acquire, a batch of
- * acquires (one entry per decision, in the order Redis decided them), a lone rate op or a settle. Any other
+ * acquires (one entry per decision, in the order Redis decided them; on a Cluster node too), a lone
+ * rate op or a settle. Any other
  * command gives none. For tests that check decisions against the server's one true order.
  * @example monitor.on('monitor', (_t, args) => runs.push(...scriptRuns(args, 'gw:')));
  */
@@ -42,8 +44,14 @@ export function scriptRuns(args: readonly string[], keyPrefix: string): ScriptRu
   const script = SCRIPTS.get(String(args[1]));
   if (script === undefined) return [];
   const n = Number(args[2]);
-  const keys = args.slice(3, 3 + n).map((k) => k.slice(keyPrefix.length));
-  const argv = args.slice(3 + n);
+  let keys = args.slice(3, 3 + n).map((k) => k.slice(keyPrefix.length));
+  let argv = args.slice(3 + n);
+  if (script === 'cluster batch') {
+    // One key declared for routing; ARGV: the key count, every key, then a batch's ARGV.
+    const count = Number(argv[0]);
+    keys = argv.slice(1, 1 + count).map((k) => k.slice(keyPrefix.length));
+    argv = argv.slice(1 + count);
+  }
   if (script === 'acquire') {
     return [
       {

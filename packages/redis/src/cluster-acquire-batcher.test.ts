@@ -1,0 +1,226 @@
+import { type AcquireResult, type LimitOp, RelError } from '@rel/core';
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterAcquireBatcher } from './cluster-acquire-batcher';
+import { LuaScript } from './lua-script';
+import { RedisStore } from './redis-store';
+import { type RedisClusterHandle, startRedisCluster } from './testing/redis-cluster';
+import { type ScriptRun, scriptRuns } from './testing/script-runs';
+
+// Its own cluster: the slot-move tests change the slot map.
+let redis: RedisClusterHandle;
+let cluster: Cluster;
+let n = 0;
+const fresh = () => `cb${++n}:`;
+
+function readyCluster(options: ConstructorParameters<typeof Cluster>[1] = {}): Promise<Cluster> {
+  const c = new Cluster([...redis.nodes], {
+    enableOfflineQueue: false,
+    redisOptions: { commandTimeout: 2000, connectTimeout: 2000, maxRetriesPerRequest: 1 },
+    ...options,
+  });
+  return new Promise((resolve, reject) => {
+    c.once('ready', () => resolve(c));
+    c.once('error', reject);
+  });
+}
+
+beforeAll(async () => {
+  redis = await startRedisCluster();
+  cluster = await readyCluster();
+});
+afterAll(async () => {
+  cluster?.disconnect();
+  await redis?.stop();
+});
+
+const rate = (key: string, limit = 5): LimitOp => ({ type: 'rate', key, limit, periodMs: 60_000, cost: 1 });
+
+/** A direct connection to each master, by port. */
+async function withNodes<T>(body: (nodes: Map<number, Redis>) => Promise<T>): Promise<T> {
+  const nodes = new Map(redis.nodes.map(({ port }) => [port, new Redis(port, '127.0.0.1')] as const));
+  try {
+    return await body(nodes);
+  } finally {
+    for (const node of nodes.values()) node.disconnect();
+  }
+}
+
+/** The port of the master that serves `slot`, from the cluster's own `CLUSTER SLOTS`. */
+async function ownerOfSlot(slot: number): Promise<number> {
+  const ranges = (await cluster.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
+  const range = ranges.find(([first, last]) => slot >= first && slot <= last);
+  if (!range) throw new Error(`no node owns slot ${slot}`);
+  return range[2][1];
+}
+
+const slotOf = async (key: string) => Number(await cluster.cluster('KEYSLOT', key));
+
+/** `count` keys `${base}N` (no hash tag) on the master at `port`, each in a slot of its own. */
+async function keysOn(port: number, prefix: string, base: string, count: number): Promise<string[]> {
+  const keys: string[] = [];
+  const slots = new Set<number>();
+  for (let i = 0; keys.length < count; i++) {
+    const slot = await slotOf(`${prefix}${base}${i}`);
+    if (!slots.has(slot) && (await ownerOfSlot(slot)) === port) {
+      slots.add(slot);
+      keys.push(`${base}${i}`);
+    }
+  }
+  return keys;
+}
+
+/** Every decision the masters ran while `body` ran, by the port that ran it (MONITOR). */
+async function monitored(prefix: string, body: () => Promise<void>): Promise<Map<number, ScriptRun[][]>> {
+  const seen = new Map<number, ScriptRun[][]>();
+  const monitors = await Promise.all(
+    redis.nodes.map(async ({ port }) => {
+      const base = new Redis(port, '127.0.0.1', { lazyConnect: true });
+      const m = await base.monitor();
+      base.disconnect();
+      m.on('monitor', (_t: string, args: string[]) => {
+        const runs = scriptRuns(args, prefix);
+        if (runs.length > 0) seen.set(port, [...(seen.get(port) ?? []), runs]);
+      });
+      return m;
+    }),
+  );
+  await body();
+  // MONITOR reports a command once it has run; the replies are in, so its lines follow shortly.
+  await new Promise((r) => setTimeout(r, 100));
+  for (const m of monitors) m.disconnect();
+  return seen;
+}
+
+/**
+ * Moves `slot` (and its keys) from the master at `from` to the one at `to`, as a resharding does
+ * (IMPORTING, MIGRATING, MIGRATE, then `SETSLOT NODE` on every master). The client is not told: its
+ * slot map still names `from` until a MOVED reply.
+ */
+async function moveSlot(slot: number, from: number, to: number): Promise<void> {
+  await withNodes(async (nodes) => {
+    const src = nodes.get(from) as Redis;
+    const dst = nodes.get(to) as Redis;
+    const srcId = String(await src.cluster('MYID'));
+    const dstId = String(await dst.cluster('MYID'));
+    await dst.cluster('SETSLOT', slot, 'IMPORTING', srcId);
+    await src.cluster('SETSLOT', slot, 'MIGRATING', dstId);
+    const keys = (await src.cluster('GETKEYSINSLOT', slot, 1000)) as string[];
+    if (keys.length > 0) await src.call('MIGRATE', '127.0.0.1', to, '', 0, 5000, 'KEYS', ...keys);
+    for (const node of [dst, src, ...[...nodes.values()].filter((x) => x !== src && x !== dst)]) {
+      await node.cluster('SETSLOT', slot, 'NODE', dstId);
+    }
+  });
+}
+
+describe('RedisStore on a Cluster batches acquires per master node', () => {
+  it('sends one turn of acquires as one script run per master, each decision on the node that owns its key', async () => {
+    const prefix = fresh();
+    const store = new RedisStore({ client: cluster, keyPrefix: prefix });
+    const ports = redis.nodes.map((x) => x.port);
+    const keys = (await Promise.all(ports.map((port) => keysOn(port, prefix, `u${port}:`, 4)))).flat();
+    // Load the script on every node first, so each run is one EVALSHA (a node's first is EVALSHA, NOSCRIPT, EVAL).
+    const warm = (await Promise.all(ports.map((port) => keysOn(port, prefix, `w${port}:`, 1)))).flat();
+    await Promise.all(warm.map((key) => store.acquire([rate(key)])));
+    let results: AcquireResult[] = [];
+    const seen = await monitored(prefix, async () => {
+      results = await Promise.all([...keys, ...keys].map((key) => store.acquire([rate(key)])));
+    });
+    // Each key's first decision leaves 4, its second 3: both made, in call order, once.
+    expect(results.map((r) => r.results[0]?.remaining)).toEqual([...keys.map(() => 4), ...keys.map(() => 3)]);
+    expect(results.every((r) => r.allowed)).toBe(true);
+    for (const port of ports) {
+      const runs = seen.get(port) ?? [];
+      // One run per master, carrying both decisions of each of its 4 keys, and no other key.
+      expect(runs).toHaveLength(1);
+      const decided = (runs[0] as ScriptRun[]).map((r) => (r.type === 'acquire' ? r.ops[0]?.key : r.type));
+      const own = keys.filter((k) => k.startsWith(`u${port}:`));
+      expect(decided).toEqual([...own, ...own]);
+    }
+  });
+
+  it('admits exactly the limit under 150 concurrent decisions over keys on every master, each remaining once', async () => {
+    const store = new RedisStore({ client: cluster, keyPrefix: fresh() });
+    const keys = ['{a}:rpm', '{b}:rpm', '{c}:rpm'];
+    const results = await Promise.all(
+      Array.from({ length: 150 }, (_, i) => store.acquire([rate(keys[i % 3] as string, 20)])),
+    );
+    for (const [k, key] of keys.entries()) {
+      const mine = results.filter((_, i) => i % 3 === k);
+      expect(mine.every((r) => r.results[0]?.key === key)).toBe(true);
+      expect(mine.filter((r) => r.allowed)).toHaveLength(20);
+      const remaining = mine.filter((r) => r.allowed).map((r) => r.results[0]?.remaining);
+      expect(remaining.sort((x, y) => (y as number) - (x as number))).toEqual(
+        Array.from({ length: 20 }, (_, i) => 19 - i),
+      );
+      expect(mine.slice(20).every((r) => !r.allowed && (r.results[0]?.retryAfterMs as number) > 0)).toBe(true);
+    }
+  });
+
+  it("adds the Cluster client's own keyPrefix to every key a run carries, as ioredis does to declared keys", async () => {
+    const prefixed = await readyCluster({ keyPrefix: 'kp:' });
+    try {
+      const prefix = fresh();
+      const store = new RedisStore({ client: prefixed, keyPrefix: prefix });
+      const keys = ['{a}:x', '{b}:x', '{c}:x', '{a}:y'];
+      const results = await Promise.all(keys.map((key) => store.acquire([rate(key)])));
+      expect(results.map((r) => r.results[0]?.remaining)).toEqual([4, 4, 4, 4]);
+      for (const key of keys) {
+        expect(await cluster.exists(`kp:${prefix}${key}`)).toBe(1);
+        expect(await cluster.exists(`${prefix}${key}`)).toBe(0);
+      }
+    } finally {
+      prefixed.disconnect();
+    }
+  });
+
+  // The run goes to the node of its first decision's key: moved in one case, still in place in the other.
+  for (const movedFirst of [false, true]) {
+    it(`a decision whose slot moved after the client read the slot map is made where the slot now lives, its state kept (moved key ${movedFirst ? 'first' : 'second'} in the run)`, async () => {
+      const client = await readyCluster();
+      try {
+        const prefix = fresh();
+        const store = new RedisStore({ client, keyPrefix: prefix });
+        const [from, to] = redis.nodes.map((x) => x.port) as [number, number];
+        const [stays, moves] = (await keysOn(from, prefix, `m${movedFirst}:`, 2)) as [string, string];
+        await store.acquire([rate(stays)]);
+        await store.acquire([rate(moves)]);
+        await moveSlot(await slotOf(prefix + moves), from, to);
+        const order = movedFirst ? [moves, stays] : [stays, moves];
+        const results = await Promise.all(order.map((key) => store.acquire([rate(key)])));
+        // Both second decisions: 5 - 2 left, the moved key's first decision carried over with its slot.
+        expect(results.map((r) => [r.allowed, r.results[0]?.remaining])).toEqual([
+          [true, 3],
+          [true, 3],
+        ]);
+        await withNodes(async (nodes) => {
+          expect(await (nodes.get(to) as Redis).exists(prefix + moves)).toBe(1);
+          expect(await (nodes.get(from) as Redis).exists(prefix + stays)).toBe(1);
+        });
+        // A third decision on each: made once more, nothing counted twice.
+        const third = await Promise.all(order.map((key) => store.acquire([rate(key)])));
+        expect(third.map((r) => r.results[0]?.remaining)).toEqual([2, 2]);
+      } finally {
+        client.disconnect();
+      }
+    });
+  }
+
+  it('a server that cannot run the batch script turns batching off: each decision is then made alone, typed errors kept', async () => {
+    const prefix = fresh();
+    const single = new RedisStore({ client: cluster, keyPrefix: prefix, batchAcquire: false });
+    // A shebang Redis rejects when it loads the script, as a server before Redis 7 rejects any shebang.
+    const refused = new LuaScript('#!lua flags=no-such-flag\nreturn {}');
+    const batcher = new ClusterAcquireBatcher(cluster, prefix, 32, (ops) => single.acquire(ops), refused);
+    expect(batcher.batching).toBe(true);
+    const first = await Promise.all(['{a}:r', '{b}:r', '{a}:s'].map((key) => batcher.acquire([rate(key)], '')));
+    expect(first.map((r) => r.results[0]?.remaining)).toEqual([4, 4, 4]);
+    expect(batcher.batching).toBe(false);
+    const second = await Promise.all(['{a}:r', '{c}:r'].map((key) => batcher.acquire([rate(key)], '')));
+    expect(second.map((r) => r.results[0]?.remaining)).toEqual([3, 4]);
+    // A decision's own error still reaches its caller alone: a key of another type.
+    await cluster.rpush(`${prefix}{a}:list`, 'x');
+    const error = await batcher.acquire([rate('{a}:list')], '').catch((e: unknown) => e);
+    expect(RelError.is(error) && error.failure.kind).toBe('internal');
+  });
+});
