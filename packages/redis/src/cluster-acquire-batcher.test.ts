@@ -5,6 +5,7 @@ import { ClusterAcquireBatcher } from './cluster-acquire-batcher';
 import { LuaScript } from './lua-script';
 import { RedisStore } from './redis-store';
 import { type RedisClusterHandle, startRedisCluster } from './testing/redis-cluster';
+import { monitorNodes } from './testing/monitor-nodes';
 import { type ScriptRun, scriptRuns } from './testing/script-runs';
 
 // Its own cluster: the slot-move tests change the slot map.
@@ -73,22 +74,12 @@ async function keysOn(port: number, prefix: string, base: string, count: number)
 /** Every decision the masters ran while `body` ran, by the port that ran it (MONITOR). */
 async function monitored(prefix: string, body: () => Promise<void>): Promise<Map<number, ScriptRun[][]>> {
   const seen = new Map<number, ScriptRun[][]>();
-  const monitors = await Promise.all(
-    redis.nodes.map(async ({ port }) => {
-      const base = new Redis(port, '127.0.0.1', { lazyConnect: true });
-      const m = await base.monitor();
-      base.disconnect();
-      m.on('monitor', (_t: string, args: string[]) => {
-        const runs = scriptRuns(args, prefix);
-        if (runs.length > 0) seen.set(port, [...(seen.get(port) ?? []), runs]);
-      });
-      return m;
-    }),
-  );
+  const monitor = await monitorNodes(redis.nodes, (port, args) => {
+    const runs = scriptRuns(args, prefix);
+    if (runs.length > 0) seen.set(port, [...(seen.get(port) ?? []), runs]);
+  });
   await body();
-  // MONITOR reports a command once it has run; the replies are in, so its lines follow shortly.
-  await new Promise((r) => setTimeout(r, 100));
-  for (const m of monitors) m.disconnect();
+  await monitor.stop();
   return seen;
 }
 

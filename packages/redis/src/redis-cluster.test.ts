@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from './redis-store';
 import { ACQUIRE_LUA, RATE_LUA, SETTLE_LUA } from './scripts';
 import { LuaScript } from './lua-script';
+import { monitorNodes } from './testing/monitor-nodes';
 import { type RedisClusterHandle, startRedisCluster } from './testing/redis-cluster';
 
 let redis: RedisClusterHandle;
@@ -173,21 +174,12 @@ describe('RedisStore on a real 3-master Redis Cluster', () => {
       [new LuaScript(SETTLE_LUA).sha, 'settle'],
     ]);
     const seen: { port: number; script: string; key: string }[] = [];
-    const monitors = await Promise.all(
-      redis.nodes.map(async ({ port }) => {
-        // monitor() opens a connection of its own; the one it was called on is not needed.
-        const base = new Redis(port, '127.0.0.1', { lazyConnect: true });
-        const m = await base.monitor();
-        base.disconnect();
-        m.on('monitor', (_t: string, args: string[]) => {
-          if (String(args[0]).toLowerCase() !== 'evalsha') return;
-          const key = String(args[3]);
-          if (key.startsWith(prefix))
-            seen.push({ port, script: names.get(String(args[1])) ?? '?', key: key.slice(prefix.length) });
-        });
-        return m;
-      }),
-    );
+    const monitor = await monitorNodes(redis.nodes, (port, args) => {
+      if (String(args[0]).toLowerCase() !== 'evalsha') return;
+      const key = String(args[3]);
+      if (key.startsWith(prefix))
+        seen.push({ port, script: names.get(String(args[1])) ?? '?', key: key.slice(prefix.length) });
+    });
     const store = new RedisStore({ client: cluster, keyPrefix: prefix, batchAcquire: false });
     const lease = { id: 'L', ttlMs: 10_000 };
     await store.acquire([{ type: 'rate', key: '{a}:rpm', limit: 5, periodMs: 60_000, cost: 1 }]);
@@ -199,7 +191,7 @@ describe('RedisStore on a real 3-master Redis Cluster', () => {
     await store.acquire([{ type: 'quota', key: '{c}:tok', limit: 10, windowMs: 60_000, cost: 3 }]);
     // MONITOR reports a command once it has run; the replies are in, so its lines follow shortly.
     for (let i = 0; i < 200 && seen.length < 4; i++) await new Promise((r) => setTimeout(r, 10));
-    for (const m of monitors) m.disconnect();
+    await monitor.stop(0);
     const expected = [
       { script: 'rate', key: '{a}:rpm' },
       { script: 'acquire', key: '{b}:rpm' },
