@@ -77,7 +77,8 @@ export function signatureHits(
   prefilter = true,
 ): Hit[] {
   const hits: Hit[] = [];
-  const run = prefilter ? signaturePrefilter().candidates(skeleton, squeezed) : undefined;
+  // The prefilter's reused flags: read in this loop only, before anything else can scan.
+  const run = prefilter ? signaturePrefilter().reusedCandidates(skeleton, squeezed) : undefined;
   for (let k = 0; k < SIGNATURES.length; k++) {
     if (run && run[k] === 0) continue;
     const sig = SIGNATURES[k]!;
@@ -89,6 +90,8 @@ export function signatureHits(
       });
     }
   }
+  // Every ReAct marker ends with a colon (as `reactMarkers` checks): without one, no set to build.
+  if (!skeleton.includes(':')) return hits;
   const react = reactMarkers(skeleton);
   if (react.markers.size > 0) {
     const r = at(react.first, react.last);
@@ -160,7 +163,9 @@ export interface InjectionSignals {
 /** Runs every signature on a normalized text and its decoded payloads; lists what to classify. */
 export function collectSignals(n: NormalizedText): InjectionSignals {
   const hits = signatureHits(n.skeleton, false, n.skeletonToOriginal);
-  const views = windows(n.skeleton).map((w) => n.skeleton.slice(w.start, w.end));
+  // A text of one window is its own view (`windows` would give the one range of all of it).
+  const views =
+    n.skeleton.length <= WINDOW ? [n.skeleton] : windows(n.skeleton).map((w) => n.skeleton.slice(w.start, w.end));
   for (const v of n.variants) {
     const at = () => ({ start: v.start, end: v.end });
     hits.push(...signatureHits(v.skeleton, v.kind.endsWith('spaced'), at, v.kind));
@@ -224,6 +229,10 @@ function evaluate(n: NormalizedText, profile: InjectionProfile, model: Injection
   const threshold = profileThreshold(model, profile);
   const { evidence, classifierEvidence, bar, flagged } = combineEvidence(signals, best, threshold, profile);
 
+  // Most texts: no signature hit and the classifier below its bar, so no category and no span.
+  if (signals.hits.length === 0 && classifierEvidence < bar) {
+    return { score: sigmoid(evidence), flagged, categories: [], spans: [], classifierScore: sigmoid(best) };
+  }
   const categories = new Set<InjectionCategory>(signals.hits.map((h) => h.span.category));
   for (const h of signals.hits) if (h.span.via) categories.add('obfuscation');
   const spans = signals.hits.map((h) => h.span);

@@ -1,6 +1,6 @@
 import { type ChatMessage, type GuardrailAction, type Middleware, RelError } from '@rel/core';
 import { z } from 'zod';
-import { recordGuardrail, stopwatch } from '../output/record-verdict';
+import { recordGuardrail } from '../output/record-verdict';
 import { type InjectionModel, type SerializedModel, decodeModel } from './classifier';
 import { type DetectOptions, type InjectionProfile, detectInjection } from './detect';
 import type { InjectionCategory } from './signatures';
@@ -71,14 +71,19 @@ export function injectionGuard(options: InjectionGuardOptions = {}): Middleware 
   const userOptions = detectOptions(opts.profile);
   const untrustedOptions = detectOptions(opts.untrustedProfile);
 
+  const policy = opts.policy;
+  const wrap = opts.wrapUntrusted;
   return (next) => async (req, ctx) => {
-    const elapsed = stopwatch();
-    const categories = new Set<InjectionCategory>();
+    const started = performance.now();
+    // Made when a message is flagged: most requests have no category to collect.
+    let categories: Set<InjectionCategory> | undefined;
     let score = 0;
-    let flagged = false;
     let anyUntrusted = false;
-    let changed = false;
-    const messages = req.messages.map((m): ChatMessage => {
+    // The messages as sent on: a copy made at the first message that changes.
+    const original = req.messages;
+    let messages: ChatMessage[] | undefined;
+    for (let i = 0; i < original.length; i++) {
+      const m = original[i]!;
       const untrusted = isUntrusted(m);
       anyUntrusted ||= untrusted;
       const content = m.content ?? '';
@@ -87,42 +92,44 @@ export function injectionGuard(options: InjectionGuardOptions = {}): Middleware 
         const result = detectInjection(content, untrusted ? untrustedOptions : userOptions);
         score = Math.max(score, result.score);
         if (result.flagged) {
-          flagged = true;
+          categories ??= new Set();
           for (const c of result.categories) categories.add(c);
-          if (opts.policy === 'sanitize') out = removeSpans(content, result.spans);
+          if (policy === 'sanitize') out = removeSpans(content, result.spans);
         }
       }
-      if (untrusted && opts.wrapUntrusted) out = wrapUntrusted(out, m.role === 'tool' ? 'tool' : 'user');
-      if (out === content) return m;
-      changed = true;
-      return { ...m, content: out } as ChatMessage;
-    });
+      if (untrusted && wrap) out = wrapUntrusted(out, m.role === 'tool' ? 'tool' : 'user');
+      if (out !== content) {
+        messages ??= original.slice(0, i);
+        messages.push({ ...m, content: out } as ChatMessage);
+      } else messages?.push(m);
+    }
 
-    const action: GuardrailAction = !flagged ? 'pass' : opts.policy;
+    const flagged = categories !== undefined;
+    const action: GuardrailAction = !flagged ? 'pass' : policy;
     recordGuardrail(ctx, {
       name: opts.name,
       stage: 'input',
       action,
-      categories: [...categories].sort(),
+      categories: flagged ? [...categories!].sort() : [],
       score,
-      latencyMs: elapsed(),
+      latencyMs: performance.now() - started,
     });
-    if (flagged && opts.policy === 'block') {
+    if (flagged && policy === 'block') {
       const failure = {
         kind: 'guardrail_blocked',
         stage: 'input',
         guardrail: opts.name,
-        categories: [...categories].sort(),
+        categories: [...categories!].sort(),
       } as const;
       throw new RelError(failure, { cause: new Error(`prompt injection detected (${failure.categories.join(', ')})`) });
     }
-    if (anyUntrusted && opts.wrapUntrusted) return next({ ...req, messages: withNotice(messages) }, ctx);
+    if (anyUntrusted && wrap) return next({ ...req, messages: withNotice(messages ?? original) }, ctx);
     // Nothing removed or wrapped: the request goes on as it came.
-    return next(changed ? { ...req, messages } : req, ctx);
+    return next(messages ? { ...req, messages } : req, ctx);
   };
 }
 
-function withNotice(messages: ChatMessage[]): ChatMessage[] {
+function withNotice(messages: readonly ChatMessage[]): ChatMessage[] {
   const i = messages.findIndex((m) => m.role === 'system');
   if (i < 0) return [{ role: 'system', content: UNTRUSTED_NOTICE }, ...messages];
   const sys = messages[i]!;

@@ -74,9 +74,9 @@ class Automaton {
 
   /**
    * Sets `seen[id] = 1` for the id of every string occurring in `text`, listing in `ids` each one it
-   * sets. Returns whether `text` has a non-ASCII unit.
+   * sets (after those listed already). Returns whether `text` has a non-ASCII unit.
    */
-  scan(text: string, seen: Uint8Array, ids?: number[]): boolean {
+  scan(text: string, seen: Uint8Array, ids?: IdList): boolean {
     const { delta, width, ascii, other, outStart, outIds } = this;
     let s = 0;
     let nonAscii = false;
@@ -93,7 +93,7 @@ class Automaton {
         const id = outIds[k]!;
         if (seen[id] === 0) {
           seen[id] = 1;
-          ids?.push(id);
+          if (ids) ids.ids[ids.count++] = id;
         }
       }
     }
@@ -102,6 +102,20 @@ class Automaton {
 }
 
 const NON_ASCII = /[^\u0000-\u007f]/;
+
+/**
+ * The ids `LiteralScanner.occurring` lists, `ids[0..count)`, in a buffer reused from text to text
+ * (an array emptied with `length = 0` gives up its storage and grows it again on every text).
+ * Each id is listed at most once per text, so `size` entries, one per string, always suffice.
+ */
+export class IdList {
+  readonly ids: Uint32Array;
+  count = 0;
+
+  constructor(size: number) {
+    this.ids = new Uint32Array(size);
+  }
+}
 
 /**
  * Which of a fixed list of literal strings occur in a text. Strings of ASCII and the others go to
@@ -128,7 +142,7 @@ export class LiteralScanner {
    * Marks `seen[id] = 1` for every string occurring in `text`; `seen` must be cleared by the caller.
    * With `ids`, also lists there each id it marks (ids already marked in `seen` are not listed).
    */
-  occurring(text: string, seen: Uint8Array, ids?: number[]): void {
+  occurring(text: string, seen: Uint8Array, ids?: IdList): void {
     if (this.ascii.scan(text, seen, ids)) this.unicode.scan(text, seen, ids);
   }
 }

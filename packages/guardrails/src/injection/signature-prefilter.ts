@@ -1,4 +1,4 @@
-import { LiteralScanner } from './literal-scanner';
+import { IdList, LiteralScanner } from './literal-scanner';
 import { requiredLiterals } from './required-literals';
 import { SIGNATURES, type Signature } from './signatures';
 
@@ -17,12 +17,14 @@ export class SignaturePrefilter {
   private readonly squeezed: ClauseIndex;
   private readonly seen: Uint8Array;
   /** The literal ids `seen` marks for the text at hand (cleared back after each call). */
-  private readonly found: number[] = [];
+  private readonly found: IdList;
   /** Per clause, the call that last counted it; per signature, the call its count belongs to. */
   private readonly clauseStamp: Uint32Array;
   private readonly signatureStamp: Uint32Array;
   private readonly satisfied: Uint16Array;
   private stamp = 0;
+  /** The flags `reusedCandidates` returns. */
+  private readonly reused: Uint8Array;
 
   constructor(signatures: readonly Signature[]) {
     const ids = new Map<string, number>();
@@ -35,6 +37,7 @@ export class SignaturePrefilter {
     this.clauses = signatures.map((sig) => ({ plain: clausesOf(sig.re), squeezed: clausesOf(sig.squeezed) }));
     this.scanner = new LiteralScanner([...ids.keys()]);
     this.seen = new Uint8Array(ids.size);
+    this.found = new IdList(ids.size);
     this.plain = indexClauses(
       this.clauses.map((c) => c.plain),
       ids.size,
@@ -46,6 +49,7 @@ export class SignaturePrefilter {
     this.clauseStamp = new Uint32Array(Math.max(this.plain.clauses, this.squeezed.clauses));
     this.signatureStamp = new Uint32Array(signatures.length);
     this.satisfied = new Uint16Array(signatures.length);
+    this.reused = new Uint8Array(signatures.length);
   }
 
   /**
@@ -54,11 +58,26 @@ export class SignaturePrefilter {
    * counting the clauses it satisfies, rather than by checking every clause of every signature.
    */
   candidates(text: string, squeezed: boolean): Uint8Array {
-    const { seen, found } = this;
-    found.length = 0;
-    this.scanner.occurring(text, seen, found);
     const index = squeezed ? this.squeezed : this.plain;
-    const out = index.always.slice();
+    return this.markInto(text, index, index.always.slice());
+  }
+
+  /**
+   * `candidates` written into one buffer this prefilter keeps for it, so a scan allocates no
+   * flags: the flags hold until the next call of `reusedCandidates` (scans are synchronous).
+   */
+  reusedCandidates(text: string, squeezed: boolean): Uint8Array {
+    const index = squeezed ? this.squeezed : this.plain;
+    const out = this.reused;
+    out.set(index.always);
+    return this.markInto(text, index, out);
+  }
+
+  /** Sets `out[k] = 1` for each signature whose every clause has a literal in `text`; returns `out`. */
+  private markInto(text: string, index: ClauseIndex, out: Uint8Array): Uint8Array {
+    const { seen, found } = this;
+    found.count = 0;
+    this.scanner.occurring(text, seen, found);
     if (this.stamp === 0xffffffff) {
       this.stamp = 0;
       this.clauseStamp.fill(0);
@@ -66,7 +85,8 @@ export class SignaturePrefilter {
     }
     const stamp = ++this.stamp;
     const { clauseStamp, signatureStamp, satisfied } = this;
-    for (const id of found) {
+    for (let f = 0; f < found.count; f++) {
+      const id = found.ids[f]!;
       seen[id] = 0;
       for (let e = index.start[id]!, end = index.start[id + 1]!; e < end; e++) {
         const clause = index.clause[e]!;
