@@ -179,8 +179,13 @@ export const GatewayConfigSchema = z.strictObject({
       z.strictObject({ type: z.literal('memory'), maxKeys: z.number().int().positive().default(1_000_000) }),
       z.strictObject({
         type: z.literal('redis'),
-        /** Environment variable holding the Redis URL (it may carry a password). */
+        /**
+         * Environment variable holding the Redis URL (it may carry a password); with `cluster`, the
+         * URLs of some of the cluster's nodes, comma-separated (the client finds the rest).
+         */
         urlEnv: envName.default('REDIS_URL'),
+        /** A Redis Cluster (keys of one decision share the org's or user's hash tag). */
+        cluster: z.boolean().default(false),
         keyPrefix: z
           .string()
           .regex(/^[^{}]*$/, 'must not contain { or }')

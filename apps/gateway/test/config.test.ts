@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../src/config';
+import { createStore } from '../src/store';
 import { testConfig } from './helpers';
 
 function issuesOf(input: unknown): readonly string[] {
@@ -86,6 +87,26 @@ describe('config', () => {
     }
     const memory = issuesOf({ ...input, store: { type: 'memory', featureModesRefreshMs: 500 } });
     expect(memory.join('\n')).toMatch(/store: unknown field featureModesRefreshMs/);
+  });
+
+  it('fails at start naming store.urlEnv when the Redis URL variable is unset, or (cluster) holds a URL that is not redis://', () => {
+    const input = testConfig('http://127.0.0.1:1/v1') as Record<string, unknown>;
+    const storeIssues = (store: unknown, env: Record<string, string>) => {
+      try {
+        createStore(parseConfig({ ...input, store }).store, env).close();
+      } catch (error) {
+        if (error instanceof ConfigError) return error.issues.join('\n');
+        throw error;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(storeIssues({ type: 'redis' }, {})).toMatch(/^store\.urlEnv: environment variable REDIS_URL is not set/);
+    expect(storeIssues({ type: 'redis', cluster: true, urlEnv: 'NODES' }, {})).toMatch(/NODES is not set/);
+    for (const bad of ['redis://127.0.0.1:7000,http://127.0.0.1:7001', 'redis://127.0.0.1:7000, not a url'])
+      expect(storeIssues({ type: 'redis', cluster: true, urlEnv: 'NODES' }, { NODES: bad })).toMatch(
+        /^store\.urlEnv: NODES must hold comma-separated redis:\/\/ or rediss:\/\/ URLs of cluster nodes/,
+      );
+    expect(issuesOf({ ...input, store: { type: 'redis', cluster: 'yes' } }).join('\n')).toMatch(/^store\.cluster: /m);
   });
 
   it('reports an unreadable or unparsable file as a ConfigError naming it', () => {

@@ -1,5 +1,6 @@
-import { type RedisServerHandle, startRedisServer } from '@rel/redis/testing';
+import { startRedisCluster, startRedisServer } from '@rel/redis/testing';
 import { FakeProvider } from '@rel/testing';
+import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../src/auth';
@@ -9,20 +10,28 @@ import { KEYS, testConfig } from './helpers';
 const SPENDER = 'sk-test-spender-0123456789';
 const ADMIN_KEY = 'admin-key-for-scale-out-0123456789';
 const fake = new FakeProvider();
-let redis: RedisServerHandle;
+let baseURL = '';
 let closeFake: () => Promise<void> = async () => {};
-const gateways: GatewayProcess[] = [];
+// The processes of the backend under test (each describe below starts its own).
+let gateways: GatewayProcess[] = [];
 let urls: string[] = [];
 
 beforeAll(async () => {
-  const [server, r] = await Promise.all([fake.listen(), startRedisServer()]);
+  const server = await fake.listen();
+  baseURL = server.baseURL;
   closeFake = server.close;
-  redis = r;
-  const base = testConfig(server.baseURL);
+});
+afterAll(async () => {
+  await closeFake();
+});
+
+/** Starts two gateway processes on one store; `REDIS_URL` holds what `store.urlEnv` names. */
+async function startGateways(redisUrl: string, cluster: boolean): Promise<void> {
+  const base = testConfig(baseURL);
   const config = {
     ...base,
     // A short refresh, so a feature mode forced on one process reaches the other within the test.
-    store: { type: 'redis', urlEnv: 'REDIS_URL', keyPrefix: 'scale-test:', featureModesRefreshMs: 50 },
+    store: { type: 'redis', urlEnv: 'REDIS_URL', keyPrefix: 'scale-test:', featureModesRefreshMs: 50, cluster },
     features: {
       suggestions: { critical: false, degraded: 'No suggestions right now.' },
       answers: { critical: true, safeDefault: { text: 'Please try again later.' } },
@@ -34,17 +43,15 @@ beforeAll(async () => {
     admin: { keyEnv: 'REL_ADMIN_KEY' },
   };
   const file = writeConfig(config);
-  const env = { REDIS_URL: redis.url, FAKE_API_KEY: 'sk-upstream', REL_ADMIN_KEY: ADMIN_KEY };
-  gateways.push(spawnGateway(file, env), spawnGateway(file, env));
+  const env = { REDIS_URL: redisUrl, FAKE_API_KEY: 'sk-upstream', REL_ADMIN_KEY: ADMIN_KEY };
+  gateways = [spawnGateway(file, env), spawnGateway(file, env)];
   urls = await Promise.all(gateways.map((g) => g.listening));
-}, 60_000);
+}
 
-afterAll(async () => {
+async function stopGateways(): Promise<void> {
   for (const g of gateways) g.child.kill('SIGTERM');
   await Promise.all(gateways.map((g) => g.exited));
-  await redis?.stop();
-  await closeFake();
-});
+}
 
 const adminHeaders = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
 const get = (url: string, path: string) => fetch(`${url}${path}`, { headers: adminHeaders });
@@ -78,7 +85,39 @@ async function alternate(key: string, n: number, body: OpenAI.Chat.ChatCompletio
   return out;
 }
 
-describe('two gateway processes sharing one Redis', () => {
+const BACKENDS = [
+  {
+    name: 'one Redis',
+    start: async () => {
+      const redis = await startRedisServer();
+      return { url: redis.url, cluster: false, stop: () => redis.stop() };
+    },
+  },
+  {
+    // Org and user keys carry their hash tag: each decision stays in one slot, the orgs spread over the masters.
+    name: 'a 3-master Redis Cluster (store.cluster, seed URLs comma-separated)',
+    start: async () => {
+      const redis = await startRedisCluster();
+      const url = redis.nodes.map((n) => `redis://${n.host}:${n.port}`).join(',');
+      return { url, cluster: true, stop: () => redis.stop(), nodes: redis.nodes };
+    },
+  },
+];
+
+describe.each(BACKENDS)('two gateway processes sharing $name', ({ start, name }) => {
+  let stopRedis: () => Promise<void> = async () => {};
+  let clusterNodes: unknown;
+  beforeAll(async () => {
+    const redis = await start();
+    stopRedis = redis.stop;
+    clusterNodes = 'nodes' in redis ? redis.nodes : undefined;
+    await startGateways(redis.url, redis.cluster);
+  }, 60_000);
+  afterAll(async () => {
+    await stopGateways();
+    await stopRedis();
+  });
+
   it("hold an org's rate limit across both processes", async () => {
     // tier free: 3 requests per minute for org tiny, whichever process serves them
     const results = await alternate(KEYS.tiny, 6, { model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
@@ -178,4 +217,22 @@ describe('two gateway processes sharing one Redis', () => {
   it('report ready while Redis answers', async () => {
     for (const u of urls) expect((await fetch(`${u}/readyz`)).status).toBe(200);
   });
+
+  if (name.includes('Cluster')) {
+    it("keep each org's keys on one master and spread the orgs over several", async () => {
+      const nodes = clusterNodes as ReadonlyArray<{ host: string; port: number }>;
+      const holders = new Map<string, Set<number>>();
+      for (const { host, port } of nodes) {
+        const node = new Redis(port, host);
+        for (const key of (await node.keys('scale-test:*')) as string[]) {
+          const tag = /\{[^}]*\}/.exec(key)?.[0] ?? key;
+          holders.set(tag, (holders.get(tag) ?? new Set()).add(port));
+        }
+        node.disconnect();
+      }
+      expect([...holders.keys()]).toEqual(expect.arrayContaining(['{org:tiny}', '{org:spender}']));
+      for (const [tag, ports] of holders) expect(ports.size, tag).toBe(1);
+      expect(new Set([...holders.values()].flatMap((p) => [...p])).size).toBeGreaterThan(1);
+    });
+  }
 });

@@ -204,6 +204,42 @@ describe('RedisStore on a real 3-master Redis Cluster', () => {
     for (const s of seen) expect(s.port).toBe(await ownerOf(prefix + s.key));
   });
 
+  it('with clusterNodes, opens its own Cluster client on first use: the calls issued at once wait for it, none fails; close() ends it', async () => {
+    const prefix = fresh();
+    const clusterNodes = redis.nodes.map((x) => `redis://${x.host}:${x.port}`);
+    const store = new RedisStore({ clusterNodes: clusterNodes.slice(0, 1), keyPrefix: prefix });
+    expect((store.client as Cluster).status).toBe('wait');
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        store.acquire([{ type: 'rate', key: `{${TAGS[i % 3]}}:r`, limit: 3, periodMs: 60_000, cost: 1 }]),
+      ),
+    );
+    expect(results.map((r) => r.allowed)).toEqual([...Array(9).fill(true), false, false, false]);
+    // One seed was enough: the client found every master.
+    expect((store.client as Cluster).nodes('master')).toHaveLength(3);
+    await store.close();
+    // QUIT has been answered; the client reports 'end' once its sockets have closed.
+    for (let i = 0; i < 100 && store.client.status !== 'end'; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(store.client.status).toBe('end');
+  });
+
+  it('refuses clusterNodes with url or client, or a URL that is not redis://, naming the field', () => {
+    const seed = `redis://127.0.0.1:${redis.nodes[0]?.port}`;
+    expect(() => new RedisStore({ clusterNodes: [seed], url: seed })).toThrow(
+      /exactly one of `url`, `clusterNodes` or `client`/,
+    );
+    expect(() => new RedisStore({ clusterNodes: [seed], client: cluster })).toThrow(TypeError);
+    const error = (() => {
+      try {
+        new RedisStore({ clusterNodes: [seed, 'http://127.0.0.1:1'] });
+      } catch (e) {
+        return e as { issues?: { path: unknown[] }[] };
+      }
+    })();
+    expect(error?.issues?.[0]?.path).toEqual(['clusterNodes', 1]);
+    expect(() => new RedisStore({ clusterNodes: [] })).toThrow(/clusterNodes/);
+  });
+
   it('rejects (never hangs) an acquire or settle whose keys lack a shared hash tag: RelError internal, cause CROSSSLOT, nothing written', async () => {
     const prefix = fresh();
     const store = new RedisStore({ client: cluster, keyPrefix: prefix });

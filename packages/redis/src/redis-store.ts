@@ -34,6 +34,20 @@ export const RedisStoreOptionsSchema = z.strictObject({
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional(),
   /**
+   * `redis://` or `rediss://` URLs of some nodes of a Redis Cluster (the client finds the rest); the
+   * store then owns a `Cluster` client, set up as the README's "Cluster failover" section advises.
+   * The first URL's user, password and TLS apply to every node.
+   */
+  clusterNodes: z
+    .array(
+      z
+        .string()
+        .url()
+        .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+    )
+    .min(1)
+    .optional(),
+  /**
    * Prepended to every key. It must not contain `{` or `}`: the first `{...}` of a key is its
    * Redis Cluster hash tag and belongs to the caller (see the README).
    */
@@ -54,7 +68,8 @@ export const RedisStoreOptionsSchema = z.strictObject({
    * one command and goes to the socket at once; the other script calls leave in writes of up to 8
    * commands, so Redis works on one group while the client issues the next (pipelined per turn,
    * with 50 in flight, client and server took turns: half the decisions per second, and
-   * 37k settlements per second against 61k). It still applies to `get`, `set` and `delete`.
+   * 37k settlements per second against 61k). It still applies to `get`, `set` and `delete`. Not
+   * used on the Cluster client of `clusterNodes` (one run per node per turn is already batched).
    */
   autoPipelining: z.boolean().default(true),
   /**
@@ -147,13 +162,15 @@ export class RedisStore implements StateStore {
   constructor(options: RedisStoreOptions) {
     const { client, clock, onError, ...plain } = options;
     const config = RedisStoreOptionsSchema.parse(plain);
-    if (!client && !config.url) throw new TypeError('RedisStore: pass either `url` or `client`');
+    if ([client, config.url, config.clusterNodes].filter((x) => x !== undefined).length !== 1)
+      throw new TypeError('RedisStore: pass exactly one of `url`, `clusterNodes` or `client`');
     this.#prefix = config.keyPrefix;
     this.#clock = clock;
     this.#owned = !client;
     this.#open = !!client;
     const redis =
       client ??
+      (config.clusterNodes ? ownCluster(config.clusterNodes, config) : undefined) ??
       new Redis(config.url as string, {
         lazyConnect: true,
         enableOfflineQueue: false,
@@ -349,4 +366,34 @@ export class RedisStore implements StateStore {
     if (this.#ready) await this.#ready;
     return this.#client;
   }
+}
+
+/**
+ * The `Cluster` client a store given `clusterNodes` opens: it connects on first use and fails fast,
+ * and it never resends a command whose node died before replying (`retryDelayOnFailover: 0`: such a
+ * command may have run; see the README's "Cluster failover").
+ */
+function ownCluster(urls: readonly string[], config: z.output<typeof RedisStoreOptionsSchema>): Cluster {
+  const seeds = urls.map((u) => new URL(u));
+  const first = seeds[0] as URL;
+  return new Cluster(
+    seeds.map((u) => ({ host: u.hostname, port: Number(u.port || 6379) })),
+    {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      scaleReads: 'master',
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 100,
+      retryDelayOnTryAgain: 100,
+      clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
+      redisOptions: {
+        commandTimeout: config.commandTimeoutMs,
+        connectTimeout: config.connectTimeoutMs,
+        maxRetriesPerRequest: 1,
+        ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
+        ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
+        ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
+      },
+    },
+  );
 }
