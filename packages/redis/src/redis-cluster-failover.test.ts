@@ -227,7 +227,7 @@ describe('RedisStore on a Redis Cluster with replicas, through a failover', () =
     await checkState(store, prefix, tag, t.log, redis.masterOf(shard), { units: acked, leases: ackedLeases });
   });
 
-  it('a killed master: calls in flight resolve or reject typed, the same store recovers once the replica is promoted, and what was replicated (WAIT) survives', async () => {
+  it('a killed master: calls in flight resolve or reject typed, the same store recovers once the replica is promoted, what was replicated (WAIT) survives, and the restarted node takes the shard back', async () => {
     const [prefix, tag] = ['fo2:', 'c'];
     const shard = await shardOf(`${prefix}{${tag}}:rpm`);
     const store = new RedisStore({ client: cluster, keyPrefix: prefix, clock: new FakeClock() });
@@ -269,6 +269,17 @@ describe('RedisStore on a Redis Cluster with replicas, through a failover', () =
       settles: [...confirmed.log.settles, ...t.log.settles],
       rejectedAt: [],
     };
-    await checkState(store, prefix, tag, log, redis.masterOf(shard), { units, leases });
+    const { spent } = await checkState(store, prefix, tag, log, redis.masterOf(shard), { units, leases });
+    const usd = await store.total(`{${tag}}:usd`, WINDOW);
+
+    // The killed node, restarted, rejoins as a replica of the promoted one, and takes the shard back
+    // through a manual failover, which loses nothing: the same state, exactly, on the old master.
+    expect(await redis.restart(before)).toEqual(before);
+    expect(await redis.failover(shard)).toEqual(before);
+    expect(redis.masterOf(shard)).toEqual(before);
+    const r = await store.acquire([rateOp(tag)]);
+    expect(LIMIT - (r.results[0]?.remaining ?? 0) - 1).toBe(spent + 1);
+    expect(await store.total(`{${tag}}:usd`, WINDOW)).toBe(usd);
+    await expect(redis.restart(before)).rejects.toThrow(/no killed node/);
   });
 });

@@ -34,10 +34,17 @@ export interface RedisClusterHandle {
   /**
    * Kills the master of shard `shard` (SIGKILL, as a crash would) and resolves with the replica
    * the cluster promoted on its own (after `cluster-node-timeout` and an election), once every live
-   * node reports `cluster_state:ok` and all agree on the slot map. The killed node stays down.
+   * node reports `cluster_state:ok` and all agree on the slot map. The killed node stays down until `restart`.
    * @throws Error when the shard has no live replica, or no replica is promoted in time.
    */
   kill(shard: number): Promise<RedisClusterNode>;
+  /**
+   * Starts a node `kill` stopped again, on its port and with its own cluster config, and resolves
+   * with it once it follows its shard's current master (link up) and every node agrees on the slot
+   * map: it rejoins as a replica, so `failover` can hand the shard back to it.
+   * @throws Error when `node` is not a killed node, or it does not rejoin in time.
+   */
+  restart(node: RedisClusterNode): Promise<RedisClusterNode>;
   /** Stops every node (SIGTERM), waits for them to exit and removes their temp dirs. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -187,6 +194,11 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
     replicas: servers.slice(masters + i * perMaster, masters + (i + 1) * perMaster),
   }));
   const dead = new Set<RedisServerHandle>();
+  // Each node's config dir and shard, so a killed node restarts as itself (`restart`).
+  const dirOf = new Map(servers.map((s, i) => [s, dirs[i] as string]));
+  const shardIndexOf = new Map(
+    servers.map((s, i) => [s, i < masters ? i : Math.floor((i - masters) / Math.max(1, perMaster))]),
+  );
   const node = (s: RedisServerHandle): RedisClusterNode => ({ host: HOST, port: s.port });
   const shardOf = (i: number): Shard => {
     const shard = shards[i];
@@ -234,12 +246,45 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
     shard.replicas = [...shard.replicas.filter((r) => r !== promoted), ...(dead.has(old) ? [] : [old])];
     return node(promoted);
   };
+  /** Starts a killed node again, as itself, and waits until it follows its shard's master. */
+  const restart = async (n: RedisClusterNode) => {
+    const old = [...dead].find((s) => s.port === n.port);
+    if (!old) throw new Error(`startRedisCluster: no killed node on port ${n.port}`);
+    const i = shardIndexOf.get(old) as number;
+    const revived = await startRedisServer({
+      ...(options.binary === undefined ? {} : { binary: options.binary }),
+      startTimeoutMs: timeoutMs,
+      port: old.port,
+      args: args(dirOf.get(old) as string),
+    });
+    servers[servers.indexOf(old)] = revived;
+    dead.delete(old);
+    dirOf.set(revived, dirOf.get(old) as string);
+    shardIndexOf.set(revived, i);
+    const live = servers.filter((s) => !dead.has(s)).map((s) => admin(s.port));
+    try {
+      const end = Date.now() + timeoutMs;
+      const master = shardOf(i).master.port;
+      // Its config still names it master of the shard; the cluster's newer epoch makes it a replica.
+      await until(end, timeoutMs, `node ${n.port} follows shard ${i}'s master ${master}`, async () => {
+        const info = await (live[servers.indexOf(revived)] as Redis).info('replication');
+        const following = info.includes('role:slave') && info.includes(`master_port:${master}`);
+        return (following && info.includes('master_link_status:up')) || info.replace(/\r?\n/g, ' ').slice(0, 120);
+      });
+      await waitForHealthyCluster(live, masters, end, timeoutMs);
+    } finally {
+      for (const c of live) c.disconnect();
+    }
+    shardOf(i).replicas.push(revived);
+    return node(revived);
+  };
   return {
     nodes: shards.map((s) => node(s.master)),
     replicas: servers.slice(masters).map(node),
     masterOf: (i) => node(shardOf(i).master),
     failover: (i, { force = false } = {}) => promote(i, force),
     kill: (i) => promote(i, undefined),
+    restart,
     stop,
   };
 }
