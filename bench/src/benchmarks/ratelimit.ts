@@ -18,8 +18,8 @@ import { execFileSync } from 'node:child_process';
 import { MemoryStore } from '@rel/core';
 import { RedisStore, RedisStoreOptionsSchema } from '@rel/redis';
 import { ACQUIRE_BATCH_LUA, RATE_LUA } from '@rel/redis/scripts';
-import { startRedisCluster, startRedisServer } from '@rel/redis/testing';
-import { Cluster, type ClusterOptions, Redis } from 'ioredis';
+import { readyCluster, startRedisCluster, startRedisServer } from '@rel/redis/testing';
+import { type Cluster, type ClusterOptions, Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { compare, fmtNs, fmtRate, median, ratio } from '../lib/measure';
 import { table } from '../lib/report';
@@ -86,17 +86,14 @@ function redisBenchmark(port: number, args: readonly string[], pipeline = 1): nu
   return Number(m[1]);
 }
 
-/** A Cluster client that resolves once it has loaded the slot map. */
-async function readyCluster(
-  nodes: readonly { host: string; port: number }[],
-  options: ClusterOptions,
-): Promise<Cluster> {
-  const client = new Cluster([...nodes], options);
-  await new Promise<void>((resolve, reject) => {
-    client.once('ready', resolve);
-    client.once('error', reject);
+/** rate-limiter-flexible's Redis limiter on `client`, with the bench's limit. */
+function rlfRedisLimiter(client: Redis | Cluster): RateLimiterRedis {
+  return new RateLimiterRedis({
+    storeClient: client,
+    points: LIMIT,
+    duration: PERIOD_MS / 1000,
+    keyPrefix: 'rlflx:bench',
   });
-  return client;
 }
 
 /**
@@ -134,12 +131,7 @@ async function clusterRows(): Promise<{ rows: string[][]; note: string }> {
     const rlfClient = await readyCluster(redis.nodes, { redisOptions: { maxRetriesPerRequest: 1 } });
     const relStore = new RedisStore({ client: relClient, keyPrefix: 'rel:bench:' });
     const relAlone = new RedisStore({ client: relAloneClient, keyPrefix: 'rel:alone:', batchAcquire: false });
-    const rlf = new RateLimiterRedis({
-      storeClient: rlfClient,
-      points: LIMIT,
-      duration: PERIOD_MS / 1000,
-      keyPrefix: 'rlflx:bench',
-    });
+    const rlf = rlfRedisLimiter(rlfClient);
     const rates = await rotatedRates([relDecide(relStore), relDecide(relAlone), rlfDecide(rlf)]);
     relClient.disconnect();
     relAloneClient.disconnect();
@@ -193,12 +185,7 @@ export async function ratelimitBench(): Promise<string> {
     const relRedis = new RedisStore({ url: server.url, keyPrefix: 'rel:bench:', batchAcquire: false });
     const relBatched = new RedisStore({ url: server.url, keyPrefix: 'rel:bench:' });
     const rlfClient = new Redis(server.url, { enableOfflineQueue: true, maxRetriesPerRequest: 1 });
-    const rlfRedis = new RateLimiterRedis({
-      storeClient: rlfClient,
-      points: LIMIT,
-      duration: PERIOD_MS / 1000,
-      keyPrefix: 'rlflx:bench',
-    });
+    const rlfRedis = rlfRedisLimiter(rlfClient);
     const rates = await rotatedRates([relDecide(relBatched), relDecide(relRedis), rlfDecide(rlfRedis)]);
     await relRedis.close();
     await relBatched.close();

@@ -1,11 +1,13 @@
 import { type AcquireResult, type LimitOp, RelError } from '@rel/core';
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster, ClusterOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterAcquireBatcher } from './cluster-acquire-batcher';
 import { LuaScript } from './lua-script';
 import { RedisStore } from './redis-store';
 import { type RedisClusterHandle, startRedisCluster } from './testing/redis-cluster';
 import { monitorNodes } from './testing/monitor-nodes';
+import { readyCluster } from './testing/ready-cluster';
 import { type ScriptRun, scriptRuns } from './testing/script-runs';
 
 // Its own cluster: the slot-move tests change the slot map.
@@ -14,21 +16,17 @@ let cluster: Cluster;
 let n = 0;
 const fresh = () => `cb${++n}:`;
 
-function readyCluster(options: ConstructorParameters<typeof Cluster>[1] = {}): Promise<Cluster> {
-  const c = new Cluster([...redis.nodes], {
+/** A client that fails fast, as the README asks of one passed to `RedisStore`. */
+const connect = (options: ClusterOptions = {}) =>
+  readyCluster(redis.nodes, {
     enableOfflineQueue: false,
     redisOptions: { commandTimeout: 2000, connectTimeout: 2000, maxRetriesPerRequest: 1 },
     ...options,
   });
-  return new Promise((resolve, reject) => {
-    c.once('ready', () => resolve(c));
-    c.once('error', reject);
-  });
-}
 
 beforeAll(async () => {
   redis = await startRedisCluster();
-  cluster = await readyCluster();
+  cluster = await connect();
 });
 afterAll(async () => {
   cluster?.disconnect();
@@ -149,7 +147,7 @@ describe('RedisStore on a Cluster batches acquires per master node', () => {
   });
 
   it("adds the Cluster client's own keyPrefix to every key a run carries, as ioredis does to declared keys", async () => {
-    const prefixed = await readyCluster({ keyPrefix: 'kp:' });
+    const prefixed = await connect({ keyPrefix: 'kp:' });
     try {
       const prefix = fresh();
       const store = new RedisStore({ client: prefixed, keyPrefix: prefix });
@@ -168,7 +166,7 @@ describe('RedisStore on a Cluster batches acquires per master node', () => {
   // The run goes to the node of its first decision's key: moved in one case, still in place in the other.
   for (const movedFirst of [false, true]) {
     it(`a decision whose slot moved after the client read the slot map is made where the slot now lives, its state kept (moved key ${movedFirst ? 'first' : 'second'} in the run)`, async () => {
-      const client = await readyCluster();
+      const client = await connect();
       try {
         const prefix = fresh();
         const store = new RedisStore({ client, keyPrefix: prefix });

@@ -1,8 +1,9 @@
 import { RelError } from '@rel/core';
 import { FakeClock } from '@rel/core/testing';
-import { Cluster, type ClusterOptions, Redis } from 'ioredis';
+import { type Cluster, type ClusterOptions, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from './redis-store';
+import { readyCluster } from './testing/ready-cluster';
 import { type RedisClusterHandle, type RedisClusterNode, startRedisCluster } from './testing/redis-cluster';
 
 /** The client settings the README recommends for a store on a Cluster that fails over. */
@@ -22,13 +23,9 @@ let redis: RedisClusterHandle;
 let cluster: Cluster;
 beforeAll(async () => {
   redis = await startRedisCluster({ replicas: 1 });
-  cluster = new Cluster([...redis.nodes], CLIENT);
+  cluster = await readyCluster(redis.nodes, CLIENT);
   // A lost node is reported here too; every command that needed it rejects on its own.
   cluster.on('error', () => {});
-  await new Promise<void>((resolve, reject) => {
-    cluster.once('ready', resolve);
-    cluster.once('error', reject);
-  });
 });
 afterAll(async () => {
   cluster?.disconnect();

@@ -3,12 +3,13 @@ import { FakeClock, storeConformanceCases } from '@rel/core/testing';
 import fc from 'fast-check';
 import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, type ClusterOptions, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from './redis-store';
 import { ACQUIRE_LUA, RATE_LUA, SETTLE_LUA } from './scripts';
 import { LuaScript } from './lua-script';
 import { monitorNodes } from './testing/monitor-nodes';
+import { readyCluster } from './testing/ready-cluster';
 import { type RedisClusterHandle, startRedisCluster } from './testing/redis-cluster';
 
 let redis: RedisClusterHandle;
@@ -16,22 +17,16 @@ let cluster: Cluster;
 let n = 0;
 const fresh = () => `c${++n}:`;
 
-/** A Cluster client configured to fail fast, as the README asks of a client passed to `RedisStore`. */
-function failFastCluster(nodes: RedisClusterHandle['nodes']): Cluster {
-  return new Cluster([...nodes], {
-    enableOfflineQueue: false,
-    redisOptions: { commandTimeout: 1000, connectTimeout: 2000, maxRetriesPerRequest: 1 },
-    clusterRetryStrategy: (times) => Math.min(50 * times, 500),
-  });
-}
+/** The settings the README asks of a client passed to `RedisStore`: fail fast. */
+const FAIL_FAST: ClusterOptions = {
+  enableOfflineQueue: false,
+  redisOptions: { commandTimeout: 1000, connectTimeout: 2000, maxRetriesPerRequest: 1 },
+  clusterRetryStrategy: (times) => Math.min(50 * times, 500),
+};
 
 beforeAll(async () => {
   redis = await startRedisCluster();
-  cluster = failFastCluster(redis.nodes);
-  await new Promise<void>((resolve, reject) => {
-    cluster.once('ready', resolve);
-    cluster.once('error', reject);
-  });
+  cluster = await readyCluster(redis.nodes, FAIL_FAST);
 });
 afterAll(async () => {
   cluster?.disconnect();
