@@ -261,13 +261,14 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
     dead.delete(old);
     dirOf.set(revived, dirOf.get(old) as string);
     shardIndexOf.set(revived, i);
-    const live = servers.filter((s) => !dead.has(s)).map((s) => admin(s.port));
+    const liveServers = servers.filter((s) => !dead.has(s));
+    const live = liveServers.map((s) => admin(s.port));
     try {
       const end = Date.now() + timeoutMs;
       const master = shardOf(i).master.port;
       // Its config still names it master of the shard; the cluster's newer epoch makes it a replica.
       await until(end, timeoutMs, `node ${n.port} follows shard ${i}'s master ${master}`, async () => {
-        const info = await (live[servers.indexOf(revived)] as Redis).info('replication');
+        const info = await (live[liveServers.indexOf(revived)] as Redis).info('replication');
         const following = info.includes('role:slave') && info.includes(`master_port:${master}`);
         return (following && info.includes('master_link_status:up')) || info.replace(/\r?\n/g, ' ').slice(0, 120);
       });
