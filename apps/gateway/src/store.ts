@@ -8,7 +8,7 @@ import { ConfigError } from './config';
  * `RedisStore` whose URL comes from the environment variable the config names (several processes
  * then share rate limits, budgets, retry budget and breaker state), on one Redis or, with
  * `cluster`, a Redis Cluster.
- * @throws ConfigError when the Redis URL variable is unset, or holds a URL that is not `redis://` or `rediss://`.
+ * @throws ConfigError naming `store.urlEnv` when its variable is unset or holds a URL that is not `redis://` or `rediss://`.
  * @example const store = createStore({ type: 'redis', urlEnv: 'REDIS_URL', ... }, process.env);
  */
 export function createStore(
@@ -19,14 +19,17 @@ export function createStore(
   if (config.type === 'memory') return new MemoryStore({ maxKeys: config.maxKeys, ...(clock ? { clock } : {}) });
   const url = env[config.urlEnv];
   if (!url) throw new ConfigError('<environment>', [`store.urlEnv: environment variable ${config.urlEnv} is not set`]);
-  if (!config.cluster)
-    return new RedisStore({ url, keyPrefix: config.keyPrefix, commandTimeoutMs: config.commandTimeoutMs });
-  const clusterNodes = url.split(',').map((u) => u.trim());
-  if (!clusterNodes.every((u) => URL.canParse(u) && /^rediss?:\/\//.test(u)))
+  const urls = config.cluster ? url.split(',').map((u) => u.trim()) : [url];
+  if (!urls.every((u) => URL.canParse(u) && /^rediss?:\/\//.test(u)))
     throw new ConfigError('<environment>', [
-      `store.urlEnv: ${config.urlEnv} must hold comma-separated redis:// or rediss:// URLs of cluster nodes`,
+      config.cluster
+        ? `store.urlEnv: ${config.urlEnv} must hold comma-separated redis:// or rediss:// URLs of cluster nodes`
+        : `store.urlEnv: ${config.urlEnv} must hold a redis:// or rediss:// URL`,
     ]);
-  return new RedisStore({ clusterNodes, keyPrefix: config.keyPrefix, commandTimeoutMs: config.commandTimeoutMs });
+  const { keyPrefix, commandTimeoutMs } = config;
+  return config.cluster
+    ? new RedisStore({ clusterNodes: urls, keyPrefix, commandTimeoutMs })
+    : new RedisStore({ url, keyPrefix, commandTimeoutMs });
 }
 
 /** True when the store answers a read within its own command timeout. */

@@ -89,7 +89,7 @@ describe('config', () => {
     expect(memory.join('\n')).toMatch(/store: unknown field featureModesRefreshMs/);
   });
 
-  it('fails at start naming store.urlEnv when the Redis URL variable is unset, or (cluster) holds a URL that is not redis://', () => {
+  it('fails at start naming store.urlEnv when the Redis URL variable is unset or holds a URL that is not redis:// (one, or each of a cluster)', () => {
     const input = testConfig('http://127.0.0.1:1/v1') as Record<string, unknown>;
     const storeIssues = (store: unknown, env: Record<string, string>) => {
       try {
@@ -102,6 +102,10 @@ describe('config', () => {
     };
     expect(storeIssues({ type: 'redis' }, {})).toMatch(/^store\.urlEnv: environment variable REDIS_URL is not set/);
     expect(storeIssues({ type: 'redis', cluster: true, urlEnv: 'NODES' }, {})).toMatch(/NODES is not set/);
+    for (const bad of ['http://127.0.0.1:6379', 'localhost:6379'])
+      expect(storeIssues({ type: 'redis' }, { REDIS_URL: bad })).toMatch(
+        /^store\.urlEnv: REDIS_URL must hold a redis:\/\/ or rediss:\/\/ URL/,
+      );
     for (const bad of ['redis://127.0.0.1:7000,http://127.0.0.1:7001', 'redis://127.0.0.1:7000, not a url'])
       expect(storeIssues({ type: 'redis', cluster: true, urlEnv: 'NODES' }, { NODES: bad })).toMatch(
         /^store\.urlEnv: NODES must hold comma-separated redis:\/\/ or rediss:\/\/ URLs of cluster nodes/,
