@@ -1,5 +1,6 @@
 import { type Clock, MemoryStore, type StateStore } from '@rel/core';
 import { RedisStore } from '@rel/redis';
+import { z } from 'zod';
 import type { GatewayConfig } from './config';
 import { ConfigError } from './config';
 
@@ -19,17 +20,21 @@ export function createStore(
   if (config.type === 'memory') return new MemoryStore({ maxKeys: config.maxKeys, ...(clock ? { clock } : {}) });
   const url = env[config.urlEnv];
   if (!url) throw new ConfigError('<environment>', [`store.urlEnv: environment variable ${config.urlEnv} is not set`]);
-  const urls = config.cluster ? url.split(',').map((u) => u.trim()) : [url];
-  if (!urls.every((u) => URL.canParse(u) && /^rediss?:\/\//.test(u)))
-    throw new ConfigError('<environment>', [
-      config.cluster
-        ? `store.urlEnv: ${config.urlEnv} must hold comma-separated redis:// or rediss:// URLs of cluster nodes`
-        : `store.urlEnv: ${config.urlEnv} must hold a redis:// or rediss:// URL`,
-    ]);
   const { keyPrefix, commandTimeoutMs } = config;
-  return config.cluster
-    ? new RedisStore({ clusterNodes: urls, keyPrefix, commandTimeoutMs })
-    : new RedisStore({ url, keyPrefix, commandTimeoutMs });
+  try {
+    return config.cluster
+      ? new RedisStore({ clusterNodes: url.split(',').map((u) => u.trim()), keyPrefix, commandTimeoutMs })
+      : new RedisStore({ url, keyPrefix, commandTimeoutMs });
+  } catch (error) {
+    // RedisStore checks the URLs; the operator set them through the variable the config names.
+    if (error instanceof z.ZodError && error.issues.some((i) => i.path[0] === 'url' || i.path[0] === 'clusterNodes'))
+      throw new ConfigError('<environment>', [
+        config.cluster
+          ? `store.urlEnv: ${config.urlEnv} must hold comma-separated redis:// or rediss:// URLs of cluster nodes`
+          : `store.urlEnv: ${config.urlEnv} must hold a redis:// or rediss:// URL`,
+      ]);
+    throw error;
+  }
 }
 
 /** True when the store answers a read within its own command timeout. */
