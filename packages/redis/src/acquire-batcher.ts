@@ -14,8 +14,13 @@ export type SendBatch = (numKeys: number, args: (string | number)[]) => Promise<
 /** Makes one decision on its own (one script run of its own), for a decision a run could not make. */
 export type DecideAlone = (ops: readonly LimitOp[], now: string) => Promise<AcquireResult>;
 
-/** The error a Cluster node gives a script for a key of a slot it does not serve (Redis 7). */
-const NON_LOCAL_KEY = 'non local key';
+/**
+ * The errors a Cluster node gives a script's call, before running it, for a key it cannot serve
+ * now: a slot another node owns ("non local key"), a slot no node serves (Redis 7.4 and later say
+ * "a slot not served", 7.0 and 7.2 "non local key"), a cluster that is down. Unbatched, the same
+ * decision would meet MOVED, `CLUSTERDOWN Hash slot not served` or `CLUSTERDOWN`.
+ */
+const NOT_SERVED_HERE = /non local key|slot not served|cluster is down/;
 
 interface Pending {
   readonly ops: readonly LimitOp[];
@@ -95,9 +100,11 @@ export function writeOps(
  * `dependency_unavailable`, the cause kept.
  *
  * With `alone` (a Cluster node's runs), what a run could not decide is decided again on its own,
- * where the client routes it: a decision that failed because the node no longer serves its key's
- * slot, and every decision of a run Redis refused as a whole (an error reply, so the script made
- * none of them). Neither wrote anything, so nothing is counted twice.
+ * where the client routes it: a decision that failed because the node cannot serve its key's slot
+ * (another node owns it, no node serves it, the cluster is down), and every decision of a run Redis
+ * refused as a whole (an error reply such as `CLUSTERDOWN`, so the script made none of them).
+ * Neither wrote anything, so nothing is counted twice, and each such decision gets exactly the
+ * outcome of an unbatched acquire: a cluster that is down is `dependency_unavailable`, not `internal`.
  */
 export class AcquireBatcher {
   readonly #send: SendBatch;
@@ -161,7 +168,7 @@ export class AcquireBatcher {
           const p = batch[i] as Pending;
           const out = reply[i] as unknown;
           if (Array.isArray(out)) p.resolve(toAcquireResult(p.ops, out as Num[]));
-          else if (alone && String(out).includes(NON_LOCAL_KEY)) p.resolve(alone(p.ops, p.now));
+          else if (alone && NOT_SERVED_HERE.test(String(out))) p.resolve(alone(p.ops, p.now));
           // A decision's own error, caught by its pcall: a reply of Redis, as unbatched.
           else p.reject(storeError('acquire', acquireKeys(p.ops, prefix), new ReplyError(String(out))));
         }

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterAcquireBatcher } from './cluster-acquire-batcher';
 import { LuaScript } from './lua-script';
+import { ACQUIRE_BATCH_CLUSTER_LUA } from './scripts';
 import { RedisStore } from './redis-store';
 import { type RedisClusterHandle, startRedisCluster } from './testing/redis-cluster';
 import { monitorNodes } from './testing/monitor-nodes';
@@ -69,11 +70,20 @@ async function keysOn(port: number, prefix: string, base: string, count: number)
   return keys;
 }
 
-/** Every decision the masters ran while `body` ran, by the port that ran it (MONITOR). */
-async function monitored(prefix: string, body: () => Promise<void>): Promise<Map<number, ScriptRun[][]>> {
+/**
+ * Every decision the masters ran while `body` ran, by the port that ran it (MONITOR). EVALSHA runs
+ * of `batchScript` (a variant of the cluster batch script) are read as runs of the batch script.
+ */
+async function monitored(
+  prefix: string,
+  body: () => Promise<void>,
+  batchScript?: LuaScript,
+): Promise<Map<number, ScriptRun[][]>> {
   const seen = new Map<number, ScriptRun[][]>();
+  const batchSha = new LuaScript(ACQUIRE_BATCH_CLUSTER_LUA).sha;
   const monitor = await monitorNodes(redis.nodes, (port, args) => {
-    const runs = scriptRuns(args, prefix);
+    const read = batchScript && args[1] === batchScript.sha ? [args[0] as string, batchSha, ...args.slice(2)] : args;
+    const runs = scriptRuns(read, prefix);
     if (runs.length > 0) seen.set(port, [...(seen.get(port) ?? []), runs]);
   });
   await body();
@@ -212,4 +222,182 @@ describe('RedisStore on a Cluster batches acquires per master node', () => {
     const error = await batcher.acquire([rate('{a}:list')], '').catch((e: unknown) => e);
     expect(RelError.is(error) && error.failure.kind).toBe('internal');
   });
+});
+
+/** Polls every master until each reports `cluster_state:<state>` (a DELSLOTS or ADDSLOTS shows within a tick). */
+async function clusterState(state: 'ok' | 'fail'): Promise<void> {
+  await withNodes(async (nodes) => {
+    let seen: (string | undefined)[] = [];
+    for (let i = 0; i < 200; i++) {
+      seen = await Promise.all(
+        [...nodes.values()].map(async (node) => /cluster_state:(\w+)/.exec(String(await node.cluster('INFO')))?.[1]),
+      );
+      if (seen.every((s) => s === state)) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`the masters report cluster_state ${seen.join(', ')}, not ${state}`);
+  });
+}
+
+/** Takes `slot` from every master (no node serves it), runs `body`, then gives it back to its owner, however `body` ended. */
+async function withoutSlot(slot: number, body: () => Promise<void>): Promise<void> {
+  const owner = await ownerOfSlot(slot);
+  await withNodes(async (nodes) => {
+    const ownerNode = nodes.get(owner) as Redis;
+    const ownerId = String(await ownerNode.cluster('MYID'));
+    for (const node of nodes.values()) await node.cluster('DELSLOTS', slot);
+    try {
+      await body();
+    } finally {
+      await ownerNode.cluster('ADDSLOTS', slot);
+      for (const [port, node] of nodes) if (port !== owner) await node.cluster('SETSLOT', slot, 'NODE', ownerId);
+    }
+  });
+  await clusterState('ok');
+}
+
+/** Sets `cluster-require-full-coverage` on every master. */
+const fullCoverage = (on: boolean) =>
+  withNodes(async (nodes) => {
+    for (const node of nodes.values()) await node.config('SET', 'cluster-require-full-coverage', on ? 'yes' : 'no');
+  });
+
+/** What a caller can tell of a call: its result, or its failure, message (the batch size left out) and cause. */
+async function settled(call: Promise<AcquireResult>) {
+  try {
+    return { resolved: await call };
+  } catch (error) {
+    if (!RelError.is(error)) return { untyped: String(error) };
+    const { cause } = error;
+    return {
+      failure: error.failure,
+      message: error.message.replace(/ \(one of a batch of \d+\)/, ''),
+      cause: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause),
+    };
+  }
+}
+
+const UNAVAILABLE = { kind: 'dependency_unavailable', dependency: 'redis' };
+
+describe('RedisStore on a Cluster that cannot serve a key rejects a batched acquire as it rejects an unbatched one', () => {
+  // ioredis either hands CLUSTERDOWN on at once (the run is refused whole, then each decision is made
+  // alone) or retries it and then gives up with an error of its own (every caller of the run rejects).
+  const clients: Record<string, ClusterOptions> = {
+    'a client that hands CLUSTERDOWN on': { retryDelayOnClusterDown: 0 },
+    'a client that retries CLUSTERDOWN, then gives up': { retryDelayOnClusterDown: 20, maxRedirections: 3 },
+  };
+
+  it('a cluster that is down (a slot no node serves, cluster-require-full-coverage yes): batched and unbatched reject alike, dependency_unavailable with the cause; once it is up, each key counts only the decisions made', async () => {
+    const prefix = fresh();
+    const keys = ['{a}:d', '{a}:e', '{b}:d', '{c}:d'];
+    const down = await slotOf(`${prefix}{down}`);
+    expect(await Promise.all(keys.map((key) => slotOf(prefix + key)))).not.toContain(down);
+    const stores = await Promise.all(
+      Object.entries(clients).map(async ([name, options]) => {
+        const client = await connect(options);
+        client.on('error', () => {});
+        const batched = new RedisStore({ client, keyPrefix: prefix });
+        return { name, client, batched, single: new RedisStore({ client, keyPrefix: prefix, batchAcquire: false }) };
+      }),
+    );
+    const [{ batched, single }] = stores as [(typeof stores)[number]];
+    try {
+      const before = await Promise.all(keys.map((key) => batched.acquire([rate(key)])));
+      expect(before.map((r) => r.results[0]?.remaining)).toEqual([4, 4, 4, 4]);
+      await withoutSlot(down, async () => {
+        await clusterState('fail');
+        for (const s of stores) {
+          const batchedOutcomes = await Promise.all(keys.map((key) => settled(s.batched.acquire([rate(key)]))));
+          const singleOutcomes = await Promise.all(keys.map((key) => settled(s.single.acquire([rate(key)]))));
+          expect(batchedOutcomes, s.name).toEqual(singleOutcomes);
+          for (const [i, key] of keys.entries()) {
+            expect(singleOutcomes[i], s.name).toMatchObject({
+              failure: UNAVAILABLE,
+              message: expect.stringMatching(
+                new RegExp(`^redis acquire of "${prefix}${key}": .*CLUSTERDOWN The cluster is down$`),
+              ),
+              cause: expect.stringMatching(/CLUSTERDOWN The cluster is down$/),
+            });
+          }
+        }
+        // With the retrying client, {a}'s two decisions went as one run, which failed whole once ioredis gave up.
+        const run = await Promise.all(
+          ['{a}:d', '{a}:e'].map((key) => stores[1]?.batched.acquire([rate(key)]).catch((e: unknown) => e)),
+        );
+        for (const error of run) expect(String(error)).toMatch(/one of a batch of 2.*Too many Cluster redirections/);
+      });
+      // Up again: one decision more than before the outage on each key, none of the refused ones.
+      const after = await Promise.all(keys.map((key) => batched.acquire([rate(key)])));
+      expect(after.map((r) => [r.allowed, r.results[0]?.remaining])).toEqual(keys.map(() => [true, 3]));
+      const alone = await Promise.all(keys.map((key) => single.acquire([rate(key)])));
+      expect(alone.map((r) => r.results[0]?.remaining)).toEqual([2, 2, 2, 2]);
+    } finally {
+      for (const s of stores) s.client.disconnect();
+    }
+  });
+
+  // Redis 7.4 (redis/redis#12707) words a script's call on a slot no node serves "a slot not served",
+  // where 7.0 and 7.2 say "non local key". The second case emulates the newer server on this one: the
+  // batch script rewords that refusal in its reply, as 7.4 sends it.
+  const end = ACQUIRE_BATCH_CLUSTER_LUA.lastIndexOf('return out');
+  const wordings: Record<string, string> = {
+    'as this server words it': ACQUIRE_BATCH_CLUSTER_LUA,
+    'as Redis 7.4 and later word it': `${ACQUIRE_BATCH_CLUSTER_LUA.slice(0, end)}for i = 1, #out do
+  if type(out[i]) == 'string' then out[i] = (out[i]:gsub('a non local key in a cluster node', 'a slot not served')) end
+end
+${ACQUIRE_BATCH_CLUSTER_LUA.slice(end)}`,
+  };
+  for (const [wording, lua] of Object.entries(wordings)) {
+    it(`a decision whose slot no node serves (cluster-require-full-coverage no) fails in its run and rejects dependency_unavailable as unbatched, the run's other decision made once (the refusal ${wording})`, async () => {
+      const client = await connect({ retryDelayOnClusterDown: 0 });
+      client.on('error', () => {});
+      try {
+        const prefix = fresh();
+        const single = new RedisStore({ client, keyPrefix: prefix, batchAcquire: false });
+        const script = new LuaScript(lua);
+        const batcher = new ClusterAcquireBatcher(client, prefix, 32, (ops) => single.acquire(ops), script);
+        const port = (redis.nodes[2] as { port: number }).port;
+        const [served, unserved] = (await keysOn(port, prefix, 'n', 2)) as [string, string];
+        const before = await Promise.all([served, unserved].map((key) => batcher.acquire([rate(key)], '')));
+        expect(before.map((r) => r.results[0]?.remaining)).toEqual([4, 4]);
+        await fullCoverage(false);
+        try {
+          await withoutSlot(await slotOf(prefix + unserved), async () => {
+            await clusterState('ok');
+            // The run's reply for that decision, as the node words it (a run of it alone, on the node of the served key).
+            const reply = await script.run(client, 1, [prefix + served, 1, prefix + unserved, 1, 'r,5,60000,,1,,']);
+            expect(reply).toEqual([
+              `ERR Script attempted to access ${wording.includes('7.4') ? 'a slot not served' : 'a non local key in a cluster node'}`,
+            ]);
+            let turn: Awaited<ReturnType<typeof settled>>[] = [];
+            const seen = await monitored(
+              prefix,
+              async () => {
+                turn = await Promise.all([served, unserved].map((key) => settled(batcher.acquire([rate(key)], ''))));
+              },
+              script,
+            );
+            // One run on the node carried both decisions (the client's slot map still names it).
+            const run = (seen.get(port) ?? [])[0] ?? [];
+            expect(run.map((r) => (r.type === 'acquire' ? r.ops[0]?.key : r.type))).toEqual([served, unserved]);
+            expect(turn[0]).toMatchObject({ resolved: { allowed: true, results: [{ key: served, remaining: 3 }] } });
+            const alone = await settled(single.acquire([rate(unserved)]));
+            expect(turn[1]).toEqual(alone);
+            expect(alone).toEqual({
+              failure: UNAVAILABLE,
+              message: `redis acquire of "${prefix}${unserved}": CLUSTERDOWN Hash slot not served`,
+              cause: 'ReplyError: CLUSTERDOWN Hash slot not served',
+            });
+          });
+        } finally {
+          await fullCoverage(true);
+        }
+        // Served again: the served key counts both its decisions, the other only the one before.
+        const after = await Promise.all([served, unserved].map((key) => batcher.acquire([rate(key)], '')));
+        expect(after.map((r) => r.results[0]?.remaining)).toEqual([2, 3]);
+      } finally {
+        client.disconnect();
+      }
+    });
+  }
 });
