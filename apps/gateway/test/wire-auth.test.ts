@@ -182,4 +182,17 @@ describe('KeyRing', () => {
     expect(status(() => ring.authorize(b, 'secret'))).toBe(403);
     expect(status(() => ring.authorize(b, 'chat'))).toBe('ok');
   });
+
+  it('resolves each of 2,000 keys to its own entry, keeps the first of a repeated hash, and refuses a near miss', () => {
+    const keys = Array.from({ length: 2_000 }, (_, i) => ({
+      hash: hashKey(`sk-org-${i}`),
+      org: `org-${i}`,
+      tier: 't',
+    }));
+    const big = new KeyRing([...keys, { hash: hashKey('sk-org-7'), org: 'impostor', tier: 't' }]);
+    for (let i = 0; i < keys.length; i++) expect(big.authenticate(`Bearer sk-org-${i}`).org).toBe(`org-${i}`);
+    expect(big.authenticate('Bearer sk-org-7').org).toBe('org-7');
+    expect(status(() => big.authenticate('Bearer sk-org-2000'))).toBe(401);
+    expect(status(() => big.authenticate('Bearer SK-ORG-1'))).toBe(401);
+  });
 });
