@@ -126,3 +126,34 @@ describe('bad input answers a 4xx with a clear reason and never reaches the prov
     expect(health.status).toBe(200);
   });
 });
+
+describe('request bodies, however they arrive, are read whole', () => {
+  it("one connection: a body in the head's packet, a body split over two writes, then a chunked body over the limit: 200, 200, 413", async () => {
+    const url = new URL(stack.gateway.url);
+    const body = JSON.stringify({ model: 'chat', messages: hi });
+    const head = (extra: string) =>
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${KEYS.acme}\r\ncontent-type: application/json\r\n${extra}\r\n`;
+    const socket = connect(Number(url.port), url.hostname);
+    let out = '';
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    socket.on('data', (d) => {
+      out += d.toString();
+    });
+    const answers = async (n: number) => {
+      while ((out.match(/HTTP\/1\.1 \d{3} /g) ?? []).length < n) await new Promise((r) => setTimeout(r, 5));
+    };
+    const attempts = stack.fake.attempts.length;
+    socket.write(`${head(`content-length: ${body.length}\r\n`)}${body}`);
+    await answers(1);
+    socket.write(`${head(`content-length: ${body.length}\r\n`)}${body.slice(0, 10)}`);
+    await new Promise((r) => setTimeout(r, 30));
+    socket.write(body.slice(10));
+    await answers(2);
+    const big = 'x'.repeat(25_000);
+    socket.write(`${head('transfer-encoding: chunked\r\n')}${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`);
+    await closed;
+    expect([...out.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1])).toEqual(['200', '200', '413']);
+    expect(out).toMatch(/over 20000 bytes/);
+    expect(stack.fake.attempts.length - attempts).toBe(2);
+  });
+});

@@ -1,4 +1,4 @@
-import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
+import { Agent, type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -89,7 +89,42 @@ async function readAll(reader: BodyReader | null): Promise<{ text: string; error
   }
 }
 
+/** GET `path` on `agent`, made into an answer one turn after its head, when a small body is all here. */
+function laterGet(path: string, agent: Agent, release: () => void) {
+  return new Promise<{ answer: HttpAnswer; complete: boolean; reused: boolean }>((resolve, reject) => {
+    const req = request(`${base}${path}`, { agent }, (res) => {
+      queueMicrotask(() =>
+        resolve({ answer: incomingAnswer(res, release), complete: res.complete, reused: req.reusedSocket }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('incomingAnswer: a node:http answer read as the Response of it would be', () => {
+  it('a body that came whole with its head: the same bytes as fetch, release called once, the socket reused', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const release = vi.fn();
+      const first = await laterGet('/headers', agent, release);
+      expect(first.complete).toBe(true);
+      expect(release).toHaveBeenCalledTimes(1);
+      expect(await readAll(first.answer.reader())).toEqual(await readAll((await fetchGet('/headers')).reader()));
+      const second = await laterGet('/headers', agent, release);
+      expect(second.reused).toBe(true);
+      expect(await readAll(second.answer.reader())).toEqual({ text: '{"ok":true}' });
+      expect(release).toHaveBeenCalledTimes(2);
+      // A body that had not all arrived is read as it comes; nothing is released early.
+      const chunks = await laterGet('/chunks', agent, release);
+      expect(chunks.complete).toBe(false);
+      expect(await readAll(chunks.answer.reader())).toEqual({ text: 'data: 1\n\ndata: 2\n\n' });
+      expect(release).toHaveBeenCalledTimes(2);
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it.each([
     ['/headers', ['content-type', 'x-repeat', 'X-REPEAT', 'retry-after', 'absent']],
     ['/chunks', ['content-type']],

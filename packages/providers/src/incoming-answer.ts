@@ -9,15 +9,16 @@ export const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 2
  * The `HttpAnswer` of a `node:http` response, read as the `Response` that `nodeHttpFetch` makes of
  * it would be (same status, same `headers.get`, same bytes, same errors), without building that
  * `Response`, its `Headers` and the web stream over the socket.
+ * @param release called at once when the whole body is already here: nothing left to abort.
  * @example const answer = incomingAnswer(res); const reader = answer.reader();
  */
-export function incomingAnswer(res: IncomingMessage): HttpAnswer {
+export function incomingAnswer(res: IncomingMessage, release?: () => void): HttpAnswer {
   const status = res.statusCode ?? 0;
   const hasBody = !NULL_BODY_STATUSES.has(status);
   if (!hasBody) res.resume();
   // Made at once, as the web stream of a `Response` is: the body flows (up to the high-water mark)
   // and its errors are caught whether or not it is ever read.
-  const reader = hasBody ? new IncomingReader(res) : null;
+  const reader = hasBody ? new IncomingReader(res, release) : null;
   return {
     status,
     ok: status >= 200 && status <= 299,
@@ -53,6 +54,8 @@ function prematureClose(cause: unknown): Error {
 
 const DONE: BodyReadResult = Object.freeze({ done: true, value: undefined });
 
+const noop = (): void => {};
+
 /**
  * A body reader over a `node:http` response with the behaviour of `Readable.toWeb(res).getReader()`:
  * chunks in order, the stream paused while more than its high-water mark waits unread, an early
@@ -69,12 +72,26 @@ class IncomingReader implements BodyReader {
   readonly #limit: number;
   readonly #cleanup: () => void;
 
-  constructor(res: IncomingMessage) {
+  constructor(res: IncomingMessage, release: (() => void) | undefined) {
     this.#res = res;
     this.#limit = res.readableHighWaterMark;
     if (res.destroyed || !res.readable) {
       this.#state = 'cancelled';
-      this.#cleanup = () => {};
+      this.#cleanup = noop;
+      return;
+    }
+    if (res.complete && res.readableFlowing === null) {
+      // The whole body came with the head (most non-streamed answers): one read takes it and the
+      // response ends by itself, its socket back to the agent, with no listener to add or remove.
+      const all = res.read() as Buffer | null;
+      if (all !== null) {
+        this.#queue.push(all);
+        this.#queued = all.byteLength;
+      }
+      this.#state = 'ended';
+      this.#cleanup = noop;
+      res.on('error', noop);
+      release?.();
       return;
     }
     res.pause();
@@ -98,7 +115,7 @@ class IncomingReader implements BodyReader {
   #finished(error: unknown): void {
     this.#cleanup();
     // A stream that emits 'error' again after it finished must not crash the process.
-    this.#res.on('error', () => {});
+    this.#res.on('error', noop);
     if (this.#state !== 'open') return;
     if (error) {
       this.#state = 'errored';

@@ -48,8 +48,15 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): FetchFunction
       });
       return headers;
     }).then(toResponse);
-  const raw: RawTransport = (url, init) =>
-    send(options, targets, url, init.method, init.body, init.signal, () => init.headers).then(incomingAnswer);
+  const raw: RawTransport = (url, init) => {
+    let release: (() => void) | undefined;
+    const follow = (unlisten: () => void) => {
+      release = unlisten;
+    };
+    return send(options, targets, url, init.method, init.body, init.signal, () => init.headers, follow).then((res) =>
+      incomingAnswer(res, release),
+    );
+  };
   Object.defineProperty(fetch, RAW_TRANSPORT, { value: raw });
   return fetch;
 }
@@ -93,6 +100,7 @@ function send(
   body: unknown,
   signal: AbortSignal | Abortable | undefined,
   headersOf: () => Record<string, string>,
+  follow?: (unlisten: () => void) => void,
 ): Promise<IncomingMessage> {
   return new Promise<IncomingMessage>((resolve, reject) => {
     const target = targetOf(targets, input);
@@ -118,7 +126,7 @@ function send(
     };
     const req = (target.https ? httpsRequest : httpRequest)(init, resolve);
     req.on('error', reject);
-    if (signal !== undefined && plain === undefined) followAbort(req, signal as Abortable);
+    if (signal !== undefined && plain === undefined) follow?.(followAbort(req, signal as Abortable));
     req.end(body as string | undefined);
   });
 }
@@ -126,9 +134,10 @@ function send(
 /**
  * What `node:http` does with a `signal` option, for an `Abortable`: its abort destroys the request
  * (and its response) with an `AbortError` whose cause is the reason; the listener goes when the
- * request closes (its answer ended or was destroyed). No `AbortSignal` is made for it.
+ * request closes (its answer ended or was destroyed), or earlier through the function returned,
+ * which a reader calls once it holds the whole answer. No `AbortSignal` is made for it.
  */
-function followAbort(req: ClientRequest, abort: Abortable): void {
+function followAbort(req: ClientRequest, abort: Abortable): () => void {
   const destroy = () => {
     req.destroy(
       Object.assign(new Error('The operation was aborted', { cause: abort.signal.reason }), {
@@ -139,10 +148,14 @@ function followAbort(req: ClientRequest, abort: Abortable): void {
   };
   if (abort.aborted) {
     destroy();
-    return;
+    return noop;
   }
-  req.once('close', abort.onAbort(destroy));
+  const unlisten = abort.onAbort(destroy);
+  req.once('close', unlisten);
+  return unlisten;
 }
+
+const noop = (): void => {};
 
 /** The `Response` of an incoming answer; its body streams from the socket. */
 function toResponse(res: IncomingMessage): Response {
