@@ -192,6 +192,13 @@ describe('operations', () => {
     const text = await res.text();
     expect(text).toMatch(/gen_ai_client_operation_duration/);
     expect(text).toMatch(/gen_ai_request_model="chat"/);
+    // Guardrail evaluations are tallied in memory and read at the scrape: still a counter, per verdict.
+    expect(text).toContain('# TYPE rel_guardrail_evaluations_total counter');
+    const passes =
+      /rel_guardrail_evaluations_total\{rel_guardrail_name="injection",rel_guardrail_stage="input",rel_guardrail_verdict="pass"[^}]*\} (\d+)/.exec(
+        text,
+      );
+    expect(Number(passes?.[1])).toBeGreaterThanOrEqual(1);
   });
 
   it('writes one JSON log line per request with no key, prompt or PII in it', async () => {

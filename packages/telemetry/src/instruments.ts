@@ -27,6 +27,7 @@ import {
   TOKEN_USAGE_BUCKETS,
 } from './semconv';
 import { SCOPE_NAME, SCOPE_VERSION } from './scope';
+import { Tally } from './tally';
 
 /** The instruments of one meter. */
 export interface Instruments {
@@ -37,7 +38,7 @@ export interface Instruments {
   readonly fallbacks: Counter;
   readonly retries: Counter;
   readonly errors: Counter;
-  readonly guardrails: Counter;
+  readonly guardrails: Tally;
   readonly budgetAlerts: Counter;
   readonly degradations: Counter;
 }
@@ -111,7 +112,10 @@ export class LazyInstruments {
       fallbacks: counter(METRIC_REL_FALLBACKS, 'Fallbacks to another route, by trigger reason.', '{fallback}'),
       retries: counter(METRIC_REL_RETRIES, 'Retries, by the failure that caused them.', '{retry}'),
       errors: counter(METRIC_REL_ERRORS, 'Failures the caller saw, by user-visible class.', '{error}'),
-      guardrails: counter(METRIC_REL_GUARDRAIL_EVALUATIONS, 'Guardrail evaluations, by verdict.', '{evaluation}'),
+      guardrails: new Tally(meter, METRIC_REL_GUARDRAIL_EVALUATIONS, {
+        description: 'Guardrail evaluations, by verdict.',
+        unit: '{evaluation}',
+      }),
       budgetAlerts: counter(METRIC_REL_BUDGET_ALERTS, 'Budget threshold alerts.', '{alert}'),
       degradations: counter(METRIC_REL_DEGRADATIONS, 'Requests served degraded or with a safe default.', '{request}'),
     };

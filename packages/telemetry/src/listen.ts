@@ -68,11 +68,11 @@ export function listenTo(state: TelemetryState, hub: EventHub): () => void {
       state.instruments.get();
     }),
     hub.on('guardrail', (e) => {
-      state.instruments.get()?.guardrails.add(1, {
+      state.instruments.get()?.guardrails.add(`${e.name}\u0000${e.stage}\u0000${e.action}`, () => ({
         [ATTR_REL_GUARDRAIL_NAME]: e.name,
         [ATTR_REL_GUARDRAIL_STAGE]: e.stage,
         [ATTR_REL_GUARDRAIL_VERDICT]: e.action,
-      });
+      }));
       const request = state.active.get(e.requestId);
       if (request?.recording) {
         request.guardrailEvents += 1;
