@@ -34,7 +34,7 @@ export interface Instruments {
   readonly duration: Histogram;
   readonly tokens: Histogram;
   readonly timeToFirstChunk: Histogram;
-  readonly cost: Counter;
+  readonly cost: Tally;
   readonly fallbacks: Counter;
   readonly retries: Counter;
   readonly errors: Counter;
@@ -108,7 +108,7 @@ export class LazyInstruments {
         unit: 's',
         advice: { explicitBucketBoundaries: [...TIME_TO_FIRST_CHUNK_BUCKETS] },
       }),
-      cost: counter(METRIC_REL_COST, 'Spend on LLM calls, in US dollars.', 'USD'),
+      cost: new Tally(meter, METRIC_REL_COST, { description: 'Spend on LLM calls, in US dollars.', unit: 'USD' }),
       fallbacks: counter(METRIC_REL_FALLBACKS, 'Fallbacks to another route, by trigger reason.', '{fallback}'),
       retries: counter(METRIC_REL_RETRIES, 'Retries, by the failure that caused them.', '{retry}'),
       errors: counter(METRIC_REL_ERRORS, 'Failures the caller saw, by user-visible class.', '{error}'),

@@ -6,7 +6,7 @@ import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api';
  * a synchronous `Counter` gives (same name, unit, points), but counting costs one map update:
  * the SDK hashes a synchronous counter's attributes on every `add` (sorting their keys and
  * `JSON.stringify`), which perf put at about 2 µs a call, six calls a request with the
- * guardrails on. For counters of few attribute sets, each named by a cheap key.
+ * guardrails on. For counters of few attribute sets (a verdict, a model), each named by a cheap key.
  * @example
  * const evaluations = new Tally(meter, 'rel.guardrail.evaluations', { unit: '{evaluation}' });
  * evaluations.add(`${name}|${action}`, () => ({ 'rel.guardrail.name': name, 'rel.guardrail.verdict': action }));
