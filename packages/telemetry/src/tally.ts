@@ -8,7 +8,7 @@ import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api';
  * `JSON.stringify`), which perf put at about 2 µs a call, six calls a request with the
  * guardrails on. For counters of few attribute sets (a verdict, a model), each named by a cheap key.
  * @example
- * const evaluations = new Tally(meter, 'rel.guardrail.evaluations', { unit: '{evaluation}' });
+ * const evaluations = new Tally(meter, 'rel.guardrail.evaluations', { description: 'By verdict.', unit: '{evaluation}' });
  * evaluations.add(`${name}|${action}`, () => ({ 'rel.guardrail.name': name, 'rel.guardrail.verdict': action }));
  */
 export class Tally {
