@@ -424,10 +424,7 @@ function recordMetrics(instruments: Instruments, s: RequestSummary, provider: st
     instruments.tokens.record(s.usage.outputTokens, output);
   }
   if (s.timeToFirstChunkMs !== undefined) instruments.timeToFirstChunk.record(s.timeToFirstChunkMs / 1000, base);
-  if (s.cost.totalUsd > 0) {
-    const key = `${s.operation}\u0000${s.requestModel}\u0000${provider ?? ''}\u0000${s.answer?.model ?? ''}`;
-    instruments.cost.add(key, () => base, s.cost.totalUsd);
-  }
+  if (s.cost.totalUsd > 0) instruments.cost.addTo(base, s.cost.totalUsd);
   if (s.failure) {
     instruments.errors.add(1, {
       [ATTR_GEN_AI_OPERATION_NAME]: s.operation,

@@ -55,4 +55,20 @@ describe('Tally: a counter kept in memory and reported as an ObservableCounter',
     expect(points((await delta.collect()).resourceMetrics).map((p) => p[1])).toEqual([1, 0]);
     await provider.shutdown();
   });
+
+  it('addTo keys a set by its names and values: equal sets add up, sets differing in one name or value do not', async () => {
+    const reader = new Reader(AggregationTemporality.CUMULATIVE);
+    const provider = new MeterProvider({ readers: [reader] });
+    const tally = new Tally(provider.getMeter('t'), 'evaluations', { description: 'd', unit: 'USD' });
+    tally.addTo({ model: 'a', provider: 'x' }, 0.5);
+    tally.addTo({ model: 'a', provider: 'x' }, 0.25);
+    tally.addTo({ model: 'a', answer: 'x' }, 1);
+    tally.addTo({ model: 'b', provider: 'x' }, 2);
+    expect(points((await reader.collect()).resourceMetrics).map((p) => [p[0], p[1]])).toEqual([
+      [{ model: 'a', provider: 'x' }, 0.75],
+      [{ model: 'a', answer: 'x' }, 1],
+      [{ model: 'b', provider: 'x' }, 2],
+    ]);
+    await provider.shutdown();
+  });
 });

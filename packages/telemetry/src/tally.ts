@@ -29,6 +29,13 @@ export class Tally {
     else this.#totals.set(key, { attributes: attributes(), value });
   }
 
+  /** Adds `value` to the set `attributes` is, its key derived from its names and values. */
+  addTo(attributes: Attributes, value = 1): void {
+    let key = '';
+    for (const name in attributes) key += `${name}\u0000${String(attributes[name])}\u0000`;
+    this.add(key, () => attributes, value);
+  }
+
   #observe(result: ObservableResult): void {
     for (const { attributes, value } of this.#totals.values()) result.observe(value, attributes);
   }
